@@ -1,0 +1,152 @@
+//! Reading JSON one level at a time.
+//!
+//! Every value below the level being checked stays an unparsed `RawValue`, so a
+//! deeply nested or huge value costs a linear scan and never recursion: hostile
+//! input cannot overflow the stack or trip a parser depth limit.
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::fmt;
+
+use crate::rejection::{RejectCode, Rejection};
+
+/// The JSON type of a raw value, read from its first byte (the text is known to be valid JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonKind {
+    Object,
+    Array,
+    String,
+    Number,
+    Boolean,
+    Null,
+}
+
+impl JsonKind {
+    pub fn of(raw: &RawValue) -> JsonKind {
+        match raw.get().trim_start().as_bytes().first() {
+            Some(b'{') => JsonKind::Object,
+            Some(b'[') => JsonKind::Array,
+            Some(b'"') => JsonKind::String,
+            Some(b't') | Some(b'f') => JsonKind::Boolean,
+            Some(b'n') => JsonKind::Null,
+            _ => JsonKind::Number,
+        }
+    }
+
+    /// The name used in messages: "expected a string, got an array".
+    pub fn with_article(self) -> &'static str {
+        match self {
+            JsonKind::Object => "an object",
+            JsonKind::Array => "an array",
+            JsonKind::String => "a string",
+            JsonKind::Number => "a number",
+            JsonKind::Boolean => "a boolean",
+            JsonKind::Null => "null",
+        }
+    }
+}
+
+/// How a rejected value is quoted in a message: its JSON text, cut short when long
+/// so that a 10 MB string does not become a 10 MB error message.
+pub fn quote(raw: &RawValue) -> String {
+    const MAX_CHARS: usize = 64;
+    let text = raw.get().trim();
+    match text.char_indices().nth(MAX_CHARS) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+    }
+}
+
+/// The members of one JSON object, values left raw.
+pub struct Object<'a> {
+    path: String,
+    members: Vec<(String, &'a RawValue)>,
+}
+
+impl<'a> Object<'a> {
+    /// Reads `raw` as an object; `path` names it in messages ("" for the event itself).
+    pub fn read(raw: &'a RawValue, path: &str) -> Result<Object<'a>, Rejection> {
+        let kind = JsonKind::of(raw);
+        if kind != JsonKind::Object {
+            let code = if path.is_empty() {
+                RejectCode::NotAnObject
+            } else {
+                RejectCode::InvalidType
+            };
+            return Err(Rejection::new(
+                code,
+                path,
+                format!("expected an object, got {}", kind.with_article()),
+            ));
+        }
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        let members = de.deserialize_map(MembersVisitor).map_err(|e| {
+            // Unreachable for text produced by jsonb, kept as a rejection rather than a panic.
+            Rejection::new(
+                RejectCode::InvalidValue,
+                path,
+                format!("malformed JSON: {e}"),
+            )
+        })?;
+        Ok(Object {
+            path: path.to_string(),
+            members,
+        })
+    }
+
+    /// The path of a member: "session" + "id" gives "session.id".
+    pub fn child_path(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    /// Rejects the first key (in sorted order) that is not in `known`.
+    pub fn reject_unknown(&self, known: &[&str]) -> Result<(), Rejection> {
+        let first_unknown = self
+            .members
+            .iter()
+            .map(|(key, _)| key.as_str())
+            .filter(|key| !known.contains(key))
+            .min();
+        match first_unknown {
+            None => Ok(()),
+            Some(key) => Err(Rejection::new(
+                RejectCode::UnknownField,
+                &self.child_path(key),
+                "unknown field",
+            )),
+        }
+    }
+
+    /// The value of `key`, or `None` when it is absent or JSON `null`.
+    /// With duplicate keys the last one wins, as in jsonb.
+    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.members
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| *v)
+            .filter(|v| JsonKind::of(v) != JsonKind::Null)
+    }
+}
+
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Vec<(String, &'de RawValue)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
+            members.push(entry);
+        }
+        Ok(members)
+    }
+}

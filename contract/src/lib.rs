@@ -1,0 +1,22 @@
+//! The user_metrics event contract.
+//!
+//! One event is one JSON object describing a metrics report from a voice app: who
+//! (`user`), which session on which device (`session`), and what was measured
+//! (`metrics`). This crate turns the JSON text of a payload into validated
+//! [`Event`]s or [`Rejection`]s with stable codes. It knows nothing of PostgreSQL:
+//! storage and reports live in the extension crate.
+
+mod event;
+mod json;
+mod payload;
+mod rejection;
+mod timestamp;
+mod validate;
+
+pub use event::*;
+pub use json::JsonKind;
+pub use payload::{split_payload, PayloadError};
+pub use rejection::{RejectCode, Rejection};
+pub use serde_json::value::RawValue;
+pub use timestamp::Timestamp;
+pub use validate::{event_id_hint, parse_event};

@@ -1,0 +1,239 @@
+//! The event contract, checked field by field.
+//!
+//! Checks run in a fixed order and the first problem wins, so one bad event always
+//! gets the same code: unknown keys of an object before its fields, then the fields
+//! in the order the contract lists them (event_id, recorded_at, user, session,
+//! metrics), then `ended_at` against `started_at`.
+
+use serde_json::value::RawValue;
+
+use crate::event::*;
+use crate::json::{quote, JsonKind, Object};
+use crate::rejection::{RejectCode, Rejection};
+use crate::timestamp::{parse_timestamp, Timestamp};
+
+const EVENT_FIELDS: [&str; 5] = ["event_id", "recorded_at", "user", "session", "metrics"];
+const USER_FIELDS: [&str; 2] = ["email", "name"];
+const SESSION_FIELDS: [&str; 4] = ["id", "started_at", "ended_at", "device"];
+const METRICS_FIELDS: [&str; 4] = [
+    "talked_time",
+    "microphone_used",
+    "speaker_used",
+    "voice_sentiment",
+];
+
+/// Validates one event given as JSON text.
+pub fn parse_event(raw: &RawValue) -> Result<Event, Rejection> {
+    let event = Object::read(raw, "")?;
+    event.reject_unknown(&EVENT_FIELDS)?;
+
+    let event_id = optional(&event, "event_id", id_string)?;
+    let recorded_at = optional(&event, "recorded_at", parse_timestamp)?;
+
+    let user = Object::read(required(&event, "user")?, "user")?;
+    user.reject_unknown(&USER_FIELDS)?;
+    let email = email(required(&user, "email")?, "user.email")?;
+    let name = optional(&user, "name", |v, p| bounded_string(v, p, MAX_TEXT_CHARS))?
+        .filter(|name| !name.is_empty());
+
+    let session = Object::read(required(&event, "session")?, "session")?;
+    session.reject_unknown(&SESSION_FIELDS)?;
+    let session_id = id_string(required(&session, "id")?, "session.id")?;
+    let started_at = parse_timestamp(required(&session, "started_at")?, "session.started_at")?;
+    let ended_at = optional(&session, "ended_at", parse_timestamp)?;
+    let device = optional(&session, "device", device)?;
+
+    let metrics = Object::read(required(&event, "metrics")?, "metrics")?;
+    metrics.reject_unknown(&METRICS_FIELDS)?;
+    let talked_time = number_in(
+        required(&metrics, "talked_time")?,
+        "metrics.talked_time",
+        0.0,
+        MAX_TALKED_SECONDS,
+    )?;
+    let microphone_used = optional(&metrics, "microphone_used", boolean)?;
+    let speaker_used = optional(&metrics, "speaker_used", boolean)?;
+    let voice_sentiment = optional(&metrics, "voice_sentiment", |v, p| {
+        number_in(v, p, -1.0, 1.0)
+    })?;
+
+    if let Some(end) = ended_at {
+        check_not_before(end, started_at)?;
+    }
+
+    Ok(Event {
+        event_id,
+        recorded_at,
+        email,
+        name,
+        session_id,
+        started_at,
+        ended_at,
+        device,
+        talked_time,
+        microphone_used,
+        speaker_used,
+        voice_sentiment,
+    })
+}
+
+/// The `event_id` of an event that may be invalid, for error reports:
+/// present only when the event is an object whose `event_id` is a string.
+pub fn event_id_hint(raw: &RawValue) -> Option<String> {
+    let event = Object::read(raw, "").ok()?;
+    let value = event.get("event_id")?;
+    serde_json::from_str::<String>(value.get()).ok()
+}
+
+fn required<'a>(object: &Object<'a>, key: &str) -> Result<&'a RawValue, Rejection> {
+    object.get(key).ok_or_else(|| {
+        Rejection::new(
+            RejectCode::MissingField,
+            &object.child_path(key),
+            "required field is missing",
+        )
+    })
+}
+
+fn optional<'a, T>(
+    object: &Object<'a>,
+    key: &str,
+    read: impl FnOnce(&'a RawValue, &str) -> Result<T, Rejection>,
+) -> Result<Option<T>, Rejection> {
+    match object.get(key) {
+        None => Ok(None),
+        Some(value) => read(value, &object.child_path(key)).map(Some),
+    }
+}
+
+fn expect_kind(raw: &RawValue, path: &str, want: JsonKind) -> Result<(), Rejection> {
+    let got = JsonKind::of(raw);
+    if got == want {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            RejectCode::InvalidType,
+            path,
+            format!(
+                "expected {}, got {}",
+                want.with_article(),
+                got.with_article()
+            ),
+        ))
+    }
+}
+
+fn string(raw: &RawValue, path: &str) -> Result<String, Rejection> {
+    expect_kind(raw, path, JsonKind::String)?;
+    serde_json::from_str(raw.get())
+        .map_err(|e| Rejection::new(RejectCode::InvalidValue, path, format!("bad string: {e}")))
+}
+
+fn bounded_string(raw: &RawValue, path: &str, max_chars: usize) -> Result<String, Rejection> {
+    let text = string(raw, path)?;
+    let chars = text.chars().count();
+    if chars > max_chars {
+        return Err(Rejection::new(
+            RejectCode::InvalidValue,
+            path,
+            format!("expected at most {max_chars} characters, got {chars}"),
+        ));
+    }
+    Ok(text)
+}
+
+/// `event_id` and `session.id`: non-empty, at most 128 characters.
+fn id_string(raw: &RawValue, path: &str) -> Result<String, Rejection> {
+    let id = bounded_string(raw, path, MAX_ID_CHARS)?;
+    if id.is_empty() {
+        return Err(Rejection::new(
+            RejectCode::InvalidValue,
+            path,
+            "expected a non-empty string",
+        ));
+    }
+    Ok(id)
+}
+
+/// One `@` with text on both sides, no whitespace or control characters, at most
+/// 254 characters; returned lower-cased because identity is case-insensitive.
+fn email(raw: &RawValue, path: &str) -> Result<String, Rejection> {
+    let address = bounded_string(raw, path, MAX_EMAIL_CHARS)?;
+    let well_formed = match address.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !address.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    };
+    if !well_formed {
+        return Err(Rejection::new(
+            RejectCode::InvalidValue,
+            path,
+            format!(
+                "expected an email address with one @ and no spaces, got {}",
+                quote(raw)
+            ),
+        ));
+    }
+    Ok(address.to_lowercase())
+}
+
+fn boolean(raw: &RawValue, path: &str) -> Result<bool, Rejection> {
+    expect_kind(raw, path, JsonKind::Boolean)?;
+    Ok(raw.get().trim() == "true")
+}
+
+/// A finite number in `[min, max]`. JSON text is parsed here rather than by serde so
+/// that numbers too large for a double (1e400) are reported as out of range.
+fn number_in(raw: &RawValue, path: &str, min: f64, max: f64) -> Result<f64, Rejection> {
+    expect_kind(raw, path, JsonKind::Number)?;
+    let value: f64 = raw.get().trim().parse().unwrap_or(f64::NAN);
+    if value.is_finite() && value >= min && value <= max {
+        // Adding zero turns -0 into 0, so sums and output never show "-0".
+        Ok(value + 0.0)
+    } else {
+        Err(Rejection::new(
+            RejectCode::InvalidValue,
+            path,
+            format!("expected a number from {min} to {max}, got {}", quote(raw)),
+        ))
+    }
+}
+
+/// `session.device`: an object of at most 4 KB whose known fields are strings;
+/// kept as the JSON text that was sent.
+fn device(raw: &RawValue, path: &str) -> Result<String, Rejection> {
+    let device = Object::read(raw, path)?;
+    for field in DEVICE_STRING_FIELDS {
+        if let Some(value) = device.get(field) {
+            bounded_string(value, &device.child_path(field), MAX_TEXT_CHARS)?;
+        }
+    }
+    let text = raw.get().trim();
+    if text.len() > MAX_DEVICE_BYTES {
+        return Err(Rejection::new(
+            RejectCode::InvalidValue,
+            path,
+            format!(
+                "expected at most {MAX_DEVICE_BYTES} bytes of JSON, got {}",
+                text.len()
+            ),
+        ));
+    }
+    Ok(text.to_string())
+}
+
+fn check_not_before(end: Timestamp, start: Timestamp) -> Result<(), Rejection> {
+    if end >= start {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            RejectCode::InvalidValue,
+            "session.ended_at",
+            format!("must not be before session.started_at ({end} is before {start})"),
+        ))
+    }
+}

@@ -1,0 +1,72 @@
+-- Tables of the user_metrics extension. Everything lives in schema user_metrics,
+-- which CREATE EXTENSION creates (the control file fixes it; the extension is not
+-- relocatable). Ingestion is the only writer; the constraints below still hold
+-- whatever else writes here.
+
+-- One row per person, identified by e-mail without regard to case.
+CREATE TABLE user_metrics.users (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email      text NOT NULL CHECK (length(email) BETWEEN 3 AND 254 AND email LIKE '_%@_%'),
+    name       text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX users_email_key ON user_metrics.users (lower(email));
+
+-- One row per client session. The running totals are maintained by ingest_metrics
+-- in the same transaction as the events they sum, so reports read one row per
+-- session instead of scanning events.
+CREATE TABLE user_metrics.sessions (
+    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    client_session_id text NOT NULL CHECK (length(client_session_id) BETWEEN 1 AND 128),
+    user_id           bigint NOT NULL REFERENCES user_metrics.users (id),
+    started_at        timestamptz NOT NULL,
+    ended_at          timestamptz CHECK (ended_at >= started_at),
+    device            jsonb CHECK (jsonb_typeof(device) = 'object'),
+    event_count       bigint NOT NULL DEFAULT 0 CHECK (event_count >= 0),
+    talked_time       double precision NOT NULL DEFAULT 0 CHECK (talked_time >= 0),
+    microphone_used   boolean,
+    speaker_used      boolean,
+    sentiment_sum     double precision NOT NULL DEFAULT 0,
+    sentiment_count   bigint NOT NULL DEFAULT 0 CHECK (sentiment_count >= 0),
+    CONSTRAINT sessions_client_session_id_key UNIQUE (client_session_id)
+);
+-- Per-user reports filter one user's sessions by start time.
+CREATE INDEX sessions_user_started_idx ON user_metrics.sessions (user_id, started_at);
+-- Weekly and ranged reports read a time slice; the included columns let them
+-- answer from the index alone.
+CREATE INDEX sessions_started_idx ON user_metrics.sessions (started_at) INCLUDE (user_id, talked_time);
+
+-- One row per accepted metrics report. event_id is the client's idempotency key;
+-- events sent without one cannot be recognized as repeats.
+CREATE TABLE user_metrics.events (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id        text CHECK (length(event_id) BETWEEN 1 AND 128),
+    session_id      bigint NOT NULL REFERENCES user_metrics.sessions (id),
+    recorded_at     timestamptz NOT NULL,
+    received_at     timestamptz NOT NULL DEFAULT now(),
+    talked_time     double precision NOT NULL CHECK (talked_time >= 0 AND talked_time <= 86400),
+    microphone_used boolean,
+    speaker_used    boolean,
+    voice_sentiment double precision CHECK (voice_sentiment >= -1 AND voice_sentiment <= 1),
+    CONSTRAINT events_event_id_key UNIQUE (event_id)
+);
+CREATE INDEX events_session_idx ON user_metrics.events (session_id);
+
+-- Every event ingest_metrics refused, with its payload exactly as sent.
+CREATE TABLE user_metrics.rejected_events (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    received_at   timestamptz NOT NULL DEFAULT now(),
+    batch_index   integer NOT NULL CHECK (batch_index >= 0),
+    event_id      text,
+    error_code    text NOT NULL CHECK (error_code IN ('not_an_object', 'missing_field',
+                      'invalid_type', 'invalid_value', 'invalid_timestamp', 'unknown_field',
+                      'session_user_conflict')),
+    error_message text NOT NULL,
+    payload       jsonb NOT NULL
+);
+CREATE INDEX rejected_events_received_idx ON user_metrics.rejected_events (received_at);
+
+COMMENT ON TABLE user_metrics.users IS 'People who reported metrics, one per case-insensitive e-mail.';
+COMMENT ON TABLE user_metrics.sessions IS 'Client sessions with running totals kept by ingest_metrics.';
+COMMENT ON TABLE user_metrics.events IS 'Accepted metrics events, one per report; event_id is the idempotency key.';
+COMMENT ON TABLE user_metrics.rejected_events IS 'Events ingest_metrics refused, with the payload as sent and the reason.';

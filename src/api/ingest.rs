@@ -1,0 +1,29 @@
+use pgrx::prelude::*;
+use pgrx::JsonB;
+
+use super::JsonbText;
+use crate::error::{Error, OrRaise, Result};
+use crate::ingest::{ingest, OnError};
+
+/// Ingests one metrics event (a JSON object) or an array of them.
+///
+/// Returns `{"accepted": A, "duplicates": D, "rejected": R, "errors": [...]}`.
+/// With `on_error => 'quarantine'` (the default) invalid events are kept in
+/// `user_metrics.rejected_events` and the valid ones stored; with
+/// `on_error => 'raise'` the first invalid event raises SQLSTATE 22023 and
+/// nothing is stored.
+#[pg_extern(volatile, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+pub fn ingest_metrics(
+    events: Option<JsonbText>,
+    on_error: default!(Option<&str>, "'quarantine'"),
+) -> JsonB {
+    run(events, on_error).or_raise()
+}
+
+fn run(events: Option<JsonbText>, on_error: Option<&str>) -> Result<JsonB> {
+    let events = events.ok_or(Error::NullArgument("events"))?;
+    let on_error = OnError::parse(on_error.ok_or(Error::NullArgument("on_error"))?)?;
+    let text = std::str::from_utf8(&events.0).map_err(|_| Error::NotUtf8)?;
+    Ok(JsonB(ingest(text, on_error)?.into_json()))
+}

@@ -1,0 +1,12 @@
+//! The SQL surface of the extension: every `#[pg_extern]`, and nothing else.
+//!
+//! Each function is SECURITY DEFINER with a fixed `search_path`, so callers need
+//! only EXECUTE on it, never rights on the tables, and cannot redirect the names
+//! it uses. The work is done in `ingest`, `storage` and `reports`.
+
+mod health;
+mod ingest;
+mod jsonb_text;
+mod reports;
+
+pub use jsonb_text::JsonbText;

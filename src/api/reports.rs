@@ -1,0 +1,74 @@
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+
+use crate::error::OrRaise;
+use crate::reports;
+
+/// Per user: total talked time (seconds) and number of distinct sessions, over the
+/// sessions that started in `[since, until)` (NULL: unbounded). `email` limits it
+/// to one user, without regard to case. Ordered by e-mail.
+#[pg_extern(stable, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+pub fn aggregate_user_metrics(
+    email: default!(Option<&str>, "NULL"),
+    since: default!(Option<TimestampWithTimeZone>, "NULL"),
+    until: default!(Option<TimestampWithTimeZone>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(email, String),
+        name!(name, Option<String>),
+        name!(total_talked_time, f64),
+        name!(session_count, i64),
+    ),
+> {
+    TableIterator::new(reports::user_totals(email, since, until).or_raise())
+}
+
+/// One row for a known session, none for an unknown one.
+// pgrx reads the column names from the signature, so the row type cannot be an alias.
+#[allow(clippy::type_complexity)]
+#[pg_extern(stable, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+pub fn get_session_details(
+    session_id: &str,
+) -> TableIterator<
+    'static,
+    (
+        name!(session_id, String),
+        name!(email, String),
+        name!(name, Option<String>),
+        name!(started_at, TimestampWithTimeZone),
+        name!(ended_at, Option<TimestampWithTimeZone>),
+        name!(duration_seconds, Option<f64>),
+        name!(device, Option<JsonB>),
+        name!(talked_time, f64),
+        name!(event_count, i64),
+        name!(microphone_used, Option<bool>),
+        name!(speaker_used, Option<bool>),
+        name!(avg_voice_sentiment, Option<f64>),
+    ),
+> {
+    TableIterator::new(reports::session_details(session_id).or_raise())
+}
+
+/// Per user with sessions that started in `[week_end - 7 days, week_end)`: session
+/// count, total talked time and the start of the latest. Most talked time first,
+/// then by e-mail.
+#[pg_extern(stable, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+pub fn generate_weekly_report(
+    week_end: default!(TimestampWithTimeZone, "now()"),
+) -> TableIterator<
+    'static,
+    (
+        name!(email, String),
+        name!(name, Option<String>),
+        name!(session_count, i64),
+        name!(total_talked_time, f64),
+        name!(last_session_at, TimestampWithTimeZone),
+    ),
+> {
+    TableIterator::new(reports::weekly_report(week_end).or_raise())
+}

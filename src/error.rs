@@ -1,0 +1,84 @@
+//! Every error a function of the extension can raise, each with its SQLSTATE.
+//!
+//! Problems with one event inside a batch are not errors: they are quarantined
+//! (see `ingest`). These are the failures of a whole call.
+
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::prelude::*;
+use pgrx::spi::SpiError;
+use user_metrics_contract::{PayloadError, Rejection};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} must not be NULL")]
+    NullArgument(&'static str),
+
+    #[error("on_error must be 'quarantine' or 'raise', got '{0}'")]
+    UnknownMode(String),
+
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+
+    /// With `on_error => 'raise'`: the first invalid event ends the call.
+    #[error("invalid event at index {index}: {rejection}")]
+    InvalidEvent { index: usize, rejection: Rejection },
+
+    #[error("user_metrics needs a UTF8 database; this one's encoding cannot hold the JSON text")]
+    NotUtf8,
+
+    #[error("internal error in SPI: {0}")]
+    Spi(#[from] SpiError),
+
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn sqlstate(&self) -> PgSqlErrorCode {
+        use PgSqlErrorCode::*;
+        match self {
+            Error::NullArgument(_) => ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            Error::UnknownMode(_) | Error::Payload(_) | Error::InvalidEvent { .. } => {
+                ERRCODE_INVALID_PARAMETER_VALUE
+            }
+            Error::NotUtf8 => ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+            Error::Spi(_) | Error::Internal(_) => ERRCODE_INTERNAL_ERROR,
+        }
+    }
+}
+
+impl From<Error> for ErrorReport {
+    fn from(error: Error) -> ErrorReport {
+        let report = ErrorReport::new(error.sqlstate(), error.to_string(), "user_metrics");
+        match &error {
+            Error::InvalidEvent { rejection, .. } => {
+                report.set_detail(format!("error code: {}", rejection.code))
+            }
+            Error::UnknownMode(_) => {
+                report.set_hint("'quarantine' stores the valid events and keeps the others in user_metrics.rejected_events; 'raise' stores nothing if any event is invalid.")
+            }
+            _ => report,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Turns an `Err` into a PostgreSQL ERROR with the error's SQLSTATE. Used at the
+/// SQL boundary (`api`), so the functions there return plain values.
+pub trait OrRaise<T> {
+    fn or_raise(self) -> T;
+}
+
+impl<T> OrRaise<T> for Result<T> {
+    fn or_raise(self) -> T {
+        match self {
+            Ok(value) => value,
+            Err(error) => {
+                // Raising an ERROR unwinds to the function's boundary and does not return.
+                ErrorReport::from(error).report(PgLogLevel::ERROR);
+                unreachable!("an ERROR report returned")
+            }
+        }
+    }
+}

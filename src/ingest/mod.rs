@@ -1,0 +1,98 @@
+//! One call of ingest_metrics: split the payload, validate every event, store the
+//! valid ones, quarantine the others, and summarize.
+
+mod summary;
+
+use pgrx::prelude::*;
+use user_metrics_contract::{event_id_hint, parse_event, split_payload, Event};
+
+use crate::error::{Error, Result};
+use crate::storage::{quarantine, store_events, Outcome, Quarantined};
+pub use summary::Summary;
+
+/// What to do with invalid events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// Store the valid events, keep the invalid ones in rejected_events.
+    Quarantine,
+    /// Raise an ERROR at the first invalid event; store nothing.
+    Raise,
+}
+
+impl OnError {
+    pub fn parse(text: &str) -> Result<OnError> {
+        match text {
+            "quarantine" => Ok(OnError::Quarantine),
+            "raise" => Ok(OnError::Raise),
+            other => Err(Error::UnknownMode(other.to_string())),
+        }
+    }
+}
+
+/// Ingests a payload given as JSON text (one event object or an array of them).
+pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
+    let raw_events = split_payload(payload)?;
+
+    let mut valid: Vec<(usize, Event)> = Vec::with_capacity(raw_events.len());
+    let mut rejected: Vec<Quarantined> = Vec::new();
+    for (index, raw) in raw_events.iter().enumerate() {
+        match parse_event(raw) {
+            Ok(event) => valid.push((index, event)),
+            Err(rejection) if on_error == OnError::Raise => {
+                return Err(Error::InvalidEvent { index, rejection })
+            }
+            Err(rejection) => rejected.push(Quarantined {
+                index,
+                event_id: event_id_hint(raw),
+                rejection,
+                payload: raw.get(),
+            }),
+        }
+    }
+
+    Spi::connect_mut(|client| {
+        let mut summary = Summary::default();
+        if !valid.is_empty() {
+            let outcomes = store_events(client, &valid, on_error == OnError::Raise)?;
+            for ((index, event), outcome) in valid.iter().zip(outcomes) {
+                match outcome {
+                    Outcome::Stored => summary.accepted += 1,
+                    Outcome::Duplicate => summary.duplicates += 1,
+                    Outcome::Conflict(rejection) => rejected.push(Quarantined {
+                        index: *index,
+                        event_id: event.event_id.clone(),
+                        rejection,
+                        payload: raw_events[*index].get(),
+                    }),
+                }
+            }
+        }
+        if !rejected.is_empty() {
+            rejected.sort_by_key(|r| r.index);
+            quarantine(client, &rejected)?;
+            log_rejections(raw_events.len(), &summary, &rejected);
+        }
+        summary.set_errors(rejected);
+        Ok(summary)
+    })
+}
+
+/// One server-log line per call that rejected anything, with a count per code.
+fn log_rejections(total: usize, summary: &Summary, rejected: &[Quarantined]) {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in rejected {
+        *counts.entry(r.rejection.code.as_str()).or_default() += 1;
+    }
+    let by_code: Vec<String> = counts
+        .iter()
+        .map(|(code, n)| format!("{code} {n}"))
+        .collect();
+    log!(
+        "user_metrics: ingest_metrics rejected {} of {} events ({}); accepted {}, duplicates {}; see user_metrics.rejected_events",
+        rejected.len(),
+        total,
+        by_code.join(", "),
+        summary.accepted,
+        summary.duplicates
+    );
+}

@@ -1,0 +1,36 @@
+//! user_metrics: a PostgreSQL extension that ingests voice-app usage metrics and
+//! reports on them.
+//!
+//! - `api/`: every SQL-callable function (`#[pg_extern]`) and nothing else;
+//! - `ingest/`: one call of `ingest_metrics`, from payload to summary;
+//! - `storage/`: the set-based writes, through prepared statements;
+//! - `reports/`: the read-only report queries;
+//! - the event contract itself is the `user_metrics_contract` crate (`contract/`),
+//!   plain Rust with no PostgreSQL in it;
+//! - DDL and every query are SQL files under `sql/`.
+
+use pgrx::prelude::*;
+
+mod api;
+mod error;
+mod ingest;
+mod reports;
+mod storage;
+
+::pgrx::pg_module_magic!(name, version);
+
+extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
+
+/// Required by `cargo pgrx test`: settings for the test cluster.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

@@ -1,0 +1,45 @@
+//! Keeping rejected events, with their payload as sent, in user_metrics.rejected_events.
+
+use pgrx::spi::SpiClient;
+use user_metrics_contract::Rejection;
+
+use super::statements::{execute, QUARANTINE};
+use crate::error::{Error, Result};
+
+/// One rejected event of a batch.
+pub struct Quarantined<'a> {
+    pub index: usize,
+    pub event_id: Option<String>,
+    pub rejection: Rejection,
+    /// The event's JSON text exactly as it came in.
+    pub payload: &'a str,
+}
+
+pub fn quarantine(client: &mut SpiClient<'_>, rejected: &[Quarantined<'_>]) -> Result<()> {
+    let mut indexes = Vec::with_capacity(rejected.len());
+    for r in rejected {
+        indexes.push(
+            i32::try_from(r.index)
+                .map_err(|_| Error::Internal("batch index overflows int".into()))?,
+        );
+    }
+    let event_ids: Vec<Option<&str>> = rejected.iter().map(|r| r.event_id.as_deref()).collect();
+    let codes: Vec<&str> = rejected.iter().map(|r| r.rejection.code.as_str()).collect();
+    let messages: Vec<&str> = rejected
+        .iter()
+        .map(|r| r.rejection.message.as_str())
+        .collect();
+    let payloads: Vec<&str> = rejected.iter().map(|r| r.payload).collect();
+    execute(
+        client,
+        &QUARANTINE,
+        &[
+            indexes.into(),
+            event_ids.into(),
+            codes.into(),
+            messages.into(),
+            payloads.into(),
+        ],
+    )?;
+    Ok(())
+}
