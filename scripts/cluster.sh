@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster of our own: its own data directory, port and
+# socket directory under $USER_METRICS_RUN_DIR, so nothing of an existing server
+# is touched. Local connections are trusted and only the owner can reach the socket.
+#
+#   cluster.sh start NAME PORT   create (first time) and start
+#   cluster.sh stop NAME         stop (fast shutdown)
+#   cluster.sh remove NAME       stop and delete
+source "$(dirname "$0")/common.sh"
+
+command="${1:?usage: cluster.sh start|stop|remove NAME [PORT]}"
+name="${2:?cluster name missing}"
+dir="$USER_METRICS_RUN_DIR/$name"
+data="$dir/data"
+bindir="$(pg_bindir)"
+
+case "$command" in
+start)
+    port="${3:?port missing}"
+    as_root install -d -m 0755 "$USER_METRICS_RUN_DIR"
+    make_pg_dir "$dir"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        as_pg_user "$bindir/initdb" --pgdata="$data" --username=postgres --auth=trust \
+            --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
+        cat <<CONF | as_pg_user tee -a "$data/postgresql.conf" >/dev/null
+# throwaway cluster for user_metrics
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$dir'
+unix_socket_permissions = 0700
+logging_collector = off
+log_line_prefix = '%m [%p] %q%u@%d '
+CONF
+    fi
+    if ! as_pg_user "$bindir/pg_ctl" --pgdata="$data" status >/dev/null 2>&1; then
+        as_pg_user "$bindir/pg_ctl" --pgdata="$data" --log="$dir/postgres.log" --wait start >/dev/null
+    fi
+    ;;
+stop)
+    if [ -f "$data/postmaster.pid" ]; then
+        as_pg_user "$bindir/pg_ctl" --pgdata="$data" --mode=fast --wait stop >/dev/null
+    fi
+    ;;
+remove)
+    "$0" stop "$name"
+    as_root rm -rf "$dir"
+    ;;
+*)
+    echo "unknown command $command" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The main job, from a fresh machine: install what is missing, build and install
+# user_metrics (release), start a throwaway PostgreSQL of our own, create the
+# extension, ingest the sample data set (sample/events.json) and print the ingest
+# summary, the three reports and health(). The cluster is left running.
+# Safe to run again: it rebuilds what changed and recreates the demo database.
+source "$(dirname "$0")/common.sh"
+
+DEMO_PORT="${DEMO_PORT:-55432}"
+DEMO_DB=user_metrics_demo
+socket_dir="$USER_METRICS_RUN_DIR/demo"
+
+"$REPO_ROOT/scripts/install.sh"
+
+say "Building and installing user_metrics (release)"
+cd "$REPO_ROOT"
+# shellcheck disable=SC2046
+cargo pgrx install --release $(pgrx_install_flags)
+
+say "Starting a throwaway PostgreSQL $PG_MAJOR on port $DEMO_PORT ($socket_dir)"
+"$REPO_ROOT/scripts/cluster.sh" start demo "$DEMO_PORT"
+
+psql_demo() {
+    "$(pg_bindir)/psql" --no-psqlrc --quiet -v ON_ERROR_STOP=1 \
+        -h "$socket_dir" -p "$DEMO_PORT" -U postgres "$@"
+}
+PGOPTIONS="-c client_min_messages=warning" \
+    psql_demo -d postgres -c "DROP DATABASE IF EXISTS $DEMO_DB" -c "CREATE DATABASE $DEMO_DB"
+psql_demo -d "$DEMO_DB" -c "CREATE EXTENSION user_metrics"
+
+say "Ingesting sample/events.json"
+psql_demo -d "$DEMO_DB" -v events="$(cat "$REPO_ROOT/sample/events.json")" <<'SQL'
+\pset footer off
+SELECT jsonb_array_length(:'events'::jsonb) AS events_sent,
+       s.accepted, s.duplicates, s.rejected
+FROM user_metrics.ingest_metrics(:'events'::jsonb) AS result,
+     jsonb_to_record(result) AS s (accepted int, duplicates int, rejected int)
+\gset summary_
+\echo
+\echo 'events sent:' :summary_events_sent '  accepted:' :summary_accepted '  duplicates:' :summary_duplicates '  rejected:' :summary_rejected
+\echo
+\echo 'Rejected events (kept in user_metrics.rejected_events):'
+SELECT batch_index AS index, event_id, error_code, error_message
+FROM user_metrics.rejected_events ORDER BY batch_index;
+SQL
+
+psql_demo -d "$DEMO_DB" <<'SQL'
+\pset footer off
+SET TimeZone = 'UTC';
+\echo 'aggregate_user_metrics(): talked time (seconds) and sessions per user'
+SELECT email, name, round(total_talked_time::numeric, 1) AS total_talked_time, session_count
+FROM user_metrics.aggregate_user_metrics();
+\echo 'get_session_details(''s-0002'')'
+\x on
+SELECT * FROM user_metrics.get_session_details('s-0002');
+\x off
+\echo 'generate_weekly_report(''2026-11-23 00:00Z''): the week of 16-22 November'
+SELECT email, name, session_count, round(total_talked_time::numeric, 1) AS total_talked_time,
+       last_session_at
+FROM user_metrics.generate_weekly_report('2026-11-23 00:00Z');
+\echo 'health()'
+SELECT jsonb_pretty(user_metrics.health()) AS health;
+SQL
+
+cat <<EOF
+
+The demo cluster is still running. Connect with:
+    $(pg_bindir)/psql -h $socket_dir -p $DEMO_PORT -U postgres $DEMO_DB
+Stop it with:
+    scripts/cluster.sh stop demo      (scripts/cluster.sh remove demo also deletes it)
+EOF

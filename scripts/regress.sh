@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Runs the pg_regress suite in tests/pg_regress (sql/ and expected/, the layout
+# `cargo pgrx regress` uses) against the running throwaway cluster given by
+# --port and --socket-dir, in a freshly created database. setup.sql runs first.
+#
+# cargo-pgrx 0.18.1's `regress` starts its own server without honouring --runas,
+# and PostgreSQL refuses to start as root, so the suite is driven here instead:
+# the same files, the same pg_regress, the same terse verbosity.
+#
+#   regress.sh --port N --socket-dir DIR [--update]
+# --update copies the actual output over expected/ for tests that differ (review
+# the diff before committing it).
+source "$(dirname "$0")/common.sh"
+
+port="" socket_dir="" update=false
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --port) port="$2"; shift 2 ;;
+    --socket-dir) socket_dir="$2"; shift 2 ;;
+    --update) update=true; shift ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+    esac
+done
+[ -n "$port" ] && [ -n "$socket_dir" ] || { echo "--port and --socket-dir are required" >&2; exit 2; }
+
+suite="$REPO_ROOT/tests/pg_regress"
+db=user_metrics_regress
+bindir="$(pg_bindir)"
+pg_regress="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress"
+
+# The notices of DROP ... IF EXISTS and the like are noise in expected output.
+export PGOPTIONS="-c client_min_messages=warning"
+"$bindir/psql" --no-psqlrc -q -h "$socket_dir" -p "$port" -U postgres -d postgres \
+    -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+
+tests=(setup)
+for f in "$suite"/sql/*.sql; do
+    name="$(basename "$f" .sql)"
+    [ "$name" = setup ] && continue
+    [ -f "$suite/expected/$name.out" ] || { echo "tests/pg_regress/expected/$name.out is missing" >&2; exit 1; }
+    tests+=("$name")
+done
+
+launcher="$(mktemp)"
+trap 'rm -f "$launcher"' EXIT
+printf '#!/bin/bash\n"$@" -v VERBOSITY=terse\n' >"$launcher"
+chmod +x "$launcher"
+
+rm -rf "$suite/results" "$suite/regression.diffs" "$suite/regression.out"
+status=0
+(cd "$suite" && env -u PGDATABASE -u PGHOST -u PGPORT -u PGUSER "$pg_regress" \
+    --host="$socket_dir" --port="$port" --user=postgres --use-existing --dbname="$db" \
+    --inputdir="$suite" --outputdir="$suite" --launcher="$launcher" \
+    --bindir="$bindir" "${tests[@]}") || status=$?
+
+if [ "$status" -ne 0 ]; then
+    [ -f "$suite/regression.diffs" ] && cat "$suite/regression.diffs"
+    if $update; then
+        for result in "$suite"/results/*.out; do
+            cp "$result" "$suite/expected/$(basename "$result")"
+        done
+        echo "expected/ updated from results/: review with git diff" >&2
+    fi
+fi
+exit "$status"

@@ -1,0 +1,2 @@
+-- Run once per fresh regression database.
+CREATE EXTENSION user_metrics;
