@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Every check and test suite, from a fresh machine: installs what is missing, then
+#   1. cargo fmt --check and cargo clippy -D warnings (pg15);
+#   2. the event contract's unit tests (plain cargo test);
+#   3. the #[pg_test] tests inside PostgreSQL (cargo pgrx test);
+#   4. the pg_regress suite of the public surface;
+#   5. the client tests over real psycopg connections.
+# 4 and 5 run against a throwaway cluster of our own, started fresh and stopped at the end.
+source "$(dirname "$0")/common.sh"
+
+TEST_PORT="${TEST_PORT:-55433}"
+test_dir="$USER_METRICS_RUN_DIR/test"
+started=$SECONDS
+
+"$REPO_ROOT/scripts/install.sh" --python
+cd "$REPO_ROOT"
+
+say "Formatting and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --features "user_metrics/pg$PG_MAJOR" -- -D warnings
+
+say "Event contract unit tests"
+cargo test -p user_metrics_contract
+
+say "Tests inside PostgreSQL (cargo pgrx test)"
+pgrx_data="$USER_METRICS_RUN_DIR/pgrx-test"
+as_root install -d -m 0755 "$USER_METRICS_RUN_DIR"
+make_pg_dir "$pgrx_data"
+cargo pgrx test "pg$PG_MAJOR" --runas "$(pg_os_user)" --pgdata "$pgrx_data"
+
+say "Installing the release build into PostgreSQL $PG_MAJOR"
+# shellcheck disable=SC2046
+cargo pgrx install --release $(pgrx_install_flags)
+
+say "Starting a fresh throwaway cluster on port $TEST_PORT"
+"$REPO_ROOT/scripts/cluster.sh" remove test
+"$REPO_ROOT/scripts/cluster.sh" start test "$TEST_PORT"
+trap '"$REPO_ROOT/scripts/cluster.sh" stop test' EXIT
+
+say "pg_regress suite (tests/pg_regress)"
+"$REPO_ROOT/scripts/regress.sh" --port "$TEST_PORT" --socket-dir "$test_dir"
+
+say "Client tests over real connections (tests/client)"
+USER_METRICS_TEST_DSN="host=$test_dir port=$TEST_PORT user=postgres dbname=postgres" \
+USER_METRICS_TEST_LOG="$test_dir/postgres.log" \
+    "$REPO_ROOT/.venv/bin/python" -m pytest -q "$REPO_ROOT/tests/client"
+
+say "All checks passed in $((SECONDS - started)) s"

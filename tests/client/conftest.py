@@ -1,0 +1,48 @@
+"""Client-level tests: a real driver (psycopg 3) over real connections to a
+throwaway cluster with the extension installed. scripts/test.sh starts the cluster
+and sets USER_METRICS_TEST_DSN (and USER_METRICS_TEST_LOG, the server log)."""
+import os
+
+import psycopg
+import pytest
+
+DATABASE = "user_metrics_client"
+
+
+def _base_dsn():
+    dsn = os.environ.get("USER_METRICS_TEST_DSN")
+    if not dsn:
+        raise RuntimeError(
+            "USER_METRICS_TEST_DSN is not set: run these tests through scripts/test.sh, "
+            "which starts the test cluster")
+    return dsn
+
+
+@pytest.fixture(scope="session")
+def dsn():
+    """A fresh database with the extension, for the whole test session."""
+    base = _base_dsn()
+    with psycopg.connect(base, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+    url = psycopg.conninfo.make_conninfo(base, dbname=DATABASE)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION user_metrics")
+    return url
+
+
+@pytest.fixture
+def db(dsn):
+    """An autocommit connection to an emptied database."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, "
+                     "user_metrics.users, user_metrics.rejected_events")
+        yield conn
+
+
+@pytest.fixture
+def server_log():
+    path = os.environ.get("USER_METRICS_TEST_LOG")
+    if not path:
+        raise RuntimeError("USER_METRICS_TEST_LOG is not set: run through scripts/test.sh")
+    return path

@@ -1,0 +1,99 @@
+"""Several connections ingesting overlapping users and sessions at once, with
+retries: the totals afterwards must be exactly those computed here, with no event
+lost or counted twice and no deadlock."""
+import random
+import threading
+from collections import defaultdict
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from events import event
+
+CONNECTIONS = 8
+USERS = 12
+SESSIONS = 40
+EVENTS = 3000
+
+
+def build_workload(seed):
+    rng = random.Random(seed)
+    owner = {f"s-{n}": f"user{rng.randrange(USERS)}@example.com" for n in range(SESSIONS)}
+    sessions = sorted(owner)
+    events = []
+    for n in range(EVENTS):
+        session = sessions[rng.randrange(SESSIONS)]
+        # Quarter seconds add up exactly in floating point, so totals compare exactly.
+        talked = rng.randrange(0, 2400) / 4
+        email = owner[session]
+        if rng.random() < 0.3:
+            email = email.upper()
+        day = 16 + rng.randrange(7)
+        events.append(event(f"ev-{n}", email, session,
+                            f"2026-11-{day}T{rng.randrange(24):02d}:00:00Z", talked))
+    # Batches of mixed sizes, each sent twice, some reversed, all shuffled.
+    batches, i = [], 0
+    while i < len(events):
+        size = rng.choice([1, 1, 7, 50, 200, 1000])
+        batch = events[i:i + size]
+        i += size
+        batches.append(batch)
+        batches.append(list(reversed(batch)) if rng.random() < 0.3 else batch)
+    rng.shuffle(batches)
+    return owner, events, batches
+
+
+def test_concurrent_overlapping_ingestion_counts_every_event_once(dsn):
+    owner, events, batches = build_workload(seed=4242)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, "
+                     "user_metrics.users, user_metrics.rejected_events")
+
+    totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
+    failures = []
+    lock = threading.Lock()
+
+    def worker(mine):
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                for batch in mine:
+                    summary = conn.execute("SELECT user_metrics.ingest_metrics(%s)",
+                                           (Jsonb(batch),)).fetchone()[0]
+                    with lock:
+                        for key in totals:
+                            totals[key] += summary[key]
+        except Exception as error:  # collected and asserted on below
+            failures.append(error)
+
+    threads = [threading.Thread(target=worker, args=(batches[k::CONNECTIONS],))
+               for k in range(CONNECTIONS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert failures == []
+    assert totals == {"accepted": EVENTS, "duplicates": EVENTS, "rejected": 0}
+
+    expected_session = defaultdict(lambda: [0, 0.0])
+    for e in events:
+        expected_session[e["session"]["id"]][0] += 1
+        expected_session[e["session"]["id"]][1] += e["metrics"]["talked_time"]
+    with psycopg.connect(dsn) as conn:
+        stored = {sid: [count, talked] for sid, count, talked in conn.execute(
+            "SELECT client_session_id, event_count, talked_time FROM user_metrics.sessions")}
+        assert stored == dict(expected_session)
+        assert conn.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0] == EVENTS
+        # Reports agree with the events themselves.
+        per_user = defaultdict(lambda: [0.0, set()])
+        for e in events:
+            user = e["user"]["email"].lower()
+            per_user[user][0] += e["metrics"]["talked_time"]
+            per_user[user][1].add(e["session"]["id"])
+        report = {email: (talked, count) for email, _, talked, count in conn.execute(
+            "SELECT * FROM user_metrics.aggregate_user_metrics()")}
+        assert report == {u: (t, len(s)) for u, (t, s) in per_user.items()}
+        owners = dict(conn.execute(
+            "SELECT s.client_session_id, u.email FROM user_metrics.sessions s "
+            "JOIN user_metrics.users u ON u.id = s.user_id").fetchall())
+        assert owners == {s: o for s, o in owner.items() if s in expected_session}

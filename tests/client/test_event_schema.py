@@ -1,0 +1,37 @@
+"""schema/event.schema.json describes the same contract ingest_metrics enforces:
+over the sample data set, an event passes the schema exactly when ingest_metrics
+accepts it or refuses it for a reason only the database knows (its session
+belongs to someone else)."""
+import json
+from pathlib import Path
+
+import jsonschema
+from psycopg.types.json import Jsonb
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_schema_agrees_with_ingest_metrics_on_the_sample_data(db):
+    schema = json.loads((ROOT / "schema" / "event.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    events = json.loads((ROOT / "sample" / "events.json").read_text())
+    # Plus events that exercise each kind of refusal once more.
+    events += [
+        42,
+        {"user": {"email": "a@x"}, "session": {"id": "s", "started_at": 0}, "metrics": {"talked_time": 1}},
+        {"user": {"email": "a@x"}, "session": {"id": "", "started_at": 0}, "metrics": {"talked_time": 1}},
+        {"user": {"email": "a@x"}, "session": {"id": "s", "started_at": 0}, "metrics": {"talked_time": 1e6}},
+        {"user": {"email": "a@x"}, "session": {"id": "s", "started_at": -5}, "metrics": {"talked_time": 1}},
+        {"user": {"email": "a@x", "nick": "x"}, "session": {"id": "s", "started_at": 0},
+         "metrics": {"talked_time": 1}},
+        {"user": {"email": "a@x"}, "session": {"id": "s", "started_at": 0, "device": {"os": 7}},
+         "metrics": {"talked_time": 1}},
+    ]
+    summary = db.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(events),)).fetchone()[0]
+    refused = {e["index"]: e["code"] for e in summary["errors"]}
+    assert len(refused) == 11
+    for index, event in enumerate(events):
+        contract_error = refused.get(index) not in (None, "session_user_conflict")
+        schema_valid = validator.is_valid(event)
+        assert schema_valid != contract_error, (index, event, refused.get(index))
