@@ -19,6 +19,9 @@ pub enum Error {
     #[error(transparent)]
     Payload(#[from] PayloadError),
 
+    #[error("max_rows must not be negative, got {0}")]
+    NegativeLimit(i32),
+
     /// With `on_error => 'raise'`: the first invalid event ends the call.
     #[error("invalid event at index {index}: {rejection}")]
     InvalidEvent { index: usize, rejection: Rejection },
@@ -38,9 +41,10 @@ impl Error {
         use PgSqlErrorCode::*;
         match self {
             Error::NullArgument(_) => ERRCODE_NULL_VALUE_NOT_ALLOWED,
-            Error::UnknownMode(_) | Error::Payload(_) | Error::InvalidEvent { .. } => {
-                ERRCODE_INVALID_PARAMETER_VALUE
-            }
+            Error::UnknownMode(_)
+            | Error::Payload(_)
+            | Error::InvalidEvent { .. }
+            | Error::NegativeLimit(_) => ERRCODE_INVALID_PARAMETER_VALUE,
             Error::NotUtf8 => ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
             Error::Spi(_) | Error::Internal(_) => ERRCODE_INTERNAL_ERROR,
         }

@@ -7,6 +7,7 @@
 mod health;
 mod ingest;
 mod jsonb_text;
+mod rejected;
 mod reports;
 
 pub use jsonb_text::JsonbText;

@@ -1,12 +1,14 @@
-//! The read-only reports. Each is one prepared query over the sessions' running
+//! The read-only reports (and the quarantine listing). Each is one prepared query over the sessions' running
 //! totals (kept by ingestion), so none of them scans the events table.
 
 mod health;
+mod rejected;
 mod session_details;
 mod user_totals;
 mod weekly;
 
 pub use health::health;
+pub use rejected::rejected_events;
 pub use session_details::session_details;
 pub use user_totals::user_totals;
 pub use weekly::weekly_report;

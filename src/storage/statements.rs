@@ -51,6 +51,7 @@ statement!(USER_TOTALS_ONE, "user_totals_one");
 statement!(SESSION_DETAILS, "session_details");
 statement!(WEEKLY_REPORT, "weekly_report");
 statement!(HEALTH, "health");
+statement!(LIST_REJECTED_EVENTS, "list_rejected_events");
 
 thread_local! {
     // A backend runs one query at a time on one thread, so a thread-local cache is

@@ -59,6 +59,12 @@ SELECT event_id, talked_time FROM user_metrics.events ORDER BY event_id;
 SELECT batch_index, event_id, error_code, payload
 FROM user_metrics.rejected_events ORDER BY batch_index;
 
+-- The quarantine as an operator reads it (user_metrics_admin may call this).
+SELECT batch_index, event_id, error_code, error_message
+FROM user_metrics.list_rejected_events(max_rows => 3);
+SELECT count(*) FROM user_metrics.list_rejected_events(since => now() + interval '1 minute');
+SELECT * FROM user_metrics.list_rejected_events(max_rows => -1);
+
 -- on_error => 'raise': the first bad event aborts the call and nothing is stored.
 SELECT user_metrics.ingest_metrics('[
   {"event_id": "r-1", "user": {"email": "cid@example.com"},

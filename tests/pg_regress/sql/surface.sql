@@ -2,9 +2,15 @@
 SELECT p.proname AS function,
        pg_get_function_arguments(p.oid) AS arguments,
        p.prosecdef AS security_definer,
-       p.proconfig AS settings
+       p.proconfig AS settings,
+       p.proacl AS privileges
 FROM pg_proc AS p
 WHERE p.pronamespace = 'user_metrics'::regnamespace
 ORDER BY p.proname;
+-- Only the owner has rights on the tables and the schema, apart from USAGE for the roles.
+SELECT c.relname, c.relkind, c.relacl FROM pg_class AS c
+WHERE c.relnamespace = 'user_metrics'::regnamespace AND c.relkind IN ('r', 'S')
+ORDER BY c.relname;
+SELECT n.nspacl FROM pg_namespace AS n WHERE n.nspname = 'user_metrics';
 \dt user_metrics.*
 \d user_metrics.sessions

@@ -1,0 +1,46 @@
+-- Who may call what. Runs last in CREATE EXTENSION, once every function exists.
+--
+-- Three NOLOGIN group roles carry the rights; a DBA grants them to login roles:
+--   user_metrics_writer  ingest_metrics only
+--   user_metrics_reader  the three reports and health()
+--   user_metrics_admin   all of the above, and reading the quarantine
+-- Nobody but the owner (the superuser who ran CREATE EXTENSION) has any right on
+-- the tables or their sequences: every access goes through the functions, which
+-- are SECURITY DEFINER with a fixed search_path.
+--
+-- Roles belong to the whole cluster, not to a database: a second CREATE EXTENSION
+-- in another database finds them already there, and DROP EXTENSION leaves them.
+-- An existing role of one of these names is used only if it is a NOLOGIN,
+-- non-superuser role, so that a login role cannot be handed these rights by name.
+DO $roles$
+DECLARE
+    role_name text;
+BEGIN
+    FOREACH role_name IN ARRAY ARRAY['user_metrics_writer', 'user_metrics_reader', 'user_metrics_admin'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS r WHERE r.rolname = role_name) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', role_name);
+        ELSIF EXISTS (SELECT FROM pg_catalog.pg_roles AS r
+                      WHERE r.rolname = role_name AND (r.rolcanlogin OR r.rolsuper)) THEN
+            RAISE EXCEPTION 'role "%" already exists and can log in or is a superuser', role_name
+                USING HINT = 'user_metrics grants rights to this role by name; it must be a NOLOGIN group role.';
+        END IF;
+    END LOOP;
+END
+$roles$;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA user_metrics FROM PUBLIC;
+REVOKE ALL ON SCHEMA user_metrics FROM PUBLIC;
+GRANT USAGE ON SCHEMA user_metrics TO user_metrics_writer, user_metrics_reader, user_metrics_admin;
+
+GRANT EXECUTE ON FUNCTION user_metrics.ingest_metrics(jsonb, text)
+    TO user_metrics_writer, user_metrics_admin;
+
+GRANT EXECUTE ON FUNCTION
+    user_metrics.aggregate_user_metrics(text, timestamptz, timestamptz),
+    user_metrics.get_session_details(text),
+    user_metrics.generate_weekly_report(timestamptz),
+    user_metrics.health()
+    TO user_metrics_reader, user_metrics_admin;
+
+GRANT EXECUTE ON FUNCTION user_metrics.list_rejected_events(timestamptz, integer)
+    TO user_metrics_admin;

@@ -1,0 +1,30 @@
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+
+use crate::error::OrRaise;
+use crate::reports;
+
+/// The quarantine, newest first: rejected events received at or after `since`
+/// (NULL: all), at most `max_rows` of them, each with its payload as sent.
+// pgrx reads the column names from the signature, so the row type cannot be an alias.
+#[allow(clippy::type_complexity)]
+#[pg_extern(stable, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+pub fn list_rejected_events(
+    since: default!(Option<TimestampWithTimeZone>, "NULL"),
+    max_rows: default!(i32, 100),
+) -> TableIterator<
+    'static,
+    (
+        name!(id, i64),
+        name!(received_at, TimestampWithTimeZone),
+        name!(batch_index, i32),
+        name!(event_id, Option<String>),
+        name!(error_code, String),
+        name!(error_message, String),
+        name!(payload, JsonB),
+    ),
+> {
+    TableIterator::new(reports::rejected_events(since, max_rows).or_raise())
+}

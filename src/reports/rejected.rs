@@ -1,0 +1,49 @@
+//! list_rejected_events: the quarantine, for the people who fix and resend events.
+
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+
+use super::required;
+use crate::error::{Error, Result};
+use crate::storage::statements::{query, LIST_REJECTED_EVENTS};
+
+pub type RejectedRow = (
+    i64,
+    TimestampWithTimeZone,
+    i32,
+    Option<String>,
+    String,
+    String,
+    JsonB,
+);
+
+/// The newest `max_rows` rejected events received at or after `since`.
+pub fn rejected_events(
+    since: Option<TimestampWithTimeZone>,
+    max_rows: i32,
+) -> Result<Vec<RejectedRow>> {
+    if max_rows < 0 {
+        return Err(Error::NegativeLimit(max_rows));
+    }
+    Spi::connect(|client| {
+        let rows = query(
+            client,
+            &LIST_REJECTED_EVENTS,
+            &[since.into(), max_rows.into()],
+        )?;
+        let mut listed = Vec::with_capacity(rows.len());
+        for row in rows {
+            listed.push((
+                required(row.get(1)?, "id")?,
+                required(row.get(2)?, "received_at")?,
+                required(row.get(3)?, "batch_index")?,
+                row.get(4)?,
+                required(row.get(5)?, "error_code")?,
+                required(row.get(6)?, "error_message")?,
+                required(row.get(7)?, "payload")?,
+            ));
+        }
+        Ok(listed)
+    })
+}
