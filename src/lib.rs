@@ -20,7 +20,11 @@ mod storage;
 ::pgrx::pg_module_magic!(name, version);
 
 extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
-extension_sql_file!("../sql/privileges.sql", name = "privileges", finalize);
+extension_sql_file!(
+    "../sql/after_functions.sql",
+    name = "after_functions",
+    finalize
+);
 
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;

@@ -1,5 +1,7 @@
 //! One valid metrics event, after validation, and the limits the contract sets.
 
+use std::borrow::Cow;
+
 use crate::timestamp::Timestamp;
 
 /// Longest accepted `user.email`, in characters (the limit of an SMTP path).
@@ -18,20 +20,43 @@ pub const MAX_TALKED_SECONDS: f64 = 86_400.0;
 pub const DEVICE_STRING_FIELDS: [&str; 5] = ["id", "type", "os", "app_version", "model"];
 
 /// A valid event, with every value checked and normalized
-/// (email lower-cased, times in UTC microseconds, empty name dropped).
+/// (email lower-cased, times in UTC microseconds, empty name dropped). Text borrows
+/// from the JSON it was read from wherever it can, so a batch of events costs
+/// little more memory than its payload.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub event_id: Option<String>,
+pub struct Event<'a> {
+    pub event_id: Option<Cow<'a, str>>,
     pub recorded_at: Option<Timestamp>,
-    pub email: String,
-    pub name: Option<String>,
-    pub session_id: String,
+    pub email: Cow<'a, str>,
+    pub name: Option<Cow<'a, str>>,
+    pub session_id: Cow<'a, str>,
     pub started_at: Timestamp,
     pub ended_at: Option<Timestamp>,
     /// The `session.device` object exactly as sent, as JSON text.
-    pub device: Option<String>,
+    pub device: Option<Cow<'a, str>>,
     pub talked_time: f64,
     pub microphone_used: Option<bool>,
     pub speaker_used: Option<bool>,
     pub voice_sentiment: Option<f64>,
+}
+
+impl Event<'_> {
+    /// The same event, owning its text.
+    pub fn into_owned(self) -> Event<'static> {
+        let own = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
+        Event {
+            event_id: self.event_id.map(own),
+            recorded_at: self.recorded_at,
+            email: own(self.email),
+            name: self.name.map(own),
+            session_id: own(self.session_id),
+            started_at: self.started_at,
+            ended_at: self.ended_at,
+            device: self.device.map(own),
+            talked_time: self.talked_time,
+            microphone_used: self.microphone_used,
+            speaker_used: self.speaker_used,
+            voice_sentiment: self.voice_sentiment,
+        }
+    }
 }

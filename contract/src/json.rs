@@ -4,8 +4,9 @@
 //! deeply nested or huge value costs a linear scan and never recursion: hostile
 //! input cannot overflow the stack or trip a parser depth limit.
 
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::rejection::{RejectCode, Rejection};
@@ -57,15 +58,44 @@ pub fn quote(raw: &RawValue) -> String {
     }
 }
 
-/// The members of one JSON object, values left raw.
+/// Where a value sits in an event, e.g. `session.device.os`; the empty path is the
+/// event itself. Cheap to pass around: it becomes text only in a rejection.
+#[derive(Debug, Clone, Copy)]
+pub struct Path<'a> {
+    parent: &'static str,
+    key: &'a str,
+}
+
+impl<'a> Path<'a> {
+    /// A path named in full, such as `session.ended_at`.
+    pub const fn named(path: &'static str) -> Path<'static> {
+        Path {
+            parent: "",
+            key: path,
+        }
+    }
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.parent.is_empty() {
+            f.write_str(self.key)
+        } else {
+            write!(f, "{}.{}", self.parent, self.key)
+        }
+    }
+}
+
+/// The members of one JSON object, values left raw. Keys borrow from the text
+/// unless they contain escapes.
 pub struct Object<'a> {
-    path: String,
-    members: Vec<(String, &'a RawValue)>,
+    path: &'static str,
+    members: Vec<(Cow<'a, str>, &'a RawValue)>,
 }
 
 impl<'a> Object<'a> {
     /// Reads `raw` as an object; `path` names it in messages ("" for the event itself).
-    pub fn read(raw: &'a RawValue, path: &str) -> Result<Object<'a>, Rejection> {
+    pub fn read(raw: &'a RawValue, path: &'static str) -> Result<Object<'a>, Rejection> {
         let kind = JsonKind::of(raw);
         if kind != JsonKind::Object {
             let code = if path.is_empty() {
@@ -88,18 +118,14 @@ impl<'a> Object<'a> {
                 format!("malformed JSON: {e}"),
             )
         })?;
-        Ok(Object {
-            path: path.to_string(),
-            members,
-        })
+        Ok(Object { path, members })
     }
 
     /// The path of a member: "session" + "id" gives "session.id".
-    pub fn child_path(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", self.path)
+    pub fn child_path<'k>(&self, key: &'k str) -> Path<'k> {
+        Path {
+            parent: self.path,
+            key,
         }
     }
 
@@ -108,14 +134,14 @@ impl<'a> Object<'a> {
         let first_unknown = self
             .members
             .iter()
-            .map(|(key, _)| key.as_str())
+            .map(|(key, _)| key.as_ref())
             .filter(|key| !known.contains(key))
             .min();
         match first_unknown {
             None => Ok(()),
             Some(key) => Err(Rejection::new(
                 RejectCode::UnknownField,
-                &self.child_path(key),
+                self.child_path(key),
                 "unknown field",
             )),
         }
@@ -127,7 +153,7 @@ impl<'a> Object<'a> {
         self.members
             .iter()
             .rev()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| k.as_ref() == key)
             .map(|(_, v)| *v)
             .filter(|v| JsonKind::of(v) != JsonKind::Null)
     }
@@ -136,7 +162,7 @@ impl<'a> Object<'a> {
 struct MembersVisitor;
 
 impl<'de> Visitor<'de> for MembersVisitor {
-    type Value = Vec<(String, &'de RawValue)>;
+    type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
@@ -144,9 +170,31 @@ impl<'de> Visitor<'de> for MembersVisitor {
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
         let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
-        while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
-            members.push(entry);
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            members.push((key, map.next_value::<&'de RawValue>()?));
         }
         Ok(members)
+    }
+}
+
+/// A JSON string, borrowed from the JSON text when it has no escapes.
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(text.to_string())))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
     }
 }

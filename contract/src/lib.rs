@@ -6,6 +6,7 @@
 //! [`Event`]s or [`Rejection`]s with stable codes. It knows nothing of PostgreSQL:
 //! storage and reports live in the extension crate.
 
+mod batch;
 mod event;
 mod json;
 mod payload;
@@ -13,8 +14,9 @@ mod rejection;
 mod timestamp;
 mod validate;
 
+pub use batch::{classify, session_totals, Fate, SessionTotals};
 pub use event::*;
-pub use json::JsonKind;
+pub use json::{JsonKind, Path};
 pub use payload::{split_payload, PayloadError};
 pub use rejection::{RejectCode, Rejection};
 pub use serde_json::value::RawValue;

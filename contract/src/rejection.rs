@@ -63,12 +63,14 @@ pub struct Rejection {
 
 impl Rejection {
     /// `problem` is what was wrong, without the path; the message gets the path prefixed.
-    pub fn new(code: RejectCode, path: &str, problem: impl fmt::Display) -> Rejection {
-        let subject = if path.is_empty() { "event" } else { path };
+    pub fn new(code: RejectCode, path: impl fmt::Display, problem: impl fmt::Display) -> Rejection {
+        let path = path.to_string();
+        let subject = if path.is_empty() { "event" } else { &path };
+        let message = format!("{subject}: {problem}");
         Rejection {
             code,
-            path: path.to_string(),
-            message: format!("{subject}: {problem}"),
+            path,
+            message,
         }
     }
 }

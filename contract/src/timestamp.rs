@@ -4,7 +4,7 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::value::RawValue;
 use std::fmt;
 
-use crate::json::{quote, JsonKind};
+use crate::json::{quote, JsonKind, Path};
 use crate::rejection::{RejectCode, Rejection};
 
 /// An instant, in microseconds since 1970-01-01T00:00:00Z (PostgreSQL keeps microseconds).
@@ -40,7 +40,7 @@ impl fmt::Display for Timestamp {
 }
 
 /// Reads the timestamp at `path` from a raw JSON value.
-pub fn parse_timestamp(raw: &RawValue, path: &str) -> Result<Timestamp, Rejection> {
+pub fn parse_timestamp(raw: &RawValue, path: Path<'_>) -> Result<Timestamp, Rejection> {
     let instant = match JsonKind::of(raw) {
         JsonKind::String => {
             let text: String = serde_json::from_str(raw.get())
@@ -66,7 +66,7 @@ pub fn parse_timestamp(raw: &RawValue, path: &str) -> Result<Timestamp, Rejectio
     }
 }
 
-fn parse_rfc3339(text: &str, raw: &RawValue, path: &str) -> Result<Timestamp, Rejection> {
+fn parse_rfc3339(text: &str, raw: &RawValue, path: Path<'_>) -> Result<Timestamp, Rejection> {
     match DateTime::parse_from_rfc3339(text) {
         Ok(t) => {
             let utc = t.with_timezone(&Utc);
@@ -101,7 +101,7 @@ fn is_naive(text: &str) -> bool {
         .any(|format| NaiveDateTime::parse_from_str(text, format).is_ok())
 }
 
-fn parse_epoch_seconds(raw: &RawValue, path: &str) -> Result<Timestamp, Rejection> {
+fn parse_epoch_seconds(raw: &RawValue, path: Path<'_>) -> Result<Timestamp, Rejection> {
     let seconds: f64 = raw
         .get()
         .trim()
@@ -115,7 +115,7 @@ fn parse_epoch_seconds(raw: &RawValue, path: &str) -> Result<Timestamp, Rejectio
     Ok(Timestamp::from_unix_micros(micros as i64))
 }
 
-fn out_of_range(raw: &RawValue, path: &str) -> Rejection {
+fn out_of_range(raw: &RawValue, path: Path<'_>) -> Rejection {
     Rejection::new(
         RejectCode::InvalidValue,
         path,

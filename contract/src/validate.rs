@@ -6,9 +6,10 @@
 //! metrics), then `ended_at` against `started_at`.
 
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 use crate::event::*;
-use crate::json::{quote, JsonKind, Object};
+use crate::json::{quote, JsonKind, Object, Path, Text};
 use crate::rejection::{RejectCode, Rejection};
 use crate::timestamp::{parse_timestamp, Timestamp};
 
@@ -23,7 +24,7 @@ const METRICS_FIELDS: [&str; 4] = [
 ];
 
 /// Validates one event given as JSON text.
-pub fn parse_event(raw: &RawValue) -> Result<Event, Rejection> {
+pub fn parse_event(raw: &RawValue) -> Result<Event<'_>, Rejection> {
     let event = Object::read(raw, "")?;
     event.reject_unknown(&EVENT_FIELDS)?;
 
@@ -32,14 +33,17 @@ pub fn parse_event(raw: &RawValue) -> Result<Event, Rejection> {
 
     let user = Object::read(required(&event, "user")?, "user")?;
     user.reject_unknown(&USER_FIELDS)?;
-    let email = email(required(&user, "email")?, "user.email")?;
+    let email = email(required(&user, "email")?, Path::named("user.email"))?;
     let name = optional(&user, "name", |v, p| bounded_string(v, p, MAX_TEXT_CHARS))?
         .filter(|name| !name.is_empty());
 
     let session = Object::read(required(&event, "session")?, "session")?;
     session.reject_unknown(&SESSION_FIELDS)?;
-    let session_id = id_string(required(&session, "id")?, "session.id")?;
-    let started_at = parse_timestamp(required(&session, "started_at")?, "session.started_at")?;
+    let session_id = id_string(required(&session, "id")?, Path::named("session.id"))?;
+    let started_at = parse_timestamp(
+        required(&session, "started_at")?,
+        Path::named("session.started_at"),
+    )?;
     let ended_at = optional(&session, "ended_at", parse_timestamp)?;
     let device = optional(&session, "device", device)?;
 
@@ -47,7 +51,7 @@ pub fn parse_event(raw: &RawValue) -> Result<Event, Rejection> {
     metrics.reject_unknown(&METRICS_FIELDS)?;
     let talked_time = number_in(
         required(&metrics, "talked_time")?,
-        "metrics.talked_time",
+        Path::named("metrics.talked_time"),
         0.0,
         MAX_TALKED_SECONDS,
     )?;
@@ -89,7 +93,7 @@ fn required<'a>(object: &Object<'a>, key: &str) -> Result<&'a RawValue, Rejectio
     object.get(key).ok_or_else(|| {
         Rejection::new(
             RejectCode::MissingField,
-            &object.child_path(key),
+            object.child_path(key),
             "required field is missing",
         )
     })
@@ -98,15 +102,15 @@ fn required<'a>(object: &Object<'a>, key: &str) -> Result<&'a RawValue, Rejectio
 fn optional<'a, T>(
     object: &Object<'a>,
     key: &str,
-    read: impl FnOnce(&'a RawValue, &str) -> Result<T, Rejection>,
+    read: impl FnOnce(&'a RawValue, Path<'_>) -> Result<T, Rejection>,
 ) -> Result<Option<T>, Rejection> {
     match object.get(key) {
         None => Ok(None),
-        Some(value) => read(value, &object.child_path(key)).map(Some),
+        Some(value) => read(value, object.child_path(key)).map(Some),
     }
 }
 
-fn expect_kind(raw: &RawValue, path: &str, want: JsonKind) -> Result<(), Rejection> {
+fn expect_kind(raw: &RawValue, path: Path<'_>, want: JsonKind) -> Result<(), Rejection> {
     let got = JsonKind::of(raw);
     if got == want {
         Ok(())
@@ -123,13 +127,18 @@ fn expect_kind(raw: &RawValue, path: &str, want: JsonKind) -> Result<(), Rejecti
     }
 }
 
-fn string(raw: &RawValue, path: &str) -> Result<String, Rejection> {
+fn string<'a>(raw: &'a RawValue, path: Path<'_>) -> Result<Cow<'a, str>, Rejection> {
     expect_kind(raw, path, JsonKind::String)?;
-    serde_json::from_str(raw.get())
+    serde_json::from_str::<Text>(raw.get())
+        .map(|text| text.0)
         .map_err(|e| Rejection::new(RejectCode::InvalidValue, path, format!("bad string: {e}")))
 }
 
-fn bounded_string(raw: &RawValue, path: &str, max_chars: usize) -> Result<String, Rejection> {
+fn bounded_string<'a>(
+    raw: &'a RawValue,
+    path: Path<'_>,
+    max_chars: usize,
+) -> Result<Cow<'a, str>, Rejection> {
     let text = string(raw, path)?;
     let chars = text.chars().count();
     if chars > max_chars {
@@ -143,7 +152,7 @@ fn bounded_string(raw: &RawValue, path: &str, max_chars: usize) -> Result<String
 }
 
 /// `event_id` and `session.id`: non-empty, at most 128 characters.
-fn id_string(raw: &RawValue, path: &str) -> Result<String, Rejection> {
+fn id_string<'a>(raw: &'a RawValue, path: Path<'_>) -> Result<Cow<'a, str>, Rejection> {
     let id = bounded_string(raw, path, MAX_ID_CHARS)?;
     if id.is_empty() {
         return Err(Rejection::new(
@@ -157,7 +166,7 @@ fn id_string(raw: &RawValue, path: &str) -> Result<String, Rejection> {
 
 /// One `@` with text on both sides, no whitespace or control characters, at most
 /// 254 characters; returned lower-cased because identity is case-insensitive.
-fn email(raw: &RawValue, path: &str) -> Result<String, Rejection> {
+fn email<'a>(raw: &'a RawValue, path: Path<'_>) -> Result<Cow<'a, str>, Rejection> {
     let address = bounded_string(raw, path, MAX_EMAIL_CHARS)?;
     let well_formed = match address.split_once('@') {
         Some((local, domain)) => {
@@ -178,17 +187,22 @@ fn email(raw: &RawValue, path: &str) -> Result<String, Rejection> {
             ),
         ));
     }
-    Ok(address.to_lowercase())
+    // Most addresses arrive lower-cased already; only the others are copied.
+    if address.chars().any(|c| c.is_uppercase() || !c.is_ascii()) {
+        Ok(Cow::Owned(address.to_lowercase()))
+    } else {
+        Ok(address)
+    }
 }
 
-fn boolean(raw: &RawValue, path: &str) -> Result<bool, Rejection> {
+fn boolean(raw: &RawValue, path: Path<'_>) -> Result<bool, Rejection> {
     expect_kind(raw, path, JsonKind::Boolean)?;
     Ok(raw.get().trim() == "true")
 }
 
 /// A finite number in `[min, max]`. JSON text is parsed here rather than by serde so
 /// that numbers too large for a double (1e400) are reported as out of range.
-fn number_in(raw: &RawValue, path: &str, min: f64, max: f64) -> Result<f64, Rejection> {
+fn number_in(raw: &RawValue, path: Path<'_>, min: f64, max: f64) -> Result<f64, Rejection> {
     expect_kind(raw, path, JsonKind::Number)?;
     let value: f64 = raw.get().trim().parse().unwrap_or(f64::NAN);
     if value.is_finite() && value >= min && value <= max {
@@ -205,11 +219,11 @@ fn number_in(raw: &RawValue, path: &str, min: f64, max: f64) -> Result<f64, Reje
 
 /// `session.device`: an object of at most 4 KB whose known fields are strings;
 /// kept as the JSON text that was sent.
-fn device(raw: &RawValue, path: &str) -> Result<String, Rejection> {
-    let device = Object::read(raw, path)?;
+fn device<'a>(raw: &'a RawValue, path: Path<'_>) -> Result<Cow<'a, str>, Rejection> {
+    let device = Object::read(raw, "session.device")?;
     for field in DEVICE_STRING_FIELDS {
         if let Some(value) = device.get(field) {
-            bounded_string(value, &device.child_path(field), MAX_TEXT_CHARS)?;
+            bounded_string(value, device.child_path(field), MAX_TEXT_CHARS)?;
         }
     }
     let text = raw.get().trim();
@@ -223,7 +237,7 @@ fn device(raw: &RawValue, path: &str) -> Result<String, Rejection> {
             ),
         ));
     }
-    Ok(text.to_string())
+    Ok(Cow::Borrowed(text))
 }
 
 fn check_not_before(end: Timestamp, start: Timestamp) -> Result<(), Rejection> {

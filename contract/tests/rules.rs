@@ -39,12 +39,12 @@ fn edit(path: &str, value: Option<Value>) -> String {
     event.to_string()
 }
 
-fn parse(text: &str) -> Result<Event, Rejection> {
+fn parse(text: &str) -> Result<Event<'static>, Rejection> {
     let raw: &RawValue = serde_json::from_str(text).expect("test JSON must be valid");
-    parse_event(raw)
+    parse_event(raw).map(Event::into_owned)
 }
 
-fn accept(text: &str) -> Event {
+fn accept(text: &str) -> Event<'static> {
     parse(text).unwrap_or_else(|r| panic!("expected {text} to be accepted, got {r:?}"))
 }
 

@@ -1,7 +1,9 @@
--- Folds the events this call stored into their sessions' running totals: one row
--- per session with the sums of its new events. The sessions were locked by
--- lock_sessions, so this cannot wait or deadlock. A session's start is the earliest
--- reported, its end the latest, its device the first one reported.
+-- Folds the events this call stored into the running totals of sessions that
+-- existed before the call: one row per session with the totals of its new events.
+-- The sessions were locked by create_or_lock_sessions, so this cannot wait or
+-- deadlock. A session's start is the earliest reported, its end the latest, its
+-- device the first one reported. Unless the start moves, no indexed column changes
+-- and the update is HOT.
 UPDATE user_metrics.sessions AS s SET
     started_at      = LEAST(s.started_at, t.started_at),
     ended_at        = GREATEST(s.ended_at, t.ended_at),
@@ -15,8 +17,8 @@ UPDATE user_metrics.sessions AS s SET
     sentiment_sum   = s.sentiment_sum + t.sentiment_sum,
     sentiment_count = s.sentiment_count + t.sentiment_count
 FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[],
-                       $5::bigint[], $6::double precision[], $7::boolean[], $8::boolean[],
-                       $9::double precision[], $10::bigint[])
+            $5::bigint[], $6::double precision[], $7::boolean[], $8::boolean[],
+            $9::double precision[], $10::bigint[])
      AS t (id, started_at, ended_at, device, event_count, talked_time,
            microphone_used, speaker_used, sentiment_sum, sentiment_count)
 WHERE s.id = t.id

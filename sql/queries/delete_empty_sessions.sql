@@ -1,4 +1,4 @@
--- $1: sessions this call created. Removes those that ended up with no stored event
--- (every event of theirs was a repeat), so a repeat changes nothing.
+-- $1: sessions this call created for which no event was stored after all (each
+-- was a repeat, or refused), so that such events leave nothing behind.
 DELETE FROM user_metrics.sessions AS s
-WHERE s.id = ANY ($1::bigint[]) AND s.event_count = 0
+WHERE s.id = ANY ($1::bigint[])

@@ -1,5 +1,6 @@
--- One row per event, sorted by event_id so that concurrent calls wait for each
--- other's unique-index entries in the same order. An event whose event_id is
+-- One row per event, the arrays sorted by event_id (unnest yields them in order)
+-- so that concurrent calls wait for each other's unique-index entries in the same
+-- order. An event whose event_id is
 -- already stored is skipped; the returned event_ids tell which were stored
 -- (NULL for each stored event sent without one).
 INSERT INTO user_metrics.events
@@ -8,8 +9,7 @@ SELECT e.event_id, e.session_id, COALESCE(e.recorded_at, now()), e.talked_time,
        e.microphone_used, e.speaker_used, e.voice_sentiment
 FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::double precision[],
                        $5::boolean[], $6::boolean[], $7::double precision[])
-     WITH ORDINALITY AS e (event_id, session_id, recorded_at, talked_time,
-                           microphone_used, speaker_used, voice_sentiment, position)
-ORDER BY e.position
+     AS e (event_id, session_id, recorded_at, talked_time,
+           microphone_used, speaker_used, voice_sentiment)
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id

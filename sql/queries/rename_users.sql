@@ -1,4 +1,5 @@
--- $1: user ids, $2: the latest non-empty name this call stored for each.
+-- $1: user ids, $2: the latest non-empty name this call stored for each, only where
+-- it differs from the name find_users saw.
 -- Only rows whose name changes are touched; they are locked in id order first, so
 -- two calls renaming the same users cannot deadlock. NO KEY UPDATE, like the UPDATE
 -- itself, does not conflict with the key-share locks that concurrent inserts of

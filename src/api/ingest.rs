@@ -15,15 +15,15 @@ use crate::ingest::{ingest, OnError};
 #[pg_extern(volatile, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 pub fn ingest_metrics(
-    events: Option<JsonbText>,
+    events: Option<JsonbText<'_>>,
     on_error: default!(Option<&str>, "'quarantine'"),
 ) -> JsonB {
     run(events, on_error).or_raise()
 }
 
-fn run(events: Option<JsonbText>, on_error: Option<&str>) -> Result<JsonB> {
+fn run(events: Option<JsonbText<'_>>, on_error: Option<&str>) -> Result<JsonB> {
     let events = events.ok_or(Error::NullArgument("events"))?;
     let on_error = OnError::parse(on_error.ok_or(Error::NullArgument("on_error"))?)?;
-    let text = std::str::from_utf8(&events.0).map_err(|_| Error::NotUtf8)?;
+    let text = std::str::from_utf8(events.0).map_err(|_| Error::NotUtf8)?;
     Ok(JsonB(ingest(text, on_error)?.into_json()))
 }

@@ -10,28 +10,29 @@ use pgrx::nullable::Nullable;
 use pgrx::prelude::*;
 use std::ffi::CStr;
 
-/// The JSON text of a jsonb value, as bytes in the database encoding.
-pub struct JsonbText(pub Vec<u8>);
+/// The JSON text of a jsonb value, as bytes in the database encoding. The text is
+/// palloc'd in the function call's memory context and borrowed for the call, not
+/// copied: a batch's payload is held in memory once.
+pub struct JsonbText<'fcx>(pub &'fcx [u8]);
 
-impl FromDatum for JsonbText {
+impl<'fcx> FromDatum for JsonbText<'fcx> {
     unsafe fn from_polymorphic_datum(
         datum: pg_sys::Datum,
         is_null: bool,
         _typoid: pg_sys::Oid,
-    ) -> Option<JsonbText> {
+    ) -> Option<JsonbText<'fcx>> {
         if is_null {
             return None;
         }
-        // jsonb_out detoasts its argument and returns a palloc'd C string.
+        // jsonb_out detoasts its argument and returns a C string palloc'd in the
+        // current memory context, which lives as long as the function call.
         let cstr =
-            unsafe { pgrx::direct_function_call::<&CStr>(pg_sys::jsonb_out, &[Some(datum)]) }?;
-        let text = cstr.to_bytes().to_vec();
-        unsafe { pg_sys::pfree(cstr.as_ptr().cast_mut().cast()) };
-        Some(JsonbText(text))
+            unsafe { pgrx::direct_function_call::<&'fcx CStr>(pg_sys::jsonb_out, &[Some(datum)]) }?;
+        Some(JsonbText(cstr.to_bytes()))
     }
 }
 
-unsafe impl<'fcx> ArgAbi<'fcx> for JsonbText {
+unsafe impl<'fcx> ArgAbi<'fcx> for JsonbText<'fcx> {
     unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
         let index = arg.index();
         unsafe { arg.unbox_arg_using_from_datum() }
@@ -43,4 +44,4 @@ unsafe impl<'fcx> ArgAbi<'fcx> for JsonbText {
     }
 }
 
-pgrx::impl_sql_translatable!(JsonbText, arg_only = "jsonb");
+pgrx::impl_sql_translatable!(JsonbText<'_>, arg_only = "jsonb");

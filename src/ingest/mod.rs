@@ -33,11 +33,15 @@ impl OnError {
 pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
     let raw_events = split_payload(payload)?;
 
-    let mut valid: Vec<(usize, Event)> = Vec::with_capacity(raw_events.len());
+    let mut valid: Vec<Event> = Vec::with_capacity(raw_events.len());
+    let mut valid_indexes: Vec<usize> = Vec::with_capacity(raw_events.len());
     let mut rejected: Vec<Quarantined> = Vec::new();
     for (index, raw) in raw_events.iter().enumerate() {
         match parse_event(raw) {
-            Ok(event) => valid.push((index, event)),
+            Ok(event) => {
+                valid.push(event);
+                valid_indexes.push(index);
+            }
             Err(rejection) if on_error == OnError::Raise => {
                 return Err(Error::InvalidEvent { index, rejection })
             }
@@ -50,31 +54,29 @@ pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
         }
     }
 
-    Spi::connect_mut(|client| {
-        let mut summary = Summary::default();
-        if !valid.is_empty() {
-            let outcomes = store_events(client, &valid, on_error == OnError::Raise)?;
-            for ((index, event), outcome) in valid.iter().zip(outcomes) {
-                match outcome {
-                    Outcome::Stored => summary.accepted += 1,
-                    Outcome::Duplicate => summary.duplicates += 1,
-                    Outcome::Conflict(rejection) => rejected.push(Quarantined {
-                        index: *index,
-                        event_id: event.event_id.clone(),
-                        rejection,
-                        payload: raw_events[*index].get(),
-                    }),
-                }
+    let mut summary = Summary::default();
+    if !valid.is_empty() {
+        let outcomes = store_events(&valid, &valid_indexes, on_error == OnError::Raise)?;
+        for ((event, index), outcome) in valid.iter().zip(&valid_indexes).zip(outcomes) {
+            match outcome {
+                Outcome::Stored => summary.accepted += 1,
+                Outcome::Duplicate => summary.duplicates += 1,
+                Outcome::Conflict(rejection) => rejected.push(Quarantined {
+                    index: *index,
+                    event_id: event.event_id.as_deref().map(str::to_string),
+                    rejection,
+                    payload: raw_events[*index].get(),
+                }),
             }
         }
-        if !rejected.is_empty() {
-            rejected.sort_by_key(|r| r.index);
-            quarantine(client, &rejected)?;
-            log_rejections(raw_events.len(), &summary, &rejected);
-        }
-        summary.set_errors(rejected);
-        Ok(summary)
-    })
+    }
+    if !rejected.is_empty() {
+        rejected.sort_by_key(|r| r.index);
+        quarantine(&rejected)?;
+        log_rejections(raw_events.len(), &summary, &rejected);
+    }
+    summary.set_errors(rejected);
+    Ok(summary)
 }
 
 /// One server-log line per call that rejected anything, with a count per code.

@@ -1,19 +1,17 @@
 //! health(): is the extension usable, and roughly how much does it hold.
 
-use pgrx::prelude::*;
 use pgrx::JsonB;
 
+use super::required;
 use crate::error::{Error, Result};
-use crate::storage::statements::{query, HEALTH};
+use crate::storage::statements::{read, HEALTH};
 
 pub fn health() -> Result<JsonB> {
-    Spi::connect(|client| {
-        let rows = query(client, &HEALTH, &[])?;
-        let row = rows
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Internal("health query returned no row".into()))?;
-        row.get::<JsonB>(1)?
-            .ok_or_else(|| Error::Internal("health query returned NULL".into()))
-    })
+    read(
+        &HEALTH,
+        || Ok(vec![]),
+        |row| required(row.get::<JsonB>(1)?, "health"),
+    )?
+    .pop()
+    .ok_or_else(|| Error::Internal("health query returned no row".into()))
 }

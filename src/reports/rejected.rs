@@ -1,12 +1,11 @@
 //! list_rejected_events: the quarantine, for the people who fix and resend events.
 
 use pgrx::datum::TimestampWithTimeZone;
-use pgrx::prelude::*;
 use pgrx::JsonB;
 
 use super::required;
 use crate::error::{Error, Result};
-use crate::storage::statements::{query, LIST_REJECTED_EVENTS};
+use crate::storage::statements::{read, LIST_REJECTED_EVENTS};
 
 pub type RejectedRow = (
     i64,
@@ -26,15 +25,11 @@ pub fn rejected_events(
     if max_rows < 0 {
         return Err(Error::NegativeLimit(max_rows));
     }
-    Spi::connect(|client| {
-        let rows = query(
-            client,
-            &LIST_REJECTED_EVENTS,
-            &[since.into(), max_rows.into()],
-        )?;
-        let mut listed = Vec::with_capacity(rows.len());
-        for row in rows {
-            listed.push((
+    read(
+        &LIST_REJECTED_EVENTS,
+        || Ok(vec![since.into(), max_rows.into()]),
+        |row| {
+            Ok((
                 required(row.get(1)?, "id")?,
                 required(row.get(2)?, "received_at")?,
                 required(row.get(3)?, "batch_index")?,
@@ -42,8 +37,7 @@ pub fn rejected_events(
                 required(row.get(5)?, "error_code")?,
                 required(row.get(6)?, "error_message")?,
                 required(row.get(7)?, "payload")?,
-            ));
-        }
-        Ok(listed)
-    })
+            ))
+        },
+    )
 }

@@ -1,12 +1,11 @@
 //! get_session_details: one session with its user, times, device and totals.
 
 use pgrx::datum::TimestampWithTimeZone;
-use pgrx::prelude::*;
 use pgrx::JsonB;
 
 use super::required;
 use crate::error::Result;
-use crate::storage::statements::{query, SESSION_DETAILS};
+use crate::storage::statements::{read, SESSION_DETAILS};
 
 pub type SessionDetails = (
     String,
@@ -23,26 +22,26 @@ pub type SessionDetails = (
     Option<f64>,
 );
 
-/// The session with this client session id, if there is one.
-pub fn session_details(session_id: &str) -> Result<Option<SessionDetails>> {
-    Spi::connect(|client| {
-        let rows = query(client, &SESSION_DETAILS, &[session_id.into()])?;
-        let Some(row) = rows.into_iter().next() else {
-            return Ok(None);
-        };
-        Ok(Some((
-            required(row.get(1)?, "session_id")?,
-            required(row.get(2)?, "email")?,
-            row.get(3)?,
-            required(row.get(4)?, "started_at")?,
-            row.get(5)?,
-            row.get(6)?,
-            row.get(7)?,
-            required(row.get(8)?, "talked_time")?,
-            required(row.get(9)?, "event_count")?,
-            row.get(10)?,
-            row.get(11)?,
-            row.get(12)?,
-        )))
-    })
+/// The session with this client session id: one row, or none.
+pub fn session_details(session_id: &str) -> Result<Vec<SessionDetails>> {
+    read(
+        &SESSION_DETAILS,
+        || Ok(vec![session_id.into()]),
+        |row| {
+            Ok((
+                required(row.get(1)?, "session_id")?,
+                required(row.get(2)?, "email")?,
+                row.get(3)?,
+                required(row.get(4)?, "started_at")?,
+                row.get(5)?,
+                row.get(6)?,
+                row.get(7)?,
+                required(row.get(8)?, "talked_time")?,
+                required(row.get(9)?, "event_count")?,
+                row.get(10)?,
+                row.get(11)?,
+                row.get(12)?,
+            ))
+        },
+    )
 }

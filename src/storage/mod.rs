@@ -4,7 +4,11 @@
 pub mod convert;
 mod events;
 mod quarantine;
+mod rows;
+mod sessions;
 pub mod statements;
+mod store;
+mod users;
 
-pub use events::{store_events, Outcome};
 pub use quarantine::{quarantine, Quarantined};
+pub use store::{store_events, Outcome};

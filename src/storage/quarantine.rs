@@ -1,9 +1,8 @@
 //! Keeping rejected events, with their payload as sent, in user_metrics.rejected_events.
 
-use pgrx::spi::SpiClient;
 use user_metrics_contract::Rejection;
 
-use super::statements::{execute, QUARANTINE};
+use super::statements::{ignore, write, QUARANTINE};
 use crate::error::{Error, Result};
 
 /// One rejected event of a batch.
@@ -15,31 +14,34 @@ pub struct Quarantined<'a> {
     pub payload: &'a str,
 }
 
-pub fn quarantine(client: &mut SpiClient<'_>, rejected: &[Quarantined<'_>]) -> Result<()> {
-    let mut indexes = Vec::with_capacity(rejected.len());
-    for r in rejected {
-        indexes.push(
-            i32::try_from(r.index)
-                .map_err(|_| Error::Internal("batch index overflows int".into()))?,
-        );
-    }
-    let event_ids: Vec<Option<&str>> = rejected.iter().map(|r| r.event_id.as_deref()).collect();
-    let codes: Vec<&str> = rejected.iter().map(|r| r.rejection.code.as_str()).collect();
-    let messages: Vec<&str> = rejected
-        .iter()
-        .map(|r| r.rejection.message.as_str())
-        .collect();
-    let payloads: Vec<&str> = rejected.iter().map(|r| r.payload).collect();
-    execute(
-        client,
+pub fn quarantine(rejected: &[Quarantined<'_>]) -> Result<()> {
+    write(
         &QUARANTINE,
-        &[
-            indexes.into(),
-            event_ids.into(),
-            codes.into(),
-            messages.into(),
-            payloads.into(),
-        ],
+        || {
+            let mut indexes = Vec::with_capacity(rejected.len());
+            for r in rejected {
+                indexes.push(
+                    i32::try_from(r.index)
+                        .map_err(|_| Error::Internal("batch index overflows int".into()))?,
+                );
+            }
+            let event_ids: Vec<Option<&str>> =
+                rejected.iter().map(|r| r.event_id.as_deref()).collect();
+            let codes: Vec<&str> = rejected.iter().map(|r| r.rejection.code.as_str()).collect();
+            let messages: Vec<&str> = rejected
+                .iter()
+                .map(|r| r.rejection.message.as_str())
+                .collect();
+            let payloads: Vec<&str> = rejected.iter().map(|r| r.payload).collect();
+            Ok(vec![
+                indexes.into(),
+                event_ids.into(),
+                codes.into(),
+                messages.into(),
+                payloads.into(),
+            ])
+        },
+        ignore,
     )?;
     Ok(())
 }

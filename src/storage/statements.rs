@@ -13,10 +13,13 @@
 
 use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys::PgOid;
-use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiResult, SpiTupleTable};
+use pgrx::prelude::*;
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiHeapTupleData, SpiResult};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+
+use crate::error::Result;
 
 /// One SQL statement of the extension.
 pub struct Statement {
@@ -34,12 +37,14 @@ macro_rules! statement {
 }
 
 // Ingestion, in the order one call runs them.
+statement!(KNOWN_EVENT_IDS, "known_event_ids");
+statement!(FIND_USERS, "find_users");
 statement!(INSERT_USERS, "insert_users");
-statement!(USER_IDS, "user_ids");
-statement!(LOCK_SESSIONS, "lock_sessions");
-statement!(SESSION_OWNERS, "session_owners");
+statement!(FIND_SESSIONS, "find_sessions");
+statement!(CREATE_OR_LOCK_SESSIONS, "create_or_lock_sessions");
 statement!(INSERT_EVENTS, "insert_events");
 statement!(ADD_TO_SESSIONS, "add_to_sessions");
+statement!(SET_SESSION_TOTALS, "set_session_totals");
 statement!(DELETE_EMPTY_SESSIONS, "delete_empty_sessions");
 statement!(DELETE_UNUSED_USERS, "delete_unused_users");
 statement!(RENAME_USERS, "rename_users");
@@ -80,22 +85,57 @@ fn prepared(
     Ok(plan)
 }
 
-/// Runs a statement that changes data.
-pub fn execute<'conn>(
-    client: &mut SpiClient<'conn>,
+/// The arguments of one statement, built when it runs (see `run`).
+pub type Args = Vec<DatumWithOid<'static>>;
+
+/// Runs one statement in an SPI connection of its own: its arguments are built
+/// inside it by `args`, each result row is turned into a Rust value by `read`, and
+/// everything PostgreSQL allocated for it (argument arrays, result rows) is freed
+/// when it returns. A 100,000-event call thus holds one statement's worth of SPI
+/// memory at a time, not all of them.
+fn run<T>(
     statement: &Statement,
-    args: &[DatumWithOid<'_>],
-) -> SpiResult<SpiTupleTable<'conn>> {
-    let plan = prepared(client, statement, args, true)?;
-    client.update(&*plan, None, args)
+    writes: bool,
+    args: impl FnOnce() -> Result<Args>,
+    mut read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    Spi::connect_mut(|client| {
+        let args = args()?;
+        let plan = prepared(client, statement, &args, writes)?;
+        let table = if writes {
+            client.update(&*plan, None, &args)?
+        } else {
+            client.select(&*plan, None, &args)?
+        };
+        let mut values = Vec::with_capacity(table.len());
+        for row in table {
+            values.push(read(row)?);
+        }
+        Ok(values)
+    })
 }
 
-/// Runs a read-only statement; it sees the snapshot of the calling query.
-pub fn query<'conn>(
-    client: &SpiClient<'conn>,
+/// Runs a statement that changes data; see `run`.
+pub fn write<T>(
     statement: &Statement,
-    args: &[DatumWithOid<'_>],
-) -> SpiResult<SpiTupleTable<'conn>> {
-    let plan = prepared(client, statement, args, false)?;
-    client.select(&*plan, None, args)
+    args: impl FnOnce() -> Result<Args>,
+    read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    run(statement, true, args, read)
+}
+
+/// Runs a read-only statement; see `run`. Before the calling transaction has
+/// written anything it sees the snapshot of the calling query, afterwards a fresh
+/// one, as any statement in a function would.
+pub fn read<T>(
+    statement: &Statement,
+    args: impl FnOnce() -> Result<Args>,
+    read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    run(statement, false, args, read)
+}
+
+/// For statements whose result rows are not needed.
+pub fn ignore(_row: SpiHeapTupleData<'_>) -> Result<()> {
+    Ok(())
 }

@@ -1,4 +1,15 @@
--- Who may call what. Runs last in CREATE EXTENSION, once every function exists.
+-- What CREATE EXTENSION does last, once every function exists: per-function
+-- settings, then who may call what.
+
+-- Every statement ingest_metrics and get_session_details run is a keyed lookup or
+-- a keyed write. A backend plans each statement once and keeps the plan; if that
+-- happens while the tables are still empty (a fresh install), the planner picks
+-- sequential scans, which then stay for the life of the connection and grow slower
+-- with every row. Sequential scans are never the right plan for these statements.
+ALTER FUNCTION user_metrics.ingest_metrics(jsonb, text) SET enable_seqscan = off;
+ALTER FUNCTION user_metrics.get_session_details(text) SET enable_seqscan = off;
+
+-- Who may call what.
 --
 -- Three NOLOGIN group roles carry the rights; a DBA grants them to login roles:
 --   user_metrics_writer  ingest_metrics only

@@ -1,0 +1,477 @@
+#!/usr/bin/env python3
+"""The user_metrics benchmark: user_metrics against a plain PL/pgSQL reference
+(bench/reference.sql) and against COPY, on the same data, the same tables and the
+same server, in one run. Run it through scripts/bench.sh, which builds and
+installs the release build first.
+
+Prints one table and writes bench/results/latest.json, a timestamped copy, and
+bench/results/ingest.png.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from workload import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+IMPLEMENTATIONS = {
+    "user_metrics": "user_metrics.ingest_metrics",
+    "reference": "reference.ingest_metrics",
+}
+TABLES = "user_metrics.events, user_metrics.sessions, user_metrics.users, user_metrics.rejected_events"
+# Settings of the benchmark cluster, the same for every implementation.
+SERVER_SETTINGS = {
+    "shared_buffers": "2GB",
+    "max_wal_size": "8GB",
+    "checkpoint_timeout": "30min",
+    "max_connections": "100",
+}
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--events", type=int, default=200_000, help="events in the ingest workload")
+    p.add_argument("--users", type=int, default=10_000)
+    p.add_argument("--sessions", type=int, default=40_000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--batch-sizes", default="1,100,1000,10000")
+    p.add_argument("--single-event-calls", type=int, default=20_000,
+                   help="events sent one per call for batch size 1 (a prefix of the workload)")
+    p.add_argument("--pgbench-seconds", type=int, default=15)
+    p.add_argument("--pgbench-clients", default="1,4,16")
+    p.add_argument("--report-events", type=int, default=1_000_000, help="events loaded for the report latencies")
+    p.add_argument("--big", action="store_true", help="also measure the reports at 10,000,000 events")
+    p.add_argument("--report-calls", type=int, default=25)
+    p.add_argument("--socket-dir", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--data-dir", required=True, help="the cluster's data directory, for restarts")
+    p.add_argument("--pg-bindir", required=True)
+    p.add_argument("--run-as", default="", help="OS user the server runs as, when not the current one")
+    p.add_argument("--skip", default="", help="comma-separated parts to skip: ingest,copy,pgbench,reports,memory")
+    return p.parse_args()
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.db = "user_metrics_bench"
+        self.base = f"host={args.socket_dir} port={args.port} user=postgres"
+        self.results = {"started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+    def connect(self, **kw):
+        return psycopg.connect(f"{self.base} dbname={self.db}", autocommit=True, **kw)
+
+    def pg_ctl(self, *argv):
+        command = [f"{self.args.pg_bindir}/pg_ctl", "-D", self.args.data_dir, *argv]
+        if self.args.run_as:
+            command = ["runuser", "-u", self.args.run_as, "--", *command]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+
+    # -- set-up -----------------------------------------------------------------
+    def prepare_database(self):
+        with psycopg.connect(f"{self.base} dbname=postgres", autocommit=True) as conn:
+            for name, value in SERVER_SETTINGS.items():
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+        self.restart()
+        with psycopg.connect(f"{self.base} dbname=postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {self.db}")
+        with self.connect() as conn:
+            conn.execute("CREATE EXTENSION user_metrics")
+            conn.execute((ROOT / "bench" / "reference.sql").read_text())
+            settings = conn.execute(
+                "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name = ANY(%s) ORDER BY 1",
+                (["shared_buffers", "max_wal_size", "synchronous_commit", "fsync", "wal_level",
+                  "checkpoint_timeout", "work_mem", "jit"],)).fetchall()
+            version = conn.execute("SELECT version()").fetchone()[0]
+        self.results["machine"] = {
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "postgres": version,
+            "settings": dict(settings),
+        }
+
+    def restart(self):
+        self.pg_ctl("-m", "fast", "-w", "restart", "-l", str(Path(self.args.data_dir).parent / "postgres.log"))
+
+    def empty(self, conn):
+        # TRUNCATE leaves the tables as a fresh install has them: never analyzed.
+        conn.execute(f"TRUNCATE {TABLES}")
+        conn.execute("CHECKPOINT")
+
+    # -- ingestion --------------------------------------------------------------
+    def fingerprint(self, conn):
+        """A digest of what ended up stored, to check both implementations agree."""
+        return conn.execute("""
+            SELECT md5(string_agg(concat_ws('|', s.client_session_id, u.email, u.name, s.event_count,
+                                            round(s.talked_time::numeric, 6), s.started_at, s.ended_at, s.device,
+                                            s.microphone_used, s.speaker_used, s.sentiment_count,
+                                            round(s.sentiment_sum::numeric, 6)), ',' ORDER BY s.client_session_id))
+                   || '/' || (SELECT count(*) FROM user_metrics.events)
+                   || '/' || (SELECT count(*) FROM user_metrics.rejected_events)
+            FROM user_metrics.sessions s JOIN user_metrics.users u ON u.id = s.user_id""").fetchone()[0]
+
+    def ingest(self, events):
+        sizes = [int(s) for s in self.args.batch_sizes.split(",")]
+        out = {}
+        for size in sizes:
+            subset = events[: self.args.single_event_calls] if size == 1 else events
+            batches = [json.dumps(subset[i:i + size]) for i in range(0, len(subset), size)]
+            for name, function in IMPLEMENTATIONS.items():
+                with self.connect() as conn:
+                    self.empty(conn)
+                    statement = f"SELECT {function}(%s::jsonb)"
+                    totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
+                    started = time.perf_counter()
+                    for batch in batches:
+                        summary = conn.execute(statement, (batch,)).fetchone()[0]
+                        for key in totals:
+                            totals[key] += summary[key]
+                    seconds = time.perf_counter() - started
+                    out.setdefault(str(size), {})[name] = {
+                        "events": len(subset),
+                        "seconds": round(seconds, 3),
+                        "events_per_second": round(len(subset) / seconds),
+                        **totals,
+                        "fingerprint": self.fingerprint(conn),
+                    }
+                print(f"  batch {size:>6}: {name:<13} {out[str(size)][name]['events_per_second']:>8} events/s",
+                      flush=True)
+            same = len({r["fingerprint"] for r in out[str(size)].values()}) == 1
+            out[str(size)]["same_result"] = same
+        self.results["ingest"] = out
+        return out
+
+    # -- COPY -------------------------------------------------------------------
+    def copy_limit(self, events):
+        """COPY of the already-normalized event rows into the same events table with
+        the same indexes and foreign key: the cost of storing the rows themselves."""
+        with self.connect() as conn:
+            self.empty(conn)
+            for i in range(0, len(events), 10_000):
+                conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (json.dumps(events[i:i + 10_000]),))
+            columns = "event_id, session_id, recorded_at, received_at, talked_time, microphone_used, speaker_used, voice_sentiment"
+            rows = bytearray()
+            with conn.cursor().copy(f"COPY (SELECT {columns} FROM user_metrics.events) TO STDOUT") as copy:
+                for chunk in copy:
+                    rows += chunk
+            count = conn.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0]
+            runs = []
+            for _ in range(3):
+                conn.execute("TRUNCATE user_metrics.events")
+                conn.execute("CHECKPOINT")
+                started = time.perf_counter()
+                with conn.cursor().copy(f"COPY user_metrics.events ({columns}) FROM STDIN") as copy:
+                    copy.write(bytes(rows))
+                runs.append(time.perf_counter() - started)
+        seconds = statistics.median(runs)
+        self.results["copy"] = {"rows": count, "seconds": round(seconds, 3), "rows_per_second": round(count / seconds)}
+        print(f"  COPY: {self.results['copy']['rows_per_second']} rows/s", flush=True)
+
+    # -- many clients -----------------------------------------------------------
+    def pgbench(self):
+        script = """\\set u random(0, {users})
+\\set k random(0, 3)
+\\set n random(1, 2000000000)
+SELECT {function}(jsonb_build_object(
+  'event_id', 'pb-' || :client_id || '-' || :n,
+  'user', jsonb_build_object('email', 'user' || :u || '@example.com'),
+  'session', jsonb_build_object('id', 'pb-' || :u || '-' || :k, 'started_at', '2026-11-20T10:00:00Z',
+                                'ended_at', '2026-11-20T10:30:00Z'),
+  'metrics', jsonb_build_object('talked_time', 12.5, 'microphone_used', true, 'speaker_used', false,
+                                'voice_sentiment', 0.25)));
+"""
+        out = {}
+        for clients in [int(c) for c in self.args.pgbench_clients.split(",")]:
+            for name, function in IMPLEMENTATIONS.items():
+                with self.connect() as conn:
+                    self.empty(conn)
+                with tempfile.TemporaryDirectory() as tmp:
+                    os.chmod(tmp, 0o777)
+                    path = Path(tmp) / "one_event.sql"
+                    path.write_text(script.format(users=self.args.users - 1, function=function))
+                    run = subprocess.run(
+                        [f"{self.args.pg_bindir}/pgbench", "-n", "-h", self.args.socket_dir, "-p", str(self.args.port),
+                         "-U", "postgres", "-c", str(clients), "-j", str(min(clients, 2)),
+                         "-T", str(self.args.pgbench_seconds), "-f", str(path), "--log",
+                         f"--log-prefix={tmp}/log", self.db],
+                        check=True, capture_output=True, text=True, cwd=tmp)
+                    latencies = []
+                    for log in Path(tmp).glob("log*"):
+                        for line in log.read_text().splitlines():
+                            fields = line.split()
+                            latencies.append(int(fields[2]) / 1000.0)
+                tps = next(float(line.split("=")[1].split()[0]) for line in run.stdout.splitlines()
+                           if line.startswith("tps ="))
+                latencies.sort()
+                out.setdefault(str(clients), {})[name] = {
+                    "tps": round(tps),
+                    "latency_ms": {
+                        "p50": round(percentile(latencies, 50), 2),
+                        "p95": round(percentile(latencies, 95), 2),
+                        "p99": round(percentile(latencies, 99), 2),
+                    },
+                }
+                print(f"  pgbench {clients:>2} clients: {name:<13} {round(tps):>7} tps, "
+                      f"p99 {out[str(clients)][name]['latency_ms']['p99']} ms", flush=True)
+        self.results["pgbench"] = out
+
+    # -- reports ----------------------------------------------------------------
+    def load(self, target):
+        with self.connect() as conn:
+            have = conn.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0]
+        if have == 0:
+            with self.connect() as conn:
+                self.empty(conn)
+        part = have // 200_000
+        started = time.perf_counter()
+        with self.connect() as conn:
+            while have < target:
+                events = generate(events=min(200_000, target - have), users=self.args.users,
+                                  sessions=self.args.sessions, seed=self.args.seed, part=100 + part,
+                                  duplicate_share=0, invalid_share=0)
+                for i in range(0, len(events), 10_000):
+                    conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)",
+                                 (json.dumps(events[i:i + 10_000]),))
+                have += len(events)
+                part += 1
+            conn.execute("VACUUM ANALYZE user_metrics.users, user_metrics.sessions, user_metrics.events")
+            count = conn.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0]
+        print(f"  loaded {count} events in {time.perf_counter() - started:.0f} s", flush=True)
+        return count
+
+    def report_latencies(self, size_label):
+        with self.connect() as conn:
+            session_ids = [r[0] for r in conn.execute(
+                "SELECT client_session_id FROM user_metrics.sessions ORDER BY id LIMIT 1000")]
+            week_end = conn.execute(
+                "SELECT date_trunc('day', max(started_at)) + interval '1 day' FROM user_metrics.sessions").fetchone()[0]
+            email = conn.execute("SELECT email FROM user_metrics.users ORDER BY id LIMIT 1").fetchone()[0]
+        calls = {
+            "generate_weekly_report": ("SELECT count(*) FROM user_metrics.generate_weekly_report(%s)", lambda i: (week_end,)),
+            "get_session_details": ("SELECT count(*) FROM user_metrics.get_session_details(%s)",
+                                    lambda i: (session_ids[i * 37 % len(session_ids)],)),
+            "aggregate_user_metrics (one user)": ("SELECT count(*) FROM user_metrics.aggregate_user_metrics(%s)",
+                                                  lambda i: (email,)),
+            "aggregate_user_metrics (all users)": ("SELECT count(*) FROM user_metrics.aggregate_user_metrics()",
+                                                   lambda i: ()),
+            "health": ("SELECT user_metrics.health()", lambda i: ()),
+        }
+        out = {}
+        for name, (statement, params) in calls.items():
+            # Cold: a restarted server (empty shared buffers and plan caches), first call.
+            self.restart()
+            with self.connect() as conn:
+                started = time.perf_counter()
+                conn.execute(statement, params(0)).fetchall()
+                cold = (time.perf_counter() - started) * 1000
+                warm = []
+                for i in range(self.args.report_calls):
+                    started = time.perf_counter()
+                    conn.execute(statement, params(i)).fetchall()
+                    warm.append((time.perf_counter() - started) * 1000)
+            out[name] = {"cold_ms": round(cold, 2), "median_ms": round(statistics.median(warm), 3),
+                         "p95_ms": round(percentile(sorted(warm), 95), 3), "calls": len(warm)}
+            print(f"  {size_label} {name:<36} cold {out[name]['cold_ms']:>8} ms  median {out[name]['median_ms']:>8} ms"
+                  f"  p95 {out[name]['p95_ms']:>8} ms", flush=True)
+        return out
+
+    def reports(self):
+        out = {}
+        with self.connect() as conn:
+            self.empty(conn)
+        sizes = [self.args.report_events] + ([10_000_000] if self.args.big else [])
+        for size in sizes:
+            count = self.load(size)
+            out[str(size)] = {"events": count, "reports": self.report_latencies(f"{count:>9} events:")}
+        self.results["reports"] = out
+
+    # -- memory ---------------------------------------------------------------
+    def peak_growth(self, statement, payload):
+        """Peak private memory (RssAnon) a fresh backend gains while running one
+        statement, sampled every 5 ms from outside."""
+        with self.connect() as conn:
+            conn.execute("SELECT user_metrics.ingest_metrics('[]')")
+            pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            baseline = rss_anon_kb(pid)
+            peak = [baseline]
+            done = threading.Event()
+
+            def sample():
+                while not done.is_set():
+                    try:
+                        peak[0] = max(peak[0], rss_anon_kb(pid))
+                    except OSError:
+                        return
+                    time.sleep(0.005)
+
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            conn.execute(statement, (payload,))
+            done.set()
+            sampler.join()
+        return (peak[0] - baseline) * 1024
+
+    def memory(self):
+        """What one 100,000-event call costs in backend memory, next to what
+        PostgreSQL itself needs to parse the same jsonb argument."""
+        events = generate(events=100_000, users=self.args.users, sessions=self.args.sessions,
+                          seed=self.args.seed, part=50)
+        batch = json.dumps(events)
+        with self.connect() as conn:
+            self.empty(conn)
+        parse = self.peak_growth("SELECT jsonb_typeof(%s::jsonb)", batch)
+        ingest = self.peak_growth("SELECT user_metrics.ingest_metrics(%s::jsonb)", batch)
+        payload = len(batch.encode())
+        self.results["memory"] = {
+            "payload_bytes": payload,
+            "jsonb_parse_growth_bytes": parse,
+            "ingest_growth_bytes": ingest,
+            "ingest_beyond_parse_bytes": ingest - parse,
+            "ratio_beyond_parse": round((ingest - parse) / payload, 2),
+            "ratio_total": round(ingest / payload, 2),
+        }
+        print(f"  100,000-event call: payload {payload / 1e6:.1f} MB; parsing the jsonb argument alone "
+              f"grows a backend by {parse / 1e6:.1f} MB, the whole call by {ingest / 1e6:.1f} MB", flush=True)
+
+
+def rss_anon_kb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1])
+    raise OSError("no RssAnon")
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return float("nan")
+    k = (len(sorted_values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
+
+
+def table(results):
+    lines = []
+    m = results["machine"]
+    lines.append(f"machine: {m['cores']} cores, {m['platform']}")
+    lines.append(f"server:  {m['postgres'].split(',')[0]}; " + ", ".join(f"{k}={v}" for k, v in m["settings"].items()))
+    lines.append("")
+    if "ingest" in results:
+        copy = results.get("copy", {}).get("rows_per_second")
+        lines.append(f"{'ingestion, events/s':<28}{'user_metrics':>14}{'reference':>12}{'ratio':>8}{'vs COPY':>9}{'same result':>13}")
+        for size, r in results["ingest"].items():
+            um, ref = r["user_metrics"]["events_per_second"], r["reference"]["events_per_second"]
+            vs_copy = f"{um / copy:.2f}x" if copy else "-"
+            lines.append(f"{'batch of ' + size:<28}{um:>14}{ref:>12}{um / ref:>7.2f}x{vs_copy:>9}{str(r['same_result']):>13}")
+        if copy:
+            lines.append(f"{'COPY of the event rows':<28}{copy:>14} rows/s")
+        lines.append("")
+    if "pgbench" in results:
+        lines.append(f"{'one event per call':<28}{'user_metrics':>20}{'reference':>20}{'ratio':>8}")
+        for clients, r in results["pgbench"].items():
+            um, ref = r["user_metrics"], r["reference"]
+            lines.append(f"{clients + ' clients, tps (p99 ms)':<28}{um['tps']:>12} ({um['latency_ms']['p99']:>5})"
+                         f"{ref['tps']:>12} ({ref['latency_ms']['p99']:>5}){um['tps'] / ref['tps']:>7.2f}x")
+        lines.append("")
+    if "reports" in results:
+        for size, r in results["reports"].items():
+            lines.append(f"reports at {r['events']} events: cold / median / p95, ms")
+            for name, v in r["reports"].items():
+                lines.append(f"  {name:<38}{v['cold_ms']:>10}{v['median_ms']:>10}{v['p95_ms']:>10}")
+        lines.append("")
+    if "memory" in results:
+        mem = results["memory"]
+        lines.append(f"memory, one 100,000-event call ({mem['payload_bytes'] / 1e6:.1f} MB of JSON), peak backend growth:")
+        lines.append(f"  PostgreSQL parsing the jsonb argument alone  {mem['jsonb_parse_growth_bytes'] / 1e6:>7.1f} MB")
+        lines.append(f"  the whole ingest_metrics call                {mem['ingest_growth_bytes'] / 1e6:>7.1f} MB "
+                     f"({mem['ratio_total']}x the payload)")
+        lines.append(f"  ingest_metrics beyond the parse              {mem['ingest_beyond_parse_bytes'] / 1e6:>7.1f} MB "
+                     f"({mem['ratio_beyond_parse']}x the payload)")
+    return "\n".join(lines)
+
+
+def chart(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    sizes = list(results["ingest"].keys())
+    um = [results["ingest"][s]["user_metrics"]["events_per_second"] for s in sizes]
+    ref = [results["ingest"][s]["reference"]["events_per_second"] for s in sizes]
+    x = range(len(sizes))
+    axes[0].bar([i - 0.2 for i in x], um, width=0.4, label="user_metrics")
+    axes[0].bar([i + 0.2 for i in x], ref, width=0.4, label="PL/pgSQL reference")
+    if "copy" in results:
+        axes[0].axhline(results["copy"]["rows_per_second"], color="grey", linestyle="--", label="COPY (rows/s)")
+    axes[0].set_xticks(list(x), [f"batch {s}" for s in sizes])
+    axes[0].set_ylabel("events per second")
+    axes[0].set_title("Ingestion")
+    axes[0].legend()
+    if "pgbench" in results:
+        clients = list(results["pgbench"].keys())
+        xs = range(len(clients))
+        axes[1].bar([i - 0.2 for i in xs], [results["pgbench"][c]["user_metrics"]["tps"] for c in clients],
+                    width=0.4, label="user_metrics")
+        axes[1].bar([i + 0.2 for i in xs], [results["pgbench"][c]["reference"]["tps"] for c in clients],
+                    width=0.4, label="PL/pgSQL reference")
+        axes[1].set_xticks(list(xs), [f"{c} clients" for c in clients])
+        axes[1].set_ylabel("calls per second (one event each)")
+        axes[1].set_title("Many clients")
+        axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    args = parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    bench = Bench(args)
+    print("Preparing the benchmark database", flush=True)
+    bench.prepare_database()
+    print(f"Generating {args.events} events (seed {args.seed})", flush=True)
+    events = generate(events=args.events, users=args.users, sessions=args.sessions, seed=args.seed)
+    bench.results["workload"] = {"events": args.events, "users": args.users, "sessions": args.sessions,
+                                 "seed": args.seed, "duplicate_share": 0.01, "invalid_share": 0.005}
+    if "ingest" not in skip:
+        print("Ingestion, from an empty schema each time", flush=True)
+        bench.ingest(events)
+    if "copy" not in skip:
+        bench.copy_limit(events)
+    if "pgbench" not in skip:
+        print("Many clients (pgbench), one event per call", flush=True)
+        bench.pgbench()
+    if "memory" not in skip:
+        bench.memory()
+    if "reports" not in skip:
+        print("Report latencies", flush=True)
+        bench.reports()
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(bench.results, indent=2)
+    (RESULTS / f"{stamp}.json").write_text(text)
+    (RESULTS / "latest.json").write_text(text)
+    if "ingest" in bench.results:
+        chart(bench.results, RESULTS / "ingest.png")
+    report = table(bench.results)
+    (RESULTS / "latest.txt").write_text(report + "\n")
+    print()
+    print(report)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

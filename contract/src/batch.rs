@@ -1,0 +1,129 @@
+//! What the contract says about a batch of valid events as a whole: which of them
+//! are duplicates, which name a session of another user, and what each session's
+//! running totals become. Pure logic; storage supplies what is already stored.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::event::Event;
+use crate::timestamp::Timestamp;
+
+/// The fate of one valid event of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    Store,
+    /// Its event_id was stored before the call, or by an earlier event of the call.
+    Duplicate,
+    /// Its session belongs to another user.
+    Conflict,
+}
+
+/// Decides each event's fate, in batch order.
+///
+/// - `stored_before(event_id)`: whether that event_id was stored before this call;
+/// - `owner_of(session_id)`: the e-mail of the user the session belongs to, or
+///   `None` for a session that does not exist yet. A new session belongs to the
+///   first event of the batch that names it and is not a duplicate.
+pub fn classify<'e>(
+    events: &'e [Event<'_>],
+    stored_before: impl Fn(&str) -> bool,
+    owner_of: impl Fn(&str) -> Option<&'e str>,
+) -> Vec<Fate> {
+    let mut claimed: HashMap<&'e str, &'e str> = HashMap::new();
+    let mut stored_ids: HashSet<&'e str> = HashSet::new();
+    events
+        .iter()
+        .map(|event| {
+            let id = event.event_id.as_deref();
+            if id.is_some_and(&stored_before) {
+                return Fate::Duplicate;
+            }
+            let session = event.session_id.as_ref();
+            let owner = match owner_of(session) {
+                Some(owner) => owner,
+                None => *claimed.entry(session).or_insert(event.email.as_ref()),
+            };
+            if owner != event.email {
+                Fate::Conflict
+            } else if id.is_some_and(|id| !stored_ids.insert(id)) {
+                Fate::Duplicate
+            } else {
+                Fate::Store
+            }
+        })
+        .collect()
+}
+
+/// What a set of events adds to one session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionTotals<'e> {
+    /// The user of the session's events.
+    pub email: &'e str,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    /// The first device reported, as JSON text.
+    pub device: Option<&'e str>,
+    pub event_count: i64,
+    pub talked_time: f64,
+    /// True if any event said true, false if events said only false, None if none said.
+    pub microphone_used: Option<bool>,
+    pub speaker_used: Option<bool>,
+    pub sentiment_sum: f64,
+    pub sentiment_count: i64,
+}
+
+impl<'e> SessionTotals<'e> {
+    fn of(event: &'e Event<'_>) -> SessionTotals<'e> {
+        SessionTotals {
+            email: &event.email,
+            started_at: event.started_at,
+            ended_at: event.ended_at,
+            device: event.device.as_deref(),
+            event_count: 1,
+            talked_time: event.talked_time,
+            microphone_used: event.microphone_used,
+            speaker_used: event.speaker_used,
+            sentiment_sum: event.voice_sentiment.unwrap_or(0.0),
+            sentiment_count: i64::from(event.voice_sentiment.is_some()),
+        }
+    }
+
+    fn add(&mut self, event: &'e Event<'_>) {
+        self.started_at = self.started_at.min(event.started_at);
+        self.ended_at = self.ended_at.max(event.ended_at);
+        self.device = self.device.or(event.device.as_deref());
+        self.event_count += 1;
+        self.talked_time += event.talked_time;
+        self.microphone_used = any_true(self.microphone_used, event.microphone_used);
+        self.speaker_used = any_true(self.speaker_used, event.speaker_used);
+        if let Some(sentiment) = event.voice_sentiment {
+            self.sentiment_sum += sentiment;
+            self.sentiment_count += 1;
+        }
+    }
+}
+
+fn any_true(total: Option<bool>, event: Option<bool>) -> Option<bool> {
+    match (total, event) {
+        (Some(a), Some(b)) => Some(a || b),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The totals of the events whose fate is `Store`, per session id (sorted), adding
+/// events in batch order so that "first device" means first sent.
+pub fn session_totals<'e>(
+    events: &'e [Event<'_>],
+    stores: impl Fn(usize) -> bool,
+) -> BTreeMap<&'e str, SessionTotals<'e>> {
+    let mut totals: BTreeMap<&'e str, SessionTotals<'e>> = BTreeMap::new();
+    for (position, event) in events.iter().enumerate() {
+        if !stores(position) {
+            continue;
+        }
+        totals
+            .entry(event.session_id.as_ref())
+            .and_modify(|t| t.add(event))
+            .or_insert_with(|| SessionTotals::of(event));
+    }
+    totals
+}

@@ -1,0 +1,126 @@
+//! The batch rules: duplicates, session ownership and running totals.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use user_metrics_contract::*;
+
+fn event<'a>(
+    id: Option<&'a str>,
+    email: &'a str,
+    session: &'a str,
+    start: i64,
+    talked: f64,
+) -> Event<'a> {
+    Event {
+        event_id: id.map(Cow::Borrowed),
+        recorded_at: None,
+        email: Cow::Borrowed(email),
+        name: None,
+        session_id: Cow::Borrowed(session),
+        started_at: Timestamp::from_unix_micros(start),
+        ended_at: None,
+        device: None,
+        talked_time: talked,
+        microphone_used: None,
+        speaker_used: None,
+        voice_sentiment: None,
+    }
+}
+
+fn fates(events: &[Event], stored: &[&str], owners: &[(&str, &str)]) -> Vec<Fate> {
+    let owners: HashMap<&str, &str> = owners.iter().copied().collect();
+    classify(
+        events,
+        |id| stored.contains(&id),
+        |s| owners.get(s).copied(),
+    )
+}
+
+use Fate::*;
+
+#[test]
+fn ids_stored_before_or_earlier_in_the_batch_are_duplicates() {
+    let events = [
+        event(Some("a"), "u@x", "s", 0, 1.0),
+        event(Some("b"), "u@x", "s", 0, 1.0),
+        event(Some("a"), "u@x", "s", 0, 1.0),
+        event(None, "u@x", "s", 0, 1.0),
+        event(None, "u@x", "s", 0, 1.0),
+    ];
+    assert_eq!(
+        fates(&events, &["b"], &[]),
+        [Store, Duplicate, Duplicate, Store, Store]
+    );
+}
+
+#[test]
+fn a_new_session_belongs_to_its_first_event_that_is_not_a_duplicate() {
+    let events = [
+        event(Some("old"), "eve@x", "s", 0, 1.0),
+        event(Some("n1"), "ana@x", "s", 0, 1.0),
+        event(Some("n2"), "eve@x", "s", 0, 1.0),
+        event(Some("n3"), "ana@x", "s", 0, 1.0),
+    ];
+    assert_eq!(
+        fates(&events, &["old"], &[]),
+        [Duplicate, Store, Conflict, Store]
+    );
+}
+
+#[test]
+fn an_existing_session_keeps_its_owner() {
+    let events = [
+        event(Some("1"), "eve@x", "s", 0, 1.0),
+        event(Some("2"), "ana@x", "s", 0, 1.0),
+    ];
+    assert_eq!(fates(&events, &[], &[("s", "ana@x")]), [Conflict, Store]);
+}
+
+#[test]
+fn an_id_refused_for_a_conflict_may_still_be_stored_by_a_later_event() {
+    let events = [
+        event(Some("same"), "eve@x", "s", 0, 1.0),
+        event(Some("same"), "ana@x", "s", 0, 1.0),
+        event(Some("same"), "ana@x", "t", 0, 1.0),
+    ];
+    assert_eq!(
+        fates(&events, &[], &[("s", "ana@x")]),
+        [Conflict, Store, Duplicate]
+    );
+}
+
+#[test]
+fn totals_widen_sum_and_keep_the_first_device() {
+    let mut a = event(Some("a"), "u@x", "s", 100, 1.5);
+    a.ended_at = Some(Timestamp::from_unix_micros(200));
+    a.microphone_used = Some(false);
+    a.voice_sentiment = Some(0.5);
+    let mut b = event(Some("b"), "u@x", "s", 50, 2.0);
+    b.device = Some("{\"id\":\"first\"}".into());
+    b.microphone_used = Some(true);
+    b.speaker_used = Some(false);
+    let mut c = event(Some("c"), "u@x", "s", 70, 4.0);
+    c.ended_at = Some(Timestamp::from_unix_micros(150));
+    c.device = Some("{\"id\":\"second\"}".into());
+    c.voice_sentiment = Some(-0.25);
+    let other = event(Some("d"), "v@x", "t", 10, 8.0);
+    let events = [a, b, c, other];
+
+    let totals = session_totals(&events, |p| p != 3);
+    assert_eq!(totals.len(), 1);
+    let s = &totals["s"];
+    assert_eq!(s.email, "u@x");
+    assert_eq!(s.started_at.unix_micros, 50);
+    assert_eq!(s.ended_at.map(|t| t.unix_micros), Some(200));
+    assert_eq!(s.device, Some("{\"id\":\"first\"}"));
+    assert_eq!((s.event_count, s.talked_time), (3, 7.5));
+    assert_eq!(
+        (s.microphone_used, s.speaker_used),
+        (Some(true), Some(false))
+    );
+    assert_eq!((s.sentiment_sum, s.sentiment_count), (0.25, 2));
+
+    let all = session_totals(&events, |_| true);
+    assert_eq!(all.keys().copied().collect::<Vec<_>>(), ["s", "t"]);
+    assert_eq!(all["t"].microphone_used, None);
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The benchmark (bench/run.py): user_metrics against the PL/pgSQL reference in
+# bench/reference.sql and against COPY, on one synthetic workload, in one run, on a
+# throwaway cluster of its own (port 55434). Builds and installs the release build
+# first. Flags go to bench/run.py (see --help), e.g. --events 50000 or --big.
+source "$(dirname "$0")/common.sh"
+
+BENCH_PORT="${BENCH_PORT:-55434}"
+bench_dir="$USER_METRICS_RUN_DIR/bench"
+
+"$REPO_ROOT/scripts/install.sh" --python
+"$REPO_ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$REPO_ROOT/bench/requirements.txt"
+
+say "Building and installing user_metrics (release)"
+cd "$REPO_ROOT"
+# shellcheck disable=SC2046
+cargo pgrx install --release $(pgrx_install_flags)
+
+say "Starting the benchmark cluster on port $BENCH_PORT"
+"$REPO_ROOT/scripts/cluster.sh" start bench "$BENCH_PORT"
+
+run_as=()
+is_root && run_as=(--run-as postgres)
+"$REPO_ROOT/.venv/bin/python" "$REPO_ROOT/bench/run.py" \
+    --socket-dir "$bench_dir" --port "$BENCH_PORT" --data-dir "$bench_dir/data" \
+    --pg-bindir "$(pg_bindir)" "${run_as[@]}" "$@"
