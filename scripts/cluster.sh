@@ -5,6 +5,7 @@
 #
 #   cluster.sh start NAME PORT   create (first time) and start
 #   cluster.sh stop NAME         stop (fast shutdown)
+#   cluster.sh crash NAME        stop at once, as a crash would (immediate shutdown)
 #   cluster.sh remove NAME       stop and delete
 source "$(dirname "$0")/common.sh"
 
@@ -40,6 +41,9 @@ stop)
     if [ -f "$data/postmaster.pid" ]; then
         as_pg_user "$bindir/pg_ctl" --pgdata="$data" --mode=fast --wait stop >/dev/null
     fi
+    ;;
+crash)
+    as_pg_user "$bindir/pg_ctl" --pgdata="$data" --mode=immediate --wait stop >/dev/null
     ;;
 remove)
     "$0" stop "$name"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check and test suite, from a fresh machine: installs what is missing, then
 #   1. cargo fmt --check and cargo clippy -D warnings (pg15);
-#   2. the event contract's unit tests (plain cargo test);
+#   2. the event contract's unit tests (plain cargo test), and fuzzing it for a
+#      bounded time (CONTRACT_FUZZ_SECONDS, 60 by default);
 #   3. the #[pg_test] tests inside PostgreSQL (cargo pgrx test);
 #   4. the pg_regress suite of the public surface;
 #   5. the client tests over real psycopg connections.
@@ -20,7 +21,11 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --features "user_metrics/pg$PG_MAJOR" -- -D warnings
 
 say "Event contract unit tests"
-cargo test -p user_metrics_contract
+cargo test -p user_metrics_contract --test rules --test batch
+
+say "Fuzzing the event contract for ${CONTRACT_FUZZ_SECONDS:-60} s"
+CONTRACT_FUZZ_SECONDS="${CONTRACT_FUZZ_SECONDS:-60}" \
+    cargo test -p user_metrics_contract --release --test fuzz -- --nocapture
 
 say "Tests inside PostgreSQL (cargo pgrx test)"
 pgrx_data="$USER_METRICS_RUN_DIR/pgrx-test"
@@ -31,6 +36,9 @@ cargo pgrx test "pg$PG_MAJOR" --runas "$(pg_os_user)" --pgdata "$pgrx_data"
 say "Installing the release build into PostgreSQL $PG_MAJOR"
 # shellcheck disable=SC2046
 cargo pgrx install --release $(pgrx_install_flags)
+
+# Released install scripts, so that the upgrade test can install old versions.
+as_root install -m 0644 "$REPO_ROOT"/sql/releases/user_metrics--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
 
 say "Starting a fresh throwaway cluster on port $TEST_PORT"
 "$REPO_ROOT/scripts/cluster.sh" remove test
@@ -43,6 +51,7 @@ say "pg_regress suite (tests/pg_regress)"
 say "Client tests over real connections (tests/client)"
 USER_METRICS_TEST_DSN="host=$test_dir port=$TEST_PORT user=postgres dbname=postgres" \
 USER_METRICS_TEST_LOG="$test_dir/postgres.log" \
+USER_METRICS_TEST_CLUSTER=test USER_METRICS_TEST_PORT="$TEST_PORT" \
     "$REPO_ROOT/.venv/bin/python" -m pytest -q "$REPO_ROOT/tests/client"
 
 say "All checks passed in $((SECONDS - started)) s"

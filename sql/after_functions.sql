@@ -14,7 +14,8 @@ ALTER FUNCTION user_metrics.get_session_details(text) SET enable_seqscan = off;
 -- Three NOLOGIN group roles carry the rights; a DBA grants them to login roles:
 --   user_metrics_writer  ingest_metrics only
 --   user_metrics_reader  the three reports and health()
---   user_metrics_admin   all of the above, and reading the quarantine
+--   user_metrics_admin   all of the above, and reading, replaying and discarding
+--                        quarantined events
 -- Nobody but the owner (the superuser who ran CREATE EXTENSION) has any right on
 -- the tables or their sequences: every access goes through the functions, which
 -- are SECURITY DEFINER with a fixed search_path.
@@ -53,5 +54,8 @@ GRANT EXECUTE ON FUNCTION
     user_metrics.health()
     TO user_metrics_reader, user_metrics_admin;
 
-GRANT EXECUTE ON FUNCTION user_metrics.list_rejected_events(timestamptz, integer)
+GRANT EXECUTE ON FUNCTION
+    user_metrics.list_rejected_events(timestamptz, integer),
+    user_metrics.replay_rejected(bigint[]),
+    user_metrics.discard_rejected(bigint[])
     TO user_metrics_admin;

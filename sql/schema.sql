@@ -71,7 +71,10 @@ CREATE TABLE user_metrics.rejected_events (
                       'invalid_type', 'invalid_value', 'invalid_timestamp', 'unknown_field',
                       'session_user_conflict')),
     error_message text NOT NULL,
-    payload       jsonb NOT NULL
+    payload       jsonb NOT NULL,
+    -- Added in 0.2.0: how often replay_rejected refused it again, and when last.
+    replay_count     integer NOT NULL DEFAULT 0 CHECK (replay_count >= 0),
+    last_replayed_at timestamptz
 );
 CREATE INDEX rejected_events_received_idx ON user_metrics.rejected_events (received_at);
 

@@ -41,6 +41,7 @@ impl Error {
         use PgSqlErrorCode::*;
         match self {
             Error::NullArgument(_) => ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            Error::Payload(error) if error.is_limit() => ERRCODE_PROGRAM_LIMIT_EXCEEDED,
             Error::UnknownMode(_)
             | Error::Payload(_)
             | Error::InvalidEvent { .. }

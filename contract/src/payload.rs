@@ -5,6 +5,12 @@ use std::fmt;
 
 use crate::json::JsonKind;
 
+/// The largest payload one call accepts, in bytes of JSON text: room for 100,000
+/// events of several hundred bytes each.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024 * 1024;
+/// The most events one call accepts.
+pub const MAX_EVENTS: usize = 100_000;
+
 /// Why a whole payload (not one event in it) cannot be ingested.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PayloadError {
@@ -12,6 +18,20 @@ pub enum PayloadError {
     NotObjectOrArray(JsonKind),
     /// The text is not JSON; it cannot happen for text produced by jsonb.
     Malformed(String),
+    /// More than `MAX_PAYLOAD_BYTES` of JSON text.
+    TooLarge(usize),
+    /// More than `MAX_EVENTS` events.
+    TooManyEvents(usize),
+}
+
+impl PayloadError {
+    /// Whether the payload broke a size limit (rather than the contract's shape).
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            PayloadError::TooLarge(_) | PayloadError::TooManyEvents(_)
+        )
+    }
 }
 
 impl fmt::Display for PayloadError {
@@ -23,6 +43,14 @@ impl fmt::Display for PayloadError {
                 kind.with_article()
             ),
             PayloadError::Malformed(reason) => write!(f, "events is not valid JSON: {reason}"),
+            PayloadError::TooLarge(bytes) => write!(
+                f,
+                "events is {bytes} bytes of JSON, more than the limit of {MAX_PAYLOAD_BYTES}; send smaller batches"
+            ),
+            PayloadError::TooManyEvents(count) => write!(
+                f,
+                "events holds {count} events, more than the limit of {MAX_EVENTS}; send smaller batches"
+            ),
         }
     }
 }
@@ -32,14 +60,22 @@ impl std::error::Error for PayloadError {}
 /// Splits a payload into its events, each left as unparsed JSON text.
 /// A single object is a batch of one; the elements of an array keep their order.
 /// Elements are scanned, not parsed, so this is linear in the size of the text.
+/// The size limits are checked first: an oversized payload costs no parsing.
 pub fn split_payload(text: &str) -> Result<Vec<&RawValue>, PayloadError> {
+    if text.len() > MAX_PAYLOAD_BYTES {
+        return Err(PayloadError::TooLarge(text.len()));
+    }
     let whole: &RawValue =
         serde_json::from_str(text).map_err(|e| PayloadError::Malformed(e.to_string()))?;
-    match JsonKind::of(whole) {
-        JsonKind::Object => Ok(vec![whole]),
+    let events: Vec<&RawValue> = match JsonKind::of(whole) {
+        JsonKind::Object => vec![whole],
         JsonKind::Array => {
-            serde_json::from_str(whole.get()).map_err(|e| PayloadError::Malformed(e.to_string()))
+            serde_json::from_str(whole.get()).map_err(|e| PayloadError::Malformed(e.to_string()))?
         }
-        other => Err(PayloadError::NotObjectOrArray(other)),
+        other => return Err(PayloadError::NotObjectOrArray(other)),
+    };
+    if events.len() > MAX_EVENTS {
+        return Err(PayloadError::TooManyEvents(events.len()));
     }
+    Ok(events)
 }

@@ -638,3 +638,24 @@ fn reject_codes_have_stable_names() {
         ]
     );
 }
+
+#[test]
+fn payloads_over_the_limits_are_refused_before_parsing() {
+    let events = format!("[{}]", vec!["{}"; MAX_EVENTS + 1].join(","));
+    assert!(
+        matches!(split_payload(&events), Err(PayloadError::TooManyEvents(n)) if n == MAX_EVENTS + 1)
+    );
+    let at_limit = format!("[{}]", vec!["{}"; MAX_EVENTS].join(","));
+    assert_eq!(split_payload(&at_limit).unwrap().len(), MAX_EVENTS);
+    // Too large is decided on the length alone: this text is not even JSON.
+    let huge = "x".repeat(MAX_PAYLOAD_BYTES + 1);
+    let Err(error) = split_payload(&huge) else {
+        panic!("a payload over the limit was accepted");
+    };
+    assert_eq!(error, PayloadError::TooLarge(MAX_PAYLOAD_BYTES + 1));
+    assert!(error.is_limit());
+    assert!(
+        error.to_string().contains("send smaller batches"),
+        "{error}"
+    );
+}

@@ -1,13 +1,16 @@
 //! One call of ingest_metrics: split the payload, validate every event, store the
-//! valid ones, quarantine the others, and summarize.
+//! valid ones, quarantine the others, and summarize. Replaying quarantined events
+//! (`replay`) goes through the same steps.
 
+mod replay;
 mod summary;
 
 use pgrx::prelude::*;
-use user_metrics_contract::{event_id_hint, parse_event, split_payload, Event};
+use user_metrics_contract::{event_id_hint, parse_event, split_payload, Event, RawValue};
 
 use crate::error::{Error, Result};
 use crate::storage::{quarantine, store_events, Outcome, Quarantined};
+pub use replay::{discard, replay};
 pub use summary::Summary;
 
 /// What to do with invalid events.
@@ -32,11 +35,28 @@ impl OnError {
 /// Ingests a payload given as JSON text (one event object or an array of them).
 pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
     let raw_events = split_payload(payload)?;
+    let (summary, rejected) = evaluate(&raw_events, on_error)?;
+    if !rejected.is_empty() {
+        quarantine(&rejected)?;
+        log_rejections(raw_events.len(), &summary, &rejected);
+    }
+    Ok(summary.with_errors(&rejected))
+}
 
+/// Validates the events, stores the valid ones, and returns the counts with the
+/// refused events (in batch order), which the caller keeps or reports.
+fn evaluate<'a>(
+    raw_events: &[&'a RawValue],
+    on_error: OnError,
+) -> Result<(Summary, Vec<Quarantined<'a>>)> {
     let mut valid: Vec<Event> = Vec::with_capacity(raw_events.len());
     let mut valid_indexes: Vec<usize> = Vec::with_capacity(raw_events.len());
     let mut rejected: Vec<Quarantined> = Vec::new();
     for (index, raw) in raw_events.iter().enumerate() {
+        // A long batch must still answer a cancel or statement_timeout promptly.
+        if index % 1024 == 0 {
+            check_for_interrupts!();
+        }
         match parse_event(raw) {
             Ok(event) => {
                 valid.push(event);
@@ -70,13 +90,8 @@ pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
             }
         }
     }
-    if !rejected.is_empty() {
-        rejected.sort_by_key(|r| r.index);
-        quarantine(&rejected)?;
-        log_rejections(raw_events.len(), &summary, &rejected);
-    }
-    summary.set_errors(rejected);
-    Ok(summary)
+    rejected.sort_by_key(|r| r.index);
+    Ok((summary, rejected))
 }
 
 /// One server-log line per call that rejected anything, with a count per code.

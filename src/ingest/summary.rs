@@ -12,10 +12,10 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Records the rejected events, in batch order.
-    pub fn set_errors(&mut self, rejected: Vec<Quarantined>) {
+    /// The summary with one error entry per rejected event, in batch order.
+    pub fn with_errors(mut self, rejected: &[Quarantined]) -> Summary {
         self.errors = rejected
-            .into_iter()
+            .iter()
             .map(|r| {
                 json!({
                     "index": r.index,
@@ -25,6 +25,7 @@ impl Summary {
                 })
             })
             .collect();
+        self
     }
 
     /// `{"accepted": A, "duplicates": D, "rejected": R, "errors": [...]}`

@@ -58,6 +58,11 @@ statement!(WEEKLY_REPORT, "weekly_report");
 statement!(HEALTH, "health");
 statement!(LIST_REJECTED_EVENTS, "list_rejected_events");
 
+// The quarantine.
+statement!(LOCK_REJECTED, "lock_rejected");
+statement!(DELETE_REJECTED, "delete_rejected");
+statement!(MARK_REPLAYED, "mark_replayed");
+
 thread_local! {
     // A backend runs one query at a time on one thread, so a thread-local cache is
     // a per-backend cache. Rc lets a statement run without holding the RefCell.

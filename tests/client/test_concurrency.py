@@ -1,6 +1,9 @@
-"""Several connections ingesting overlapping users and sessions at once, with
-retries: the totals afterwards must be exactly those computed here, with no event
-lost or counted twice and no deadlock."""
+"""The soak: several connections ingesting overlapping users and sessions at once,
+each batch sent twice (a retry), some retried in reversed order, with single-event
+calls and 1,000-event calls in the mix. The totals afterwards must be exactly
+those computed here: no event lost or counted twice, and no deadlock or
+serialization error reaching a client."""
+import os
 import random
 import threading
 from collections import defaultdict
@@ -10,10 +13,12 @@ from psycopg.types.json import Jsonb
 
 from events import event
 
-CONNECTIONS = 8
+# The soak's size: small by default for CI; e.g. USER_METRICS_SOAK_EVENTS=200000
+# USER_METRICS_SOAK_CONNECTIONS=16 for a long run.
+CONNECTIONS = int(os.environ.get("USER_METRICS_SOAK_CONNECTIONS", "8"))
+EVENTS = int(os.environ.get("USER_METRICS_SOAK_EVENTS", "4000"))
 USERS = 12
 SESSIONS = 40
-EVENTS = 3000
 
 
 def build_workload(seed):
@@ -74,6 +79,7 @@ def test_concurrent_overlapping_ingestion_counts_every_event_once(dsn):
 
     assert failures == []
     assert totals == {"accepted": EVENTS, "duplicates": EVENTS, "rejected": 0}
+    print(f"soak: {CONNECTIONS} connections x {EVENTS} events x 2 sends ({len(batches)} calls)")
 
     expected_session = defaultdict(lambda: [0, 0.0])
     for e in events:

@@ -15,13 +15,15 @@ CALLS = {
     "weekly": "SELECT * FROM user_metrics.generate_weekly_report()",
     "health": "SELECT user_metrics.health()",
     "rejected": "SELECT * FROM user_metrics.list_rejected_events()",
+    "replay": "SELECT user_metrics.replay_rejected('{}')",
+    "discard": "SELECT user_metrics.discard_rejected('{}')",
 }
 REPORTS = {"user_totals", "session_details", "weekly", "health"}
 # Login role -> (group roles granted to it, the calls it may make)
 ROLES = {
     "um_app": (["user_metrics_writer"], {"ingest"}),
     "um_dashboard": (["user_metrics_reader"], REPORTS),
-    "um_ops": (["user_metrics_admin"], {"ingest", "rejected"} | REPORTS),
+    "um_ops": (["user_metrics_admin"], {"ingest", "rejected", "replay", "discard"} | REPORTS),
     "um_nobody": ([], set()),
 }
 

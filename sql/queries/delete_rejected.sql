@@ -1,0 +1,4 @@
+-- $1: ids of quarantined events to remove (replayed successfully, or discarded).
+DELETE FROM user_metrics.rejected_events AS r
+WHERE r.id = ANY ($1::bigint[])
+RETURNING r.id

@@ -1,0 +1,99 @@
+//! Replaying quarantined events: each is validated and stored again as if it had
+//! just been sent. What is stored now (or turns out to be a repeat of a stored
+//! event) leaves the quarantine; what is still refused stays, with its new reason.
+
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use user_metrics_contract::RawValue;
+
+use super::{evaluate, OnError};
+use crate::error::{Error, Result};
+use crate::storage::statements::{ignore, write};
+use crate::storage::statements::{DELETE_REJECTED, LOCK_REJECTED, MARK_REPLAYED};
+
+/// Replays the quarantined events with these ids, in id order. Returns
+/// `{"replayed", "accepted", "duplicates", "rejected", "errors": [{"id", "code",
+/// "message"}], "not_found": [ids]}`.
+pub fn replay(ids: &[i64]) -> Result<Value> {
+    // Locked, so that two replays of the same rows cannot both store them.
+    let rows: Vec<(i64, String)> = write(
+        &LOCK_REJECTED,
+        || Ok(vec![ids.to_vec().into()]),
+        |row| {
+            Ok((
+                row.get::<i64>(1)?
+                    .ok_or_else(|| Error::Internal("NULL id".into()))?,
+                row.get::<String>(2)?
+                    .ok_or_else(|| Error::Internal("NULL payload".into()))?,
+            ))
+        },
+    )?;
+    let found: HashSet<i64> = rows.iter().map(|(id, _)| *id).collect();
+    let mut not_found: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| !found.contains(id))
+        .collect();
+    not_found.sort_unstable();
+    not_found.dedup();
+    let mut raw_events: Vec<&RawValue> = Vec::with_capacity(rows.len());
+    for (id, payload) in &rows {
+        raw_events.push(
+            serde_json::from_str(payload).map_err(|e| {
+                Error::Internal(format!("quarantined payload {id} is not JSON: {e}"))
+            })?,
+        );
+    }
+
+    let (summary, still_rejected) = evaluate(&raw_events, OnError::Quarantine)?;
+    let still: Vec<(i64, &str, &str)> = still_rejected
+        .iter()
+        .map(|r| {
+            (
+                rows[r.index].0,
+                r.rejection.code.as_str(),
+                r.rejection.message.as_str(),
+            )
+        })
+        .collect();
+    let kept: HashSet<i64> = still.iter().map(|s| s.0).collect();
+    let done: Vec<i64> = rows
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| !kept.contains(id))
+        .collect();
+
+    if !done.is_empty() {
+        write(&DELETE_REJECTED, || Ok(vec![done.clone().into()]), ignore)?;
+    }
+    if !still.is_empty() {
+        write(
+            &MARK_REPLAYED,
+            || {
+                let ids: Vec<i64> = still.iter().map(|s| s.0).collect();
+                let codes: Vec<&str> = still.iter().map(|s| s.1).collect();
+                let messages: Vec<&str> = still.iter().map(|s| s.2).collect();
+                Ok(vec![ids.into(), codes.into(), messages.into()])
+            },
+            ignore,
+        )?;
+    }
+    let errors: Vec<Value> = still
+        .iter()
+        .map(|(id, code, message)| json!({"id": id, "code": code, "message": message}))
+        .collect();
+    Ok(json!({
+        "replayed": rows.len(),
+        "accepted": summary.accepted,
+        "duplicates": summary.duplicates,
+        "rejected": still.len(),
+        "errors": errors,
+        "not_found": not_found,
+    }))
+}
+
+/// Removes quarantined events for good; returns how many were removed.
+pub fn discard(ids: &[i64]) -> Result<i64> {
+    let removed = write(&DELETE_REJECTED, || Ok(vec![ids.to_vec().into()]), ignore)?;
+    i64::try_from(removed.len()).map_err(|_| Error::Internal("count overflows bigint".into()))
+}

@@ -1,0 +1,112 @@
+"""Crash safety: a backend killed, or the whole server stopped in immediate mode,
+in the middle of a large ingest_metrics call. Afterwards the call is either
+entirely visible or not at all, a retry stores it exactly once, and the sessions'
+running totals agree with the events table."""
+import json
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = 60_000
+
+
+def batch(prefix):
+    return json.dumps([{
+        "event_id": f"{prefix}-{n}",
+        "user": {"email": f"crash{n % 300}@example.com"},
+        "session": {"id": f"{prefix}-s{n % 3000}", "started_at": 1795424400 + n % 3000},
+        "metrics": {"talked_time": 1.5},
+    } for n in range(EVENTS)])
+
+
+def ingest_in_background(dsn, payload):
+    """Starts the call on its own connection; returns (thread, backend pid, errors)."""
+    conn = psycopg.connect(dsn, autocommit=True)
+    pid = conn.info.backend_pid
+    errors = []
+
+    def run():
+        try:
+            conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (payload,))
+        except psycopg.Error as error:
+            errors.append(error)
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, pid, errors
+
+
+def wait_until_busy(dsn, pid, seconds=0.8):
+    """Waits until the call has been running for a while inside the extension."""
+    deadline = time.monotonic() + 30
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT now() - query_start FROM pg_stat_activity "
+                               "WHERE pid = %s AND state = 'active'", (pid,)).fetchone()
+            if row and row[0].total_seconds() >= seconds:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the ingest call never started")
+
+
+def stored(dsn, prefix):
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT count(*) FROM user_metrics.events WHERE event_id LIKE %s",
+                            (prefix + "-%",)).fetchone()[0]
+
+
+def assert_totals_agree_with_events(dsn):
+    with psycopg.connect(dsn) as conn:
+        disagreeing = conn.execute("""
+            SELECT count(*) FROM user_metrics.sessions s
+            LEFT JOIN (SELECT session_id, count(*) AS n, sum(talked_time) AS talked
+                       FROM user_metrics.events GROUP BY session_id) e ON e.session_id = s.id
+            WHERE s.event_count <> coalesce(e.n, 0) OR s.talked_time <> coalesce(e.talked, 0)""").fetchone()[0]
+        assert disagreeing == 0
+
+
+def retry_exactly_once(dsn, prefix, payload):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        first = conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (payload,)).fetchone()[0]
+        again = conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (payload,)).fetchone()[0]
+    assert (first["accepted"], first["duplicates"]) == (EVENTS, 0)
+    assert (again["accepted"], again["duplicates"]) == (0, EVENTS)
+    assert stored(dsn, prefix) == EVENTS
+
+
+def test_a_killed_backend_leaves_nothing_and_the_retry_stores_once(dsn):
+    payload = batch("kill")
+    thread, pid, errors = ingest_in_background(dsn, payload)
+    wait_until_busy(dsn, pid)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert conn.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+    thread.join()
+    assert errors, "the call was interrupted"
+    assert stored(dsn, "kill") == 0
+    assert_totals_agree_with_events(dsn)
+    retry_exactly_once(dsn, "kill", payload)
+    assert_totals_agree_with_events(dsn)
+
+
+def test_an_immediate_shutdown_leaves_nothing_and_the_retry_stores_once(dsn):
+    cluster, port = os.environ["USER_METRICS_TEST_CLUSTER"], os.environ["USER_METRICS_TEST_PORT"]
+    payload = batch("crash")
+    thread, pid, errors = ingest_in_background(dsn, payload)
+    wait_until_busy(dsn, pid)
+    subprocess.run([ROOT / "scripts" / "cluster.sh", "crash", cluster], check=True)
+    thread.join()
+    assert errors, "the call was interrupted"
+    # Starting again runs crash recovery from the WAL.
+    subprocess.run([ROOT / "scripts" / "cluster.sh", "start", cluster, port], check=True)
+    assert stored(dsn, "crash") == 0
+    assert_totals_agree_with_events(dsn)
+    retry_exactly_once(dsn, "crash", payload)
+    assert_totals_agree_with_events(dsn)

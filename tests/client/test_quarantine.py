@@ -1,0 +1,81 @@
+"""Quarantined events can be looked at, replayed once the reason is gone, and
+discarded; replay removes what it stores and keeps, with the new reason, what it
+still refuses."""
+import threading
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from events import event
+
+
+def ingest(conn, payload):
+    return conn.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(payload),)).fetchone()[0]
+
+
+def quarantine(conn):
+    return conn.execute("SELECT id, event_id, error_code, replay_count, last_replayed_at IS NOT NULL "
+                        "FROM user_metrics.rejected_events ORDER BY id").fetchall()
+
+
+def test_replay_stores_what_has_become_valid_and_keeps_the_rest(db):
+    ingest(db, event("owner", "ana@x", "s1", "2026-11-23T09:00:00Z", 1))
+    ingest(db, [
+        event("conflict", "bob@x", "s1", "2026-11-23T09:00:00Z", 5),
+        event("bad", "bob@x", "s2", "2026-11-23T09:00:00", 5),
+    ])
+    (conflict_id, *_), (bad_id, *_) = quarantine(db)
+
+    # The session's first owner turns out to be a mistake and is removed by the DBA.
+    db.execute("DELETE FROM user_metrics.events WHERE event_id = 'owner'")
+    db.execute("DELETE FROM user_metrics.sessions WHERE client_session_id = 's1'")
+
+    result = db.execute("SELECT user_metrics.replay_rejected(%s)", ([conflict_id, bad_id, 999_999],)).fetchone()[0]
+    assert result == {
+        "replayed": 2, "accepted": 1, "duplicates": 0, "rejected": 1,
+        "errors": [{"id": bad_id, "code": "invalid_timestamp",
+                    "message": 'session.started_at: time has no UTC offset (add Z or +hh:mm), got "2026-11-23T09:00:00"'}],
+        "not_found": [999_999],
+    }
+    assert quarantine(db) == [(bad_id, "bad", "invalid_timestamp", 1, True)]
+    details = db.execute("SELECT email, talked_time FROM user_metrics.get_session_details('s1')").fetchone()
+    assert details == ("bob@x", 5.0)
+
+    # Replaying an event whose event_id is stored by now removes it as a duplicate.
+    ingest(db, event("dupe", "eve@x", "s1", "2026-11-23T09:00:00Z", 2))
+    dupe_id = quarantine(db)[-1][0]
+    ingest(db, event("dupe", "bob@x", "s1", "2026-11-23T09:00:00Z", 2))
+    result = db.execute("SELECT user_metrics.replay_rejected(%s)", ([dupe_id],)).fetchone()[0]
+    assert (result["duplicates"], result["rejected"]) == (1, 0)
+    assert [row[0] for row in quarantine(db)] == [bad_id]
+
+
+def test_the_fix_and_discard_flow(db):
+    ingest(db, event("typo", "ana@x", "s1", "2026-11-23T09:00:00", 7))
+    (typo_id, *_), = quarantine(db)
+    payload = db.execute("SELECT payload FROM user_metrics.list_rejected_events()").fetchone()[0]
+    payload["session"]["started_at"] += "Z"
+    assert ingest(db, payload)["accepted"] == 1
+    assert db.execute("SELECT user_metrics.discard_rejected(%s)", ([typo_id, 424242],)).fetchone()[0] == 1
+    assert quarantine(db) == []
+
+
+def test_two_replays_of_the_same_events_store_them_once(dsn, db):
+    ingest(db, event("owner", "ana@x", "s1", "2026-11-23T09:00:00Z", 1))
+    ingest(db, event("conflict", "bob@x", "s1", "2026-11-23T09:00:00Z", 5))
+    (conflict_id, *_), = quarantine(db)
+    db.execute("DELETE FROM user_metrics.events WHERE event_id = 'owner'")
+    db.execute("DELETE FROM user_metrics.sessions WHERE client_session_id = 's1'")
+    with psycopg.connect(dsn) as first, psycopg.connect(dsn) as second:
+        a = first.execute("SELECT user_metrics.replay_rejected(%s)", ([conflict_id],)).fetchone()[0]
+        # The second waits for the first's lock on the quarantined row, then finds it gone.
+        results = []
+        t = threading.Thread(target=lambda: results.append(
+            second.execute("SELECT user_metrics.replay_rejected(%s)", ([conflict_id],)).fetchone()[0]))
+        t.start()
+        first.commit()
+        t.join()
+        second.commit()
+    assert a["accepted"] == 1
+    assert results[0]["not_found"] == [conflict_id] and results[0]["replayed"] == 0
+    assert db.execute("SELECT count(*) FROM user_metrics.events WHERE event_id = 'conflict'").fetchone()[0] == 1
