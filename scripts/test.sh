@@ -5,7 +5,9 @@
 #      bounded time (CONTRACT_FUZZ_SECONDS, 60 by default);
 #   3. the #[pg_test] tests inside PostgreSQL (cargo pgrx test);
 #   4. the pg_regress suite of the public surface;
-#   5. the client tests over real psycopg connections.
+#   5. the client tests over real psycopg connections (ingestion, concurrency,
+#      crashes, hostile input, roles, upgrades, Docker files, the Debian package).
+# Steps 4 and 5 use the release build, installed from the Debian package it builds.
 # 4 and 5 run against a throwaway cluster of our own, started fresh and stopped at the end.
 source "$(dirname "$0")/common.sh"
 
@@ -33,9 +35,9 @@ as_root install -d -m 0755 "$USER_METRICS_RUN_DIR"
 make_pg_dir "$pgrx_data"
 cargo pgrx test "pg$PG_MAJOR" --runas "$(pg_os_user)" --pgdata "$pgrx_data"
 
-say "Installing the release build into PostgreSQL $PG_MAJOR"
-# shellcheck disable=SC2046
-cargo pgrx install --release $(pgrx_install_flags)
+say "Building the Debian package and installing it into PostgreSQL $PG_MAJOR"
+deb="$("$REPO_ROOT/scripts/package_deb.sh")"
+as_root dpkg -i "$deb"
 
 # Released install scripts, so that the upgrade test can install old versions.
 as_root install -m 0644 "$REPO_ROOT"/sql/releases/user_metrics--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
@@ -51,7 +53,7 @@ say "pg_regress suite (tests/pg_regress)"
 say "Client tests over real connections (tests/client)"
 USER_METRICS_TEST_DSN="host=$test_dir port=$TEST_PORT user=postgres dbname=postgres" \
 USER_METRICS_TEST_LOG="$test_dir/postgres.log" \
-USER_METRICS_TEST_CLUSTER=test USER_METRICS_TEST_PORT="$TEST_PORT" \
+USER_METRICS_TEST_CLUSTER=test USER_METRICS_TEST_PORT="$TEST_PORT" USER_METRICS_TEST_DEB="$deb" \
     "$REPO_ROOT/.venv/bin/python" -m pytest -q "$REPO_ROOT/tests/client"
 
 say "All checks passed in $((SECONDS - started)) s"

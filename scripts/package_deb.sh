@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds a Debian package of user_metrics for PostgreSQL $PG_MAJOR (Debian's
+# postgresql-NN layout) from `cargo pgrx package`, and prints its path:
+#   target/debian/postgresql-15-user-metrics_<version>_<arch>.deb
+# Install it with: sudo dpkg -i <that file>; then CREATE EXTENSION user_metrics.
+source "$(dirname "$0")/common.sh"
+
+cd "$REPO_ROOT"
+version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
+arch="$(dpkg --print-architecture)"
+name="postgresql-$PG_MAJOR-user-metrics"
+
+cargo pgrx package --pg-config "$PG_CONFIG" >&2
+staged="$REPO_ROOT/target/release/user_metrics-pg$PG_MAJOR"
+root="$REPO_ROOT/target/debian/${name}_${version}_${arch}"
+rm -rf "$root"
+mkdir -p "$root/DEBIAN"
+cp -a "$staged/usr" "$root/"
+size_kb="$(du -sk "$root/usr" | cut -f1)"
+cat >"$root/DEBIAN/control" <<CONTROL
+Package: $name
+Version: $version
+Architecture: $arch
+Maintainer: user_metrics maintainers <maintainers@user-metrics.invalid>
+Depends: postgresql-$PG_MAJOR, libc6
+Installed-Size: $size_kb
+Section: database
+Priority: optional
+Description: voice-app usage metrics for PostgreSQL $PG_MAJOR
+ user_metrics ingests usage metrics events (talked time, microphone and
+ speaker use, voice sentiment) with user_metrics.ingest_metrics(jsonb) and
+ reports on them from inside the database. After installing the package, run
+ CREATE EXTENSION user_metrics in each database that needs it.
+CONTROL
+dpkg-deb --root-owner-group --build "$root" "$root.deb" >&2
+echo "$root.deb"

@@ -1,0 +1,133 @@
+"""Installing and running user_metrics the ways DBAs and app teams expect: the
+Docker image's files (linted, and its init script and healthcheck run against a
+real server, since no Docker engine runs here), the Debian package (built,
+installed into the system PostgreSQL, and used by CREATE EXTENSION)."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+VERSION = re.search(r'^version = "(.+)"', (ROOT / "Cargo.toml").read_text(), re.M).group(1)
+
+
+def fresh_database(dsn, name, with_extension):
+    with psycopg.connect(dsn, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    url = psycopg.conninfo.make_conninfo(dsn, dbname=name)
+    if with_extension:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION user_metrics")
+    return url
+
+
+def libpq_env(dsn):
+    """PGHOST/PGPORT for command-line tools, from the test DSN."""
+    params = psycopg.conninfo.conninfo_to_dict(dsn)
+    return {**os.environ, "PGHOST": params["host"], "PGPORT": str(params["port"])}
+
+
+def pg_bin(name):
+    bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+    return f"{bindir}/{name}"
+
+
+def test_the_dockerfile_passes_hadolint(tmp_path):
+    run = subprocess.run([BIN / "hadolint", ROOT / "docker" / "Dockerfile"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    # The linter does fail on a bad Dockerfile.
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM postgres\nRUN cd /tmp && apt-get install curl\n")
+    assert subprocess.run([BIN / "hadolint", bad], capture_output=True).returncode != 0
+
+
+def test_the_compose_file_follows_the_compose_specification(tmp_path):
+    check = [BIN / "check-jsonschema", "--builtin-schema", "vendor.compose-spec"]
+    run = subprocess.run([*check, ROOT / "docker" / "compose.yaml"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    bad = tmp_path / "compose.yaml"
+    bad.write_text("services:\n  db:\n    image: postgres\n    healthcheck: yes-please\n")
+    assert subprocess.run([*check, bad], capture_output=True).returncode != 0
+
+
+def test_the_compose_service_is_local_persistent_and_configured_from_env():
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
+    db = compose["services"]["db"]
+    assert all(port.startswith("127.0.0.1:") for port in db["ports"])
+    assert db["volumes"] == ["pgdata:/var/lib/postgresql/data"] and "pgdata" in compose["volumes"]
+    assert db["env_file"] == ".env"
+    example = (ROOT / "docker" / ".env.example").read_text()
+    for name in ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "USER_METRICS_PORT", "PG_MAJOR"]:
+        assert re.search(rf"^{name}=", example, re.M), name
+    assert db["build"]["args"]["PG_MAJOR"] == "${PG_MAJOR:-15}"
+
+
+def test_the_image_is_built_by_the_readme_install_script():
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    stages = dockerfile.split("\nFROM ")
+    assert len(stages) == 3, "a builder stage and a final stage"
+    builder, final = stages[1], stages[2]
+    assert builder.startswith("postgres:${PG_MAJOR}-bookworm AS builder")
+    assert "./scripts/install.sh" in builder and "cargo pgrx package" in builder
+    assert final.startswith("postgres:${PG_MAJOR}-bookworm")
+    copies = [line for line in final.splitlines() if line.startswith("COPY")]
+    assert all("--from=builder /src/target/release/user_metrics-pg" in c or "docker/initdb/" in c for c in copies)
+    assert "RUN" not in final, "the final stage only adds files"
+
+
+def test_the_image_init_script_creates_a_healthy_extension(dsn):
+    url = fresh_database(dsn, "user_metrics_docker_init", with_extension=False)
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    for script in sorted((ROOT / "docker" / "initdb").glob("*.sql")):
+        # The way the postgres image's entrypoint runs its init scripts.
+        run = subprocess.run([pg_bin("psql"), "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "--username", "postgres",
+                              "--dbname", name, "-f", script], env=libpq_env(dsn), capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        assert "ok" in run.stdout
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'user_metrics'").fetchone() == (VERSION,)
+
+
+def healthcheck(dsn, database):
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
+    kind, command = compose["services"]["db"]["healthcheck"]["test"]
+    assert kind == "CMD-SHELL"
+    # Compose turns $$ into $ before the container's shell sees the command.
+    command = command.replace("$$", "$")
+    env = {**libpq_env(dsn), "POSTGRES_USER": "postgres", "POSTGRES_DB": database,
+           "PATH": str(Path(pg_bin("psql")).parent) + ":" + os.environ["PATH"]}
+    return subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True)
+
+
+def test_the_compose_healthcheck_passes_only_with_a_healthy_extension(dsn):
+    fresh_database(dsn, "user_metrics_healthy", with_extension=True)
+    fresh_database(dsn, "user_metrics_missing", with_extension=False)
+    ok = healthcheck(dsn, "user_metrics_healthy")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert healthcheck(dsn, "user_metrics_missing").returncode != 0
+
+
+def test_the_debian_package_is_installed_and_used(dsn):
+    deb = os.environ.get("USER_METRICS_TEST_DEB")
+    assert deb, "USER_METRICS_TEST_DEB is not set: run through scripts/test.sh, which builds the package"
+    fields = subprocess.run(["dpkg-deb", "--field", deb, "Package", "Version"], capture_output=True,
+                            text=True, check=True).stdout.split()
+    package = fields[1]
+    assert fields[3] == VERSION
+    status = subprocess.run(["dpkg-query", "-W", "-f", "${Status} ${Version}", package],
+                            capture_output=True, text=True, check=True).stdout
+    assert status == f"install ok installed {VERSION}"
+    pkglibdir = subprocess.run(["pg_config", "--pkglibdir"], capture_output=True, text=True, check=True).stdout.strip()
+    owner = subprocess.run(["dpkg", "-S", f"{pkglibdir}/user_metrics.so"], capture_output=True, text=True)
+    assert owner.stdout.startswith(f"{package}:"), owner.stdout + owner.stderr
+    url = fresh_database(dsn, "user_metrics_from_deb", with_extension=True)
+    with psycopg.connect(url) as conn:
+        health = conn.execute("SELECT user_metrics.health()").fetchone()[0]
+    assert (health["status"], health["version"]) == ("ok", VERSION)
