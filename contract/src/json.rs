@@ -86,6 +86,15 @@ impl fmt::Display for Path<'_> {
     }
 }
 
+/// A key as named in messages: cut short when long, like `quote`.
+fn shorten(key: &str) -> Cow<'_, str> {
+    const MAX_CHARS: usize = 64;
+    match key.char_indices().nth(MAX_CHARS) {
+        None => Cow::Borrowed(key),
+        Some((cut, _)) => Cow::Owned(format!("{}…", &key[..cut])),
+    }
+}
+
 /// The members of one JSON object, values left raw. Keys borrow from the text
 /// unless they contain escapes.
 pub struct Object<'a> {
@@ -141,7 +150,7 @@ impl<'a> Object<'a> {
             None => Ok(()),
             Some(key) => Err(Rejection::new(
                 RejectCode::UnknownField,
-                self.child_path(key),
+                self.child_path(&shorten(key)),
                 "unknown field",
             )),
         }

@@ -232,6 +232,17 @@ fn unknown_keys_are_rejected_at_every_level() {
 }
 
 #[test]
+fn a_long_unknown_key_is_cut_short_in_the_message() {
+    let key = "k".repeat(10_000);
+    let r = reject(&edit(&format!("metrics.{key}"), Some(json!(1))));
+    assert_eq!(r.code, RejectCode::UnknownField);
+    assert_eq!(
+        r.message,
+        format!("metrics.{}…: unknown field", "k".repeat(64))
+    );
+}
+
+#[test]
 fn a_typo_is_reported_as_unknown_before_the_missing_field() {
     let mut event = base();
     let metrics = event["metrics"].as_object_mut().unwrap();
