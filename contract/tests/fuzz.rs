@@ -273,7 +273,11 @@ fn fuzz_the_contract_for_a_bounded_time() {
 fn every_valid_event_strategy_output_is_accepted() {
     // The generator of valid events must really produce valid events, or the
     // round-trip property above would be tested on nothing.
-    let mut runner = TestRunner::new(Config::with_cases(500));
+    let mut runner = TestRunner::new(Config {
+        cases: 500,
+        failure_persistence: None,
+        ..Config::default()
+    });
     runner
         .run(&valid_event(), |event| {
             let text = event.to_string();

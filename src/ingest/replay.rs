@@ -8,6 +8,7 @@ use user_metrics_contract::RawValue;
 
 use super::{evaluate, OnError};
 use crate::error::{Error, Result};
+use crate::storage::rows::required;
 use crate::storage::statements::{ignore, write};
 use crate::storage::statements::{DELETE_REJECTED, LOCK_REJECTED, MARK_REPLAYED};
 
@@ -21,10 +22,8 @@ pub fn replay(ids: &[i64]) -> Result<Value> {
         || Ok(vec![ids.to_vec().into()]),
         |row| {
             Ok((
-                row.get::<i64>(1)?
-                    .ok_or_else(|| Error::Internal("NULL id".into()))?,
-                row.get::<String>(2)?
-                    .ok_or_else(|| Error::Internal("NULL payload".into()))?,
+                required(row.get::<i64>(1)?, "id")?,
+                required(row.get::<String>(2)?, "payload")?,
             ))
         },
     )?;

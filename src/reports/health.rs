@@ -2,8 +2,8 @@
 
 use pgrx::JsonB;
 
-use super::required;
 use crate::error::{Error, Result};
+use crate::storage::rows::required;
 use crate::storage::statements::{read, HEALTH};
 
 pub fn health() -> Result<JsonB> {

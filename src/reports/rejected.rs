@@ -3,8 +3,8 @@
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::JsonB;
 
-use super::required;
 use crate::error::{Error, Result};
+use crate::storage::rows::required;
 use crate::storage::statements::{read, LIST_REJECTED_EVENTS};
 
 pub type RejectedRow = (

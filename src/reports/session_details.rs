@@ -3,8 +3,8 @@
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::JsonB;
 
-use super::required;
 use crate::error::Result;
+use crate::storage::rows::required;
 use crate::storage::statements::{read, SESSION_DETAILS};
 
 pub type SessionDetails = (

@@ -2,8 +2,8 @@
 
 use pgrx::datum::TimestampWithTimeZone;
 
-use super::required;
 use crate::error::Result;
+use crate::storage::rows::required;
 use crate::storage::statements::{read, USER_TOTALS_ALL, USER_TOTALS_ONE};
 
 pub type UserTotals = (String, Option<String>, f64, i64);

@@ -2,8 +2,8 @@
 
 use pgrx::datum::TimestampWithTimeZone;
 
-use super::required;
 use crate::error::Result;
+use crate::storage::rows::required;
 use crate::storage::statements::{read, WEEKLY_REPORT};
 
 pub type WeeklyRow = (String, Option<String>, i64, f64, TimestampWithTimeZone);

@@ -4,7 +4,7 @@
 pub mod convert;
 mod events;
 mod quarantine;
-mod rows;
+pub mod rows;
 mod sessions;
 pub mod statements;
 mod store;
