@@ -20,14 +20,14 @@ cd "$REPO_ROOT"
 
 say "Formatting and lints"
 cargo fmt --all --check
-cargo clippy --workspace --all-targets --features "user_metrics/pg$PG_MAJOR" -- -D warnings
+cargo clippy --workspace --all-targets --features "user_metrics/pg$PG_MAJOR,user_metrics_contract/generate" -- -D warnings
 
 say "Event contract unit tests"
 cargo test -p user_metrics_contract --test rules --test batch
 
 say "Fuzzing the event contract for ${CONTRACT_FUZZ_SECONDS:-60} s"
 CONTRACT_FUZZ_SECONDS="${CONTRACT_FUZZ_SECONDS:-60}" \
-    cargo test -p user_metrics_contract --release --test fuzz -- --nocapture
+    cargo test -p user_metrics_contract --release --features generate --test fuzz -- --nocapture
 
 say "Tests inside PostgreSQL (cargo pgrx test)"
 pgrx_data="$USER_METRICS_RUN_DIR/pgrx-test"

@@ -12,8 +12,8 @@ ALTER FUNCTION user_metrics.get_session_details(text) SET enable_seqscan = off;
 -- Who may call what.
 --
 -- Three NOLOGIN group roles carry the rights; a DBA grants them to login roles:
---   user_metrics_writer  ingest_metrics only
---   user_metrics_reader  the three reports and health()
+--   user_metrics_writer  ingest_metrics (and normalize_email)
+--   user_metrics_reader  the three reports, health() and normalize_email
 --   user_metrics_admin   all of the above, and reading, replaying and discarding
 --                        quarantined events
 -- Nobody but the owner (the superuser who ran CREATE EXTENSION) has any right on
@@ -46,6 +46,9 @@ GRANT USAGE ON SCHEMA user_metrics TO user_metrics_writer, user_metrics_reader, 
 
 GRANT EXECUTE ON FUNCTION user_metrics.ingest_metrics(jsonb, text)
     TO user_metrics_writer, user_metrics_admin;
+
+GRANT EXECUTE ON FUNCTION user_metrics.normalize_email(text)
+    TO user_metrics_writer, user_metrics_reader, user_metrics_admin;
 
 GRANT EXECUTE ON FUNCTION
     user_metrics.aggregate_user_metrics(text, timestamptz, timestamptz),

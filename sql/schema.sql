@@ -7,10 +7,10 @@
 -- compared byte for byte, which is what an identifier means and is much cheaper
 -- in the unique indexes that every ingested event probes.
 
--- One row per person, identified by e-mail without regard to case: ingest_metrics
--- stores e-mails lower-cased (Unicode rules), so one unique index on the stored
--- form is the case-insensitive key; the CHECK keeps rows written by other means
--- from holding ASCII capitals.
+-- One row per person, identified by e-mail without regard to case or Unicode
+-- normal form: ingest_metrics stores each e-mail in one canonical form (see
+-- user_metrics.normalize_email), so one unique index on the stored form is the
+-- key; the CHECK keeps rows written by other means from holding ASCII capitals.
 CREATE TABLE user_metrics.users (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     email      text COLLATE "C" NOT NULL
@@ -22,7 +22,8 @@ CREATE TABLE user_metrics.users (
 
 -- One row per client session. The running totals are maintained by ingest_metrics
 -- in the same transaction as the events they sum, so reports read one row per
--- session instead of scanning events. No index covers a running total, and pages
+-- session instead of scanning events. Sums are numeric: exact, so they have the
+-- same digits whatever the order in which events arrived or are stored. No index covers a running total, and pages
 -- keep free space (fillfactor), so that adding to the totals is a HOT update: a
 -- new row version on the same page, with no index entry to write.
 CREATE TABLE user_metrics.sessions (
@@ -33,12 +34,13 @@ CREATE TABLE user_metrics.sessions (
     ended_at          timestamptz CHECK (ended_at >= started_at),
     device            jsonb CHECK (jsonb_typeof(device) = 'object'),
     event_count       bigint NOT NULL DEFAULT 0 CHECK (event_count >= 0),
-    talked_time       double precision NOT NULL DEFAULT 0 CHECK (talked_time >= 0),
+    talked_time       numeric NOT NULL DEFAULT 0,
     microphone_used   boolean,
     speaker_used      boolean,
-    sentiment_sum     double precision NOT NULL DEFAULT 0,
+    sentiment_sum     numeric NOT NULL DEFAULT 0,
     sentiment_count   bigint NOT NULL DEFAULT 0 CHECK (sentiment_count >= 0),
-    CONSTRAINT sessions_client_session_id_key UNIQUE (client_session_id)
+    CONSTRAINT sessions_client_session_id_key UNIQUE (client_session_id),
+    CONSTRAINT sessions_talked_time_check CHECK (talked_time >= 0)
 ) WITH (fillfactor = 70);
 -- Per-user reports filter one user's sessions by start time.
 CREATE INDEX sessions_user_started_idx ON user_metrics.sessions (user_id, started_at);
@@ -46,18 +48,21 @@ CREATE INDEX sessions_user_started_idx ON user_metrics.sessions (user_id, starte
 CREATE INDEX sessions_started_idx ON user_metrics.sessions (started_at) INCLUDE (user_id);
 
 -- One row per accepted metrics report. event_id is the client's idempotency key;
--- events sent without one cannot be recognized as repeats.
+-- events sent without one cannot be recognized as repeats. Numbers are kept as
+-- the exact decimals that were sent (to at most 9 decimal places).
 CREATE TABLE user_metrics.events (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     event_id        text COLLATE "C" CHECK (length(event_id) BETWEEN 1 AND 128),
     session_id      bigint NOT NULL REFERENCES user_metrics.sessions (id),
     recorded_at     timestamptz NOT NULL,
     received_at     timestamptz NOT NULL DEFAULT now(),
-    talked_time     double precision NOT NULL CHECK (talked_time >= 0 AND talked_time <= 86400),
+    talked_time     numeric NOT NULL,
     microphone_used boolean,
     speaker_used    boolean,
-    voice_sentiment double precision CHECK (voice_sentiment >= -1 AND voice_sentiment <= 1),
-    CONSTRAINT events_event_id_key UNIQUE (event_id)
+    voice_sentiment numeric,
+    CONSTRAINT events_event_id_key UNIQUE (event_id),
+    CONSTRAINT events_talked_time_check CHECK (talked_time >= 0 AND talked_time <= 86400),
+    CONSTRAINT events_voice_sentiment_check CHECK (voice_sentiment >= -1 AND voice_sentiment <= 1)
 );
 CREATE INDEX events_session_idx ON user_metrics.events (session_id);
 
@@ -78,7 +83,21 @@ CREATE TABLE user_metrics.rejected_events (
 );
 CREATE INDEX rejected_events_received_idx ON user_metrics.rejected_events (received_at);
 
-COMMENT ON TABLE user_metrics.users IS 'People who reported metrics, one per case-insensitive e-mail.';
+-- Exact row counts for health(), kept by the functions that write, in the same
+-- transaction as the rows they count: right on a standby, after a crash and after
+-- a statistics reset, and never a count(*). Each backend adds to a row of its own
+-- (its slot is its backend number, unique among running backends), so concurrent
+-- writers never wait for each other here; health() sums the few rows.
+CREATE TABLE user_metrics.counters (
+    slot     integer PRIMARY KEY,
+    users    bigint NOT NULL DEFAULT 0,
+    sessions bigint NOT NULL DEFAULT 0,
+    events   bigint NOT NULL DEFAULT 0,
+    rejected bigint NOT NULL DEFAULT 0
+) WITH (fillfactor = 50);
+
+COMMENT ON TABLE user_metrics.users IS 'People who reported metrics, one per e-mail in its normalized form.';
 COMMENT ON TABLE user_metrics.sessions IS 'Client sessions with running totals kept by ingest_metrics.';
 COMMENT ON TABLE user_metrics.events IS 'Accepted metrics events, one per report; event_id is the idempotency key.';
 COMMENT ON TABLE user_metrics.rejected_events IS 'Events ingest_metrics refused, with the payload as sent and the reason.';
+COMMENT ON TABLE user_metrics.counters IS 'Row counts of the other tables, one row per backend slot; health() sums them.';

@@ -2,6 +2,7 @@
 //! are duplicates, which name a session of another user, and what each session's
 //! running totals become. Pure logic; storage supplies what is already stored.
 
+use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::event::Event;
@@ -63,11 +64,12 @@ pub struct SessionTotals<'e> {
     /// The first device reported, as JSON text.
     pub device: Option<&'e str>,
     pub event_count: i64,
-    pub talked_time: f64,
+    pub talked_time: Decimal,
     /// True if any event said true, false if events said only false, None if none said.
     pub microphone_used: Option<bool>,
     pub speaker_used: Option<bool>,
-    pub sentiment_sum: f64,
+    /// Exact: the same events give the same digits in any order.
+    pub sentiment_sum: Decimal,
     pub sentiment_count: i64,
 }
 
@@ -82,7 +84,7 @@ impl<'e> SessionTotals<'e> {
             talked_time: event.talked_time,
             microphone_used: event.microphone_used,
             speaker_used: event.speaker_used,
-            sentiment_sum: event.voice_sentiment.unwrap_or(0.0),
+            sentiment_sum: event.voice_sentiment.unwrap_or_default(),
             sentiment_count: i64::from(event.voice_sentiment.is_some()),
         }
     }

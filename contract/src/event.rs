@@ -1,10 +1,12 @@
 //! One valid metrics event, after validation, and the limits the contract sets.
 
+use rust_decimal::Decimal;
 use std::borrow::Cow;
 
 use crate::timestamp::Timestamp;
 
-/// Longest accepted `user.email`, in characters (the limit of an SMTP path).
+/// Longest accepted `user.email`, in characters of its stored (normalized) form:
+/// the limit of an SMTP path.
 pub const MAX_EMAIL_CHARS: usize = 254;
 /// Longest accepted `event_id` and `session.id`, in characters.
 pub const MAX_ID_CHARS: usize = 128;
@@ -13,14 +15,19 @@ pub const MAX_TEXT_CHARS: usize = 256;
 /// Largest accepted `session.device` object, in bytes of its JSON text.
 pub const MAX_DEVICE_BYTES: usize = 4096;
 /// Largest accepted `metrics.talked_time`, in seconds: one day.
-pub const MAX_TALKED_SECONDS: f64 = 86_400.0;
+pub const MAX_TALKED_SECONDS: i64 = 86_400;
+/// Decimal places kept of `metrics.talked_time` and `metrics.voice_sentiment`
+/// (nanoseconds, for talked time); more are rounded half to even. The bound keeps
+/// every sum a batch can make exact in a 28-digit decimal.
+pub const MAX_DECIMAL_PLACES: u32 = 9;
 
 /// The device fields the contract knows; they must be strings when present.
 /// Any other key of `session.device` is kept as sent.
 pub const DEVICE_STRING_FIELDS: [&str; 5] = ["id", "type", "os", "app_version", "model"];
 
-/// A valid event, with every value checked and normalized
-/// (email lower-cased, times in UTC microseconds, empty name dropped). Text borrows
+/// A valid event, with every value checked and normalized (e-mail in its stored
+/// form, see `normalize_email`; times in UTC microseconds; numbers as exact
+/// decimals with the digits that were sent; empty name dropped). Text borrows
 /// from the JSON it was read from wherever it can, so a batch of events costs
 /// little more memory than its payload.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,10 +41,10 @@ pub struct Event<'a> {
     pub ended_at: Option<Timestamp>,
     /// The `session.device` object exactly as sent, as JSON text.
     pub device: Option<Cow<'a, str>>,
-    pub talked_time: f64,
+    pub talked_time: Decimal,
     pub microphone_used: Option<bool>,
     pub speaker_used: Option<bool>,
-    pub voice_sentiment: Option<f64>,
+    pub voice_sentiment: Option<Decimal>,
 }
 
 impl Event<'_> {

@@ -7,6 +7,7 @@
 //! storage and reports live in the extension crate.
 
 mod batch;
+mod email;
 mod event;
 mod json;
 mod payload;
@@ -14,11 +15,16 @@ mod rejection;
 mod timestamp;
 mod validate;
 
+#[cfg(feature = "generate")]
+pub mod generate;
+
 pub use batch::{classify, session_totals, Fate, SessionTotals};
+pub use email::normalize_email;
 pub use event::*;
 pub use json::{JsonKind, Path};
 pub use payload::{split_payload, PayloadError, MAX_EVENTS, MAX_PAYLOAD_BYTES};
 pub use rejection::{RejectCode, Rejection};
+pub use rust_decimal::Decimal;
 pub use serde_json::value::RawValue;
 pub use timestamp::Timestamp;
 pub use validate::{event_id_hint, parse_event};

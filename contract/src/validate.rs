@@ -5,9 +5,11 @@
 //! in the order the contract lists them (event_id, recorded_at, user, session,
 //! metrics), then `ended_at` against `started_at`.
 
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
+use crate::email::normalize_email;
 use crate::event::*;
 use crate::json::{quote, JsonKind, Object, Path, Text};
 use crate::rejection::{RejectCode, Rejection};
@@ -49,16 +51,16 @@ pub fn parse_event(raw: &RawValue) -> Result<Event<'_>, Rejection> {
 
     let metrics = Object::read(required(&event, "metrics")?, "metrics")?;
     metrics.reject_unknown(&METRICS_FIELDS)?;
-    let talked_time = number_in(
+    let talked_time = decimal_in(
         required(&metrics, "talked_time")?,
         Path::named("metrics.talked_time"),
-        0.0,
-        MAX_TALKED_SECONDS,
+        Decimal::ZERO,
+        Decimal::from(MAX_TALKED_SECONDS),
     )?;
     let microphone_used = optional(&metrics, "microphone_used", boolean)?;
     let speaker_used = optional(&metrics, "speaker_used", boolean)?;
     let voice_sentiment = optional(&metrics, "voice_sentiment", |v, p| {
-        number_in(v, p, -1.0, 1.0)
+        decimal_in(v, p, Decimal::NEGATIVE_ONE, Decimal::ONE)
     })?;
 
     if let Some(end) = ended_at {
@@ -164,10 +166,33 @@ fn id_string<'a>(raw: &'a RawValue, path: Path<'_>) -> Result<Cow<'a, str>, Reje
     Ok(id)
 }
 
-/// One `@` with text on both sides, no whitespace or control characters, at most
-/// 254 characters; returned lower-cased because identity is case-insensitive.
+/// One `@` with text on both sides, no whitespace or control characters; returned
+/// in its stored form (see `normalize_email`), which must be at most 254
+/// characters: every limit is checked on the form that is stored.
 fn email<'a>(raw: &'a RawValue, path: Path<'_>) -> Result<Cow<'a, str>, Rejection> {
-    let address = bounded_string(raw, path, MAX_EMAIL_CHARS)?;
+    // Normalizing can shrink an address (combining marks compose) as well as grow
+    // it (`İ` folds to two characters), so the text as sent only gets a bound that
+    // spares normalizing megabytes; the real limit applies to the stored form.
+    let too_long = |chars: usize| {
+        Rejection::new(
+            RejectCode::InvalidValue,
+            path,
+            format!("expected at most {MAX_EMAIL_CHARS} characters once case-folded and normalized, got {chars}"),
+        )
+    };
+    let sent = string(raw, path)?;
+    let sent_chars = sent.chars().count();
+    if sent_chars > 4 * MAX_EMAIL_CHARS {
+        return Err(too_long(sent_chars));
+    }
+    let address = match sent {
+        Cow::Borrowed(text) => normalize_email(text),
+        Cow::Owned(text) => Cow::Owned(normalize_email(&text).into_owned()),
+    };
+    let chars = address.chars().count();
+    if chars > MAX_EMAIL_CHARS {
+        return Err(too_long(chars));
+    }
     let well_formed = match address.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
@@ -187,12 +212,7 @@ fn email<'a>(raw: &'a RawValue, path: Path<'_>) -> Result<Cow<'a, str>, Rejectio
             ),
         ));
     }
-    // Most addresses arrive lower-cased already; only the others are copied.
-    if address.chars().any(|c| c.is_uppercase() || !c.is_ascii()) {
-        Ok(Cow::Owned(address.to_lowercase()))
-    } else {
-        Ok(address)
-    }
+    Ok(address)
 }
 
 fn boolean(raw: &RawValue, path: Path<'_>) -> Result<bool, Rejection> {
@@ -200,20 +220,41 @@ fn boolean(raw: &RawValue, path: Path<'_>) -> Result<bool, Rejection> {
     Ok(raw.get().trim() == "true")
 }
 
-/// A finite number in `[min, max]`. JSON text is parsed here rather than by serde so
-/// that numbers too large for a double (1e400) are reported as out of range.
-fn number_in(raw: &RawValue, path: Path<'_>, min: f64, max: f64) -> Result<f64, Rejection> {
+/// A number in `[min, max]`, as an exact decimal with the digits that were sent
+/// (`5.50` stays `5.50`), rounded half to even beyond `MAX_DECIMAL_PLACES`. The
+/// JSON text is read here rather than through a double, so sums of these values
+/// are the same whatever the order of the events, and numbers beyond any limit
+/// (`1e400`) are reported as out of range.
+fn decimal_in(
+    raw: &RawValue,
+    path: Path<'_>,
+    min: Decimal,
+    max: Decimal,
+) -> Result<Decimal, Rejection> {
     expect_kind(raw, path, JsonKind::Number)?;
-    let value: f64 = raw.get().trim().parse().unwrap_or(f64::NAN);
-    if value.is_finite() && value >= min && value <= max {
-        // Adding zero turns -0 into 0, so sums and output never show "-0".
-        Ok(value + 0.0)
+    let text = raw.get().trim();
+    let parsed = if text.contains(['e', 'E']) {
+        Decimal::from_scientific(text)
     } else {
-        Err(Rejection::new(
+        Decimal::from_str_exact(text).or_else(|_| text.parse::<Decimal>())
+    };
+    let in_range = parsed.ok().map(|mut value| {
+        if value.scale() > MAX_DECIMAL_PLACES {
+            value = value
+                .round_dp_with_strategy(MAX_DECIMAL_PLACES, RoundingStrategy::MidpointNearestEven)
+                .normalize();
+        }
+        // -0 and 0 are one value; only 0 is ever shown.
+        value.set_sign_positive(value.is_sign_positive() || value.is_zero());
+        value
+    });
+    match in_range {
+        Some(value) if value >= min && value <= max => Ok(value),
+        _ => Err(Rejection::new(
             RejectCode::InvalidValue,
             path,
             format!("expected a number from {min} to {max}, got {}", quote(raw)),
-        ))
+        )),
     }
 }
 

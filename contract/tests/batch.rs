@@ -9,7 +9,7 @@ fn event<'a>(
     email: &'a str,
     session: &'a str,
     start: i64,
-    talked: f64,
+    talked: &str,
 ) -> Event<'a> {
     Event {
         event_id: id.map(Cow::Borrowed),
@@ -20,7 +20,7 @@ fn event<'a>(
         started_at: Timestamp::from_unix_micros(start),
         ended_at: None,
         device: None,
-        talked_time: talked,
+        talked_time: talked.parse().unwrap(),
         microphone_used: None,
         speaker_used: None,
         voice_sentiment: None,
@@ -41,11 +41,11 @@ use Fate::*;
 #[test]
 fn ids_stored_before_or_earlier_in_the_batch_are_duplicates() {
     let events = [
-        event(Some("a"), "u@x", "s", 0, 1.0),
-        event(Some("b"), "u@x", "s", 0, 1.0),
-        event(Some("a"), "u@x", "s", 0, 1.0),
-        event(None, "u@x", "s", 0, 1.0),
-        event(None, "u@x", "s", 0, 1.0),
+        event(Some("a"), "u@x", "s", 0, "1.0"),
+        event(Some("b"), "u@x", "s", 0, "1.0"),
+        event(Some("a"), "u@x", "s", 0, "1.0"),
+        event(None, "u@x", "s", 0, "1.0"),
+        event(None, "u@x", "s", 0, "1.0"),
     ];
     assert_eq!(
         fates(&events, &["b"], &[]),
@@ -56,10 +56,10 @@ fn ids_stored_before_or_earlier_in_the_batch_are_duplicates() {
 #[test]
 fn a_new_session_belongs_to_its_first_event_that_is_not_a_duplicate() {
     let events = [
-        event(Some("old"), "eve@x", "s", 0, 1.0),
-        event(Some("n1"), "ana@x", "s", 0, 1.0),
-        event(Some("n2"), "eve@x", "s", 0, 1.0),
-        event(Some("n3"), "ana@x", "s", 0, 1.0),
+        event(Some("old"), "eve@x", "s", 0, "1.0"),
+        event(Some("n1"), "ana@x", "s", 0, "1.0"),
+        event(Some("n2"), "eve@x", "s", 0, "1.0"),
+        event(Some("n3"), "ana@x", "s", 0, "1.0"),
     ];
     assert_eq!(
         fates(&events, &["old"], &[]),
@@ -70,8 +70,8 @@ fn a_new_session_belongs_to_its_first_event_that_is_not_a_duplicate() {
 #[test]
 fn an_existing_session_keeps_its_owner() {
     let events = [
-        event(Some("1"), "eve@x", "s", 0, 1.0),
-        event(Some("2"), "ana@x", "s", 0, 1.0),
+        event(Some("1"), "eve@x", "s", 0, "1.0"),
+        event(Some("2"), "ana@x", "s", 0, "1.0"),
     ];
     assert_eq!(fates(&events, &[], &[("s", "ana@x")]), [Conflict, Store]);
 }
@@ -79,9 +79,9 @@ fn an_existing_session_keeps_its_owner() {
 #[test]
 fn an_id_refused_for_a_conflict_may_still_be_stored_by_a_later_event() {
     let events = [
-        event(Some("same"), "eve@x", "s", 0, 1.0),
-        event(Some("same"), "ana@x", "s", 0, 1.0),
-        event(Some("same"), "ana@x", "t", 0, 1.0),
+        event(Some("same"), "eve@x", "s", 0, "1.0"),
+        event(Some("same"), "ana@x", "s", 0, "1.0"),
+        event(Some("same"), "ana@x", "t", 0, "1.0"),
     ];
     assert_eq!(
         fates(&events, &[], &[("s", "ana@x")]),
@@ -91,19 +91,19 @@ fn an_id_refused_for_a_conflict_may_still_be_stored_by_a_later_event() {
 
 #[test]
 fn totals_widen_sum_and_keep_the_first_device() {
-    let mut a = event(Some("a"), "u@x", "s", 100, 1.5);
+    let mut a = event(Some("a"), "u@x", "s", 100, "1.5");
     a.ended_at = Some(Timestamp::from_unix_micros(200));
     a.microphone_used = Some(false);
-    a.voice_sentiment = Some(0.5);
-    let mut b = event(Some("b"), "u@x", "s", 50, 2.0);
+    a.voice_sentiment = Some("0.5".parse().unwrap());
+    let mut b = event(Some("b"), "u@x", "s", 50, "2.0");
     b.device = Some("{\"id\":\"first\"}".into());
     b.microphone_used = Some(true);
     b.speaker_used = Some(false);
-    let mut c = event(Some("c"), "u@x", "s", 70, 4.0);
+    let mut c = event(Some("c"), "u@x", "s", 70, "4.0");
     c.ended_at = Some(Timestamp::from_unix_micros(150));
     c.device = Some("{\"id\":\"second\"}".into());
-    c.voice_sentiment = Some(-0.25);
-    let other = event(Some("d"), "v@x", "t", 10, 8.0);
+    c.voice_sentiment = Some("-0.25".parse().unwrap());
+    let other = event(Some("d"), "v@x", "t", 10, "8.0");
     let events = [a, b, c, other];
 
     let totals = session_totals(&events, |p| p != 3);
@@ -113,12 +113,18 @@ fn totals_widen_sum_and_keep_the_first_device() {
     assert_eq!(s.started_at.unix_micros, 50);
     assert_eq!(s.ended_at.map(|t| t.unix_micros), Some(200));
     assert_eq!(s.device, Some("{\"id\":\"first\"}"));
-    assert_eq!((s.event_count, s.talked_time), (3, 7.5));
+    assert_eq!(
+        (s.event_count, s.talked_time.to_string()),
+        (3, "7.5".into())
+    );
     assert_eq!(
         (s.microphone_used, s.speaker_used),
         (Some(true), Some(false))
     );
-    assert_eq!((s.sentiment_sum, s.sentiment_count), (0.25, 2));
+    assert_eq!(
+        (s.sentiment_sum.to_string(), s.sentiment_count),
+        ("0.25".into(), 2)
+    );
 
     let all = session_totals(&events, |_| true);
     assert_eq!(all.keys().copied().collect::<Vec<_>>(), ["s", "t"]);

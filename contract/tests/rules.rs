@@ -79,10 +79,13 @@ fn the_documented_example_is_accepted_and_normalized() {
     );
     let device: Value = serde_json::from_str(event.device.as_deref().unwrap()).unwrap();
     assert_eq!(device, base()["session"]["device"]);
-    assert_eq!(event.talked_time, 312.5);
+    assert_eq!(event.talked_time.to_string(), "312.5");
     assert_eq!(event.microphone_used, Some(true));
     assert_eq!(event.speaker_used, Some(false));
-    assert_eq!(event.voice_sentiment, Some(0.42));
+    assert_eq!(
+        event.voice_sentiment.map(|s| s.to_string()).as_deref(),
+        Some("0.42")
+    );
 }
 
 #[test]
@@ -310,10 +313,56 @@ fn emails_are_limited_to_254_characters_and_lower_cased() {
     );
     assert_eq!(
         r.message,
-        "user.email: expected at most 254 characters, got 255"
+        "user.email: expected at most 254 characters once case-folded and normalized, got 255"
     );
     let event = accept(&edit("user.email", Some(json!("ÉLODIE@Example.COM"))));
     assert_eq!(event.email, "élodie@example.com");
+}
+
+#[test]
+fn the_email_limit_applies_to_the_stored_form() {
+    // 240 × İ is 252 characters as sent, but İ case-folds to i + U+0307: 492 stored.
+    let grows = format!("{}@example.com", "İ".repeat(240));
+    assert_eq!(grows.chars().count(), 252);
+    let r = reject(&edit("user.email", Some(json!(grows))));
+    assert_eq!(
+        r.message,
+        "user.email: expected at most 254 characters once case-folded and normalized, got 492"
+    );
+    // 250 × (e + U+0308) is 500 characters as sent, but composes to 250 × ë.
+    let shrinks = format!("{}@x.io", "e\u{308}".repeat(248));
+    assert_eq!(shrinks.chars().count(), 501);
+    assert_eq!(
+        accept(&edit("user.email", Some(json!(shrinks))))
+            .email
+            .chars()
+            .count(),
+        253
+    );
+}
+
+#[test]
+fn one_person_one_identity_whatever_the_case_and_normal_form() {
+    for (a, b) in [
+        ("zo\u{eb}@example.com", "zoe\u{308}@example.com"),
+        ("ΟΔΟΣ@example.com", "οδος@example.com"),
+        ("ΟΔΟΣ@example.com", "οδοσ@example.com"),
+        ("STRASSE@example.com", "straße@example.com"),
+        ("Zoë@Example.COM", "zoë@example.com"),
+    ] {
+        let first = accept(&edit("user.email", Some(json!(a))))
+            .email
+            .into_owned();
+        let second = accept(&edit("user.email", Some(json!(b))))
+            .email
+            .into_owned();
+        assert_eq!(first, second, "{a} and {b} are one person");
+        assert_eq!(
+            normalize_email(&first),
+            first.as_str(),
+            "stored form is stable"
+        );
+    }
 }
 
 #[test]
@@ -348,7 +397,8 @@ fn talked_time_is_a_finite_number_from_0_to_86400() {
             "metrics.talked_time",
             Some(serde_json::from_str(good).unwrap()),
         ));
-        assert!(event.talked_time >= 0.0 && event.talked_time.is_sign_positive());
+        assert!(event.talked_time >= Decimal::ZERO, "{good}");
+        assert!(!event.talked_time.to_string().starts_with('-'), "{good}");
     }
     for bad in ["-5", "86400.001", "1e308", "-1e-300", "100000"] {
         let r = reject(&edit(
@@ -390,9 +440,13 @@ fn numbers_too_large_for_a_double_are_out_of_range_not_a_crash() {
 
 #[test]
 fn voice_sentiment_is_from_minus_1_to_1() {
-    for good in [-1.0, 0.0, 1.0, 0.42] {
+    for good in ["-1", "0", "1", "0.42", "-1.0"] {
+        let value = serde_json::from_str(good).unwrap();
         assert_eq!(
-            accept(&edit("metrics.voice_sentiment", Some(json!(good)))).voice_sentiment,
+            accept(&edit("metrics.voice_sentiment", Some(value)))
+                .voice_sentiment
+                .map(|s| s.to_string())
+                .as_deref(),
             Some(good)
         );
     }
@@ -403,6 +457,33 @@ fn voice_sentiment_is_from_minus_1_to_1() {
             (RejectCode::InvalidValue, "metrics.voice_sentiment")
         );
     }
+}
+
+#[test]
+fn numbers_keep_the_digits_that_were_sent_up_to_nine_decimal_places() {
+    for (sent, kept) in [
+        ("5.50", "5.50"),
+        ("312.5", "312.5"),
+        ("0.1", "0.1"),
+        ("1e2", "100"),
+        ("2.5E-1", "0.25"),
+        ("0.30000000000000004", "0.3"),
+        ("1.0000000005", "1"),
+        ("1.0000000015", "1.000000002"),
+        ("0.0000000001", "0"),
+    ] {
+        let text = base().to_string().replace("312.5", sent);
+        let event = accept(&text);
+        assert_eq!(event.talked_time.to_string(), kept, "{sent}");
+    }
+    // Sums of exact decimals do not depend on the order of the terms.
+    let terms: Vec<Decimal> = ["0.1", "0.2", "5444.099999999", "0.3"]
+        .iter()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    let forward: Decimal = terms.iter().sum();
+    let backward: Decimal = terms.iter().rev().sum();
+    assert_eq!(forward.to_string(), backward.to_string());
 }
 
 #[test]
@@ -572,7 +653,7 @@ fn duplicate_keys_keep_the_last_value_like_jsonb() {
         1,
     );
     assert!(text.contains("\"talked_time\":-1"), "{text}");
-    assert_eq!(accept(&text).talked_time, 7.0);
+    assert_eq!(accept(&text).talked_time, Decimal::from(7));
 }
 
 #[test]

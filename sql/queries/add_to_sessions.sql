@@ -17,8 +17,8 @@ UPDATE user_metrics.sessions AS s SET
     sentiment_sum   = s.sentiment_sum + t.sentiment_sum,
     sentiment_count = s.sentiment_count + t.sentiment_count
 FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[],
-            $5::bigint[], $6::double precision[], $7::boolean[], $8::boolean[],
-            $9::double precision[], $10::bigint[])
+            $5::bigint[], $6::numeric[], $7::boolean[], $8::boolean[],
+            $9::numeric[], $10::bigint[])
      AS t (id, started_at, ended_at, device, event_count, talked_time,
            microphone_used, speaker_used, sentiment_sum, sentiment_count)
 WHERE s.id = t.id

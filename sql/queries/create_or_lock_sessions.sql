@@ -12,8 +12,8 @@ INSERT INTO user_metrics.sessions AS s
 SELECT t.client_session_id, t.user_id, t.started_at, t.ended_at, t.device::jsonb, t.event_count,
        t.talked_time, t.microphone_used, t.speaker_used, t.sentiment_sum, t.sentiment_count
 FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[],
-            $6::bigint[], $7::double precision[], $8::boolean[], $9::boolean[],
-            $10::double precision[], $11::bigint[])
+            $6::bigint[], $7::numeric[], $8::boolean[], $9::boolean[],
+            $10::numeric[], $11::bigint[])
      AS t (client_session_id, user_id, started_at, ended_at, device, event_count, talked_time,
            microphone_used, speaker_used, sentiment_sum, sentiment_count)
 ON CONFLICT (client_session_id) DO UPDATE SET user_id = s.user_id

@@ -5,6 +5,7 @@
 //! it uses. The work is done in `ingest`, `storage` and `reports`.
 
 mod health;
+mod identity;
 mod ingest;
 mod jsonb_text;
 mod quarantine;

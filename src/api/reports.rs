@@ -1,13 +1,14 @@
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
-use pgrx::JsonB;
+use pgrx::{AnyNumeric, JsonB};
 
 use crate::error::OrRaise;
 use crate::reports;
 
-/// Per user: total talked time (seconds) and number of distinct sessions, over the
-/// sessions that started in `[since, until)` (NULL: unbounded). `email` limits it
-/// to one user, without regard to case. Ordered by e-mail.
+/// Per user: total talked time (seconds, exact) and number of distinct sessions,
+/// over the sessions that started in `[since, until)` (NULL: unbounded). `email`
+/// limits it to one user, matched as ingestion matches it (without regard to case
+/// or Unicode normal form). Ordered by e-mail.
 #[pg_extern(stable, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 pub fn aggregate_user_metrics(
@@ -19,7 +20,7 @@ pub fn aggregate_user_metrics(
     (
         name!(email, String),
         name!(name, Option<String>),
-        name!(total_talked_time, f64),
+        name!(total_talked_time, AnyNumeric),
         name!(session_count, i64),
     ),
 > {
@@ -43,7 +44,7 @@ pub fn get_session_details(
         name!(ended_at, Option<TimestampWithTimeZone>),
         name!(duration_seconds, Option<f64>),
         name!(device, Option<JsonB>),
-        name!(talked_time, f64),
+        name!(talked_time, AnyNumeric),
         name!(event_count, i64),
         name!(microphone_used, Option<bool>),
         name!(speaker_used, Option<bool>),
@@ -66,7 +67,7 @@ pub fn generate_weekly_report(
         name!(email, String),
         name!(name, Option<String>),
         name!(session_count, i64),
-        name!(total_talked_time, f64),
+        name!(total_talked_time, AnyNumeric),
         name!(last_session_at, TimestampWithTimeZone),
     ),
 > {

@@ -9,6 +9,8 @@ use pgrx::prelude::*;
 use user_metrics_contract::{event_id_hint, parse_event, split_payload, Event, RawValue};
 
 use crate::error::{Error, Result};
+use crate::storage::counters::{self, Counts};
+use crate::storage::rows::count;
 use crate::storage::{quarantine, store_events, Outcome, Quarantined};
 pub use replay::{discard, replay};
 pub use summary::Summary;
@@ -35,20 +37,23 @@ impl OnError {
 /// Ingests a payload given as JSON text (one event object or an array of them).
 pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
     let raw_events = split_payload(payload)?;
-    let (summary, rejected) = evaluate(&raw_events, on_error)?;
+    let (summary, rejected, mut counts) = evaluate(&raw_events, on_error)?;
     if !rejected.is_empty() {
         quarantine(&rejected)?;
+        counts.rejected = count(rejected.len())?;
         log_rejections(raw_events.len(), &summary, &rejected);
     }
+    counters::add(counts)?;
     Ok(summary.with_errors(&rejected))
 }
 
-/// Validates the events, stores the valid ones, and returns the counts with the
-/// refused events (in batch order), which the caller keeps or reports.
+/// Validates the events, stores the valid ones, and returns the summary with the
+/// refused events (in batch order), which the caller keeps or reports, and the
+/// rows stored.
 fn evaluate<'a>(
     raw_events: &[&'a RawValue],
     on_error: OnError,
-) -> Result<(Summary, Vec<Quarantined<'a>>)> {
+) -> Result<(Summary, Vec<Quarantined<'a>>, Counts)> {
     let mut valid: Vec<Event> = Vec::with_capacity(raw_events.len());
     let mut valid_indexes: Vec<usize> = Vec::with_capacity(raw_events.len());
     let mut rejected: Vec<Quarantined> = Vec::new();
@@ -75,8 +80,10 @@ fn evaluate<'a>(
     }
 
     let mut summary = Summary::default();
+    let mut counts = Counts::default();
     if !valid.is_empty() {
-        let outcomes = store_events(&valid, &valid_indexes, on_error == OnError::Raise)?;
+        let outcomes;
+        (outcomes, counts) = store_events(&valid, &valid_indexes, on_error == OnError::Raise)?;
         for ((event, index), outcome) in valid.iter().zip(&valid_indexes).zip(outcomes) {
             match outcome {
                 Outcome::Stored => summary.accepted += 1,
@@ -91,7 +98,7 @@ fn evaluate<'a>(
         }
     }
     rejected.sort_by_key(|r| r.index);
-    Ok((summary, rejected))
+    Ok((summary, rejected, counts))
 }
 
 /// One server-log line per call that rejected anything, with a count per code.

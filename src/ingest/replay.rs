@@ -8,7 +8,8 @@ use user_metrics_contract::RawValue;
 
 use super::{evaluate, OnError};
 use crate::error::{Error, Result};
-use crate::storage::rows::required;
+use crate::storage::counters::{self, Counts};
+use crate::storage::rows::{count, required};
 use crate::storage::statements::{ignore, write};
 use crate::storage::statements::{DELETE_REJECTED, LOCK_REJECTED, MARK_REPLAYED};
 
@@ -44,7 +45,7 @@ pub fn replay(ids: &[i64]) -> Result<Value> {
         );
     }
 
-    let (summary, still_rejected) = evaluate(&raw_events, OnError::Quarantine)?;
+    let (summary, still_rejected, stored) = evaluate(&raw_events, OnError::Quarantine)?;
     let still: Vec<(i64, &str, &str)> = still_rejected
         .iter()
         .map(|r| {
@@ -62,9 +63,14 @@ pub fn replay(ids: &[i64]) -> Result<Value> {
         .filter(|id| !kept.contains(id))
         .collect();
 
+    let mut left_quarantine = 0;
     if !done.is_empty() {
-        write(&DELETE_REJECTED, || Ok(vec![done.clone().into()]), ignore)?;
+        left_quarantine = write(&DELETE_REJECTED, || Ok(vec![done.clone().into()]), ignore)?.len();
     }
+    counters::add(stored.plus(Counts {
+        rejected: -count(left_quarantine)?,
+        ..Counts::default()
+    }))?;
     if !still.is_empty() {
         write(
             &MARK_REPLAYED,
@@ -93,6 +99,10 @@ pub fn replay(ids: &[i64]) -> Result<Value> {
 
 /// Removes quarantined events for good; returns how many were removed.
 pub fn discard(ids: &[i64]) -> Result<i64> {
-    let removed = write(&DELETE_REJECTED, || Ok(vec![ids.to_vec().into()]), ignore)?;
-    i64::try_from(removed.len()).map_err(|_| Error::Internal("count overflows bigint".into()))
+    let removed = count(write(&DELETE_REJECTED, || Ok(vec![ids.to_vec().into()]), ignore)?.len())?;
+    counters::add(Counts {
+        rejected: -removed,
+        ..Counts::default()
+    })?;
+    Ok(removed)
 }

@@ -1,7 +1,7 @@
 //! get_session_details: one session with its user, times, device and totals.
 
 use pgrx::datum::TimestampWithTimeZone;
-use pgrx::JsonB;
+use pgrx::{AnyNumeric, JsonB};
 
 use crate::error::Result;
 use crate::storage::rows::required;
@@ -15,7 +15,7 @@ pub type SessionDetails = (
     Option<TimestampWithTimeZone>,
     Option<f64>,
     Option<JsonB>,
-    f64,
+    AnyNumeric,
     i64,
     Option<bool>,
     Option<bool>,

@@ -1,15 +1,18 @@
 //! aggregate_user_metrics: talked time and session count per user.
 
 use pgrx::datum::TimestampWithTimeZone;
+use pgrx::AnyNumeric;
+use user_metrics_contract::normalize_email;
 
 use crate::error::Result;
 use crate::storage::rows::required;
 use crate::storage::statements::{read, USER_TOTALS_ALL, USER_TOTALS_ONE};
 
-pub type UserTotals = (String, Option<String>, f64, i64);
+pub type UserTotals = (String, Option<String>, AnyNumeric, i64);
 
 /// Per user, over the sessions that started in `[since, until)`; one user when
-/// `email` is given (matched without regard to case). Ordered by e-mail.
+/// `email` is given (matched as ingestion matches it: without regard to case or
+/// Unicode normal form). Ordered by e-mail.
 pub fn user_totals(
     email: Option<&str>,
     since: Option<TimestampWithTimeZone>,
@@ -29,12 +32,12 @@ pub fn user_totals(
             || Ok(vec![since.into(), until.into()]),
             row,
         ),
-        // Stored e-mails are lower-cased by the contract's own rules.
+        // Stored e-mails are in the contract's normalized form.
         Some(email) => read(
             &USER_TOTALS_ONE,
             || {
                 Ok(vec![
-                    email.to_lowercase().into(),
+                    normalize_email(email).as_ref().into(),
                     since.into(),
                     until.into(),
                 ])

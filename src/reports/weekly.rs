@@ -1,12 +1,19 @@
 //! generate_weekly_report: per-user activity over the seven days before week_end.
 
 use pgrx::datum::TimestampWithTimeZone;
+use pgrx::AnyNumeric;
 
 use crate::error::Result;
 use crate::storage::rows::required;
 use crate::storage::statements::{read, WEEKLY_REPORT};
 
-pub type WeeklyRow = (String, Option<String>, i64, f64, TimestampWithTimeZone);
+pub type WeeklyRow = (
+    String,
+    Option<String>,
+    i64,
+    AnyNumeric,
+    TimestampWithTimeZone,
+);
 
 /// Per user with sessions that started in `[week_end - 7 days, week_end)`: their
 /// count, total talked time and the latest start. Most talked time first.

@@ -26,11 +26,22 @@ pub fn stored_before(events: &[Event]) -> Result<HashSet<String>> {
     Ok(known.into_iter().collect())
 }
 
-/// Inserts `to_store`; returns the event_ids actually stored. One that a
-/// concurrent call stored meanwhile is skipped (and is then a duplicate).
-pub fn insert(to_store: &[&Event], sessions: &Sessions) -> Result<HashSet<String>> {
+/// The events one call inserted.
+pub struct Inserted {
+    /// The event_ids of the stored events that have one.
+    pub event_ids: HashSet<String>,
+    /// How many rows were inserted, with or without an event_id.
+    pub rows: usize,
+}
+
+/// Inserts `to_store`; returns what was actually stored. One that a concurrent
+/// call stored meanwhile is skipped (and is then a duplicate).
+pub fn insert(to_store: &[&Event], sessions: &Sessions) -> Result<Inserted> {
     if to_store.is_empty() {
-        return Ok(HashSet::new());
+        return Ok(Inserted {
+            event_ids: HashSet::new(),
+            rows: 0,
+        });
     }
     // Sorted by event_id, so that concurrent calls wait for each other's
     // unique-index entries in one order.
@@ -56,10 +67,10 @@ pub fn insert(to_store: &[&Event], sessions: &Sessions) -> Result<HashSet<String
                 event_ids.push(event.event_id.as_deref());
                 session_ids.push(sessions.row(&event.session_id)?.id);
                 recorded.push(optional_timestamptz(event.recorded_at)?);
-                talked.push(event.talked_time);
+                talked.push(event.talked_time.to_string());
                 microphone.push(event.microphone_used);
                 speaker.push(event.speaker_used);
-                sentiment.push(event.voice_sentiment);
+                sentiment.push(event.voice_sentiment.map(|s| s.to_string()));
             }
             Ok(vec![
                 event_ids.into(),
@@ -73,5 +84,8 @@ pub fn insert(to_store: &[&Event], sessions: &Sessions) -> Result<HashSet<String
         },
         |row| row.get::<String>(1).map_err(Into::into),
     )?;
-    Ok(stored.into_iter().flatten().collect())
+    Ok(Inserted {
+        rows: stored.len(),
+        event_ids: stored.into_iter().flatten().collect(),
+    })
 }

@@ -2,6 +2,7 @@
 //! statement over arrays, whatever the number of events.
 
 pub mod convert;
+pub mod counters;
 mod events;
 mod quarantine;
 pub mod rows;

@@ -16,3 +16,8 @@ pub fn text_and_id(row: SpiHeapTupleData<'_>) -> Result<(String, i64)> {
         required(row.get::<i64>(2)?, "id")?,
     ))
 }
+
+/// A number of rows, as the bigint the counters keep.
+pub fn count(rows: usize) -> Result<i64> {
+    i64::try_from(rows).map_err(|_| Error::Internal("row count overflows bigint".into()))
+}

@@ -1,10 +1,10 @@
 //! The sessions of a batch: created with their totals, or locked and added to.
 
 use std::collections::{BTreeMap, HashMap};
-use user_metrics_contract::{Event, SessionTotals};
+use user_metrics_contract::{Decimal, Event, SessionTotals};
 
 use super::convert::{optional_timestamptz, timestamptz};
-use super::rows::{required, text_and_id};
+use super::rows::{count, required, text_and_id};
 use super::statements::*;
 use super::users::Users;
 use crate::error::{Error, Result};
@@ -69,10 +69,10 @@ pub fn create_or_lock<'e, 'u>(
                         ended_at: None,
                         device: None,
                         event_count: 0,
-                        talked_time: 0.0,
+                        talked_time: Decimal::ZERO,
                         microphone_used: None,
                         speaker_used: None,
-                        sentiment_sum: 0.0,
+                        sentiment_sum: Decimal::ZERO,
                         sentiment_count: 0,
                     },
                 };
@@ -134,12 +134,13 @@ fn find(ids: Vec<&str>) -> Result<HashMap<String, SessionRow>> {
 
 /// Brings every session to the totals of the events actually stored: adds them to
 /// the sessions that existed, and corrects (or removes) the sessions this call
-/// created where the stored events differ from those assumed at creation.
+/// created where the stored events differ from those assumed at creation. Returns
+/// how many sessions this call added in the end (created, less those removed).
 pub fn settle(
     sessions: &Sessions,
     assumed: &BTreeMap<&str, SessionTotals<'_>>,
     stored: &BTreeMap<&str, SessionTotals<'_>>,
-) -> Result<()> {
+) -> Result<i64> {
     let mut add: Vec<(i64, &SessionTotals)> = Vec::new();
     let mut set: Vec<(i64, &SessionTotals)> = Vec::new();
     for (&session_id, totals) in stored {
@@ -175,10 +176,12 @@ pub fn settle(
             ignore,
         )?;
     }
+    let created = sessions.rows.values().filter(|row| row.created).count();
+    let mut removed = 0;
     if !empty.is_empty() {
-        write(&DELETE_EMPTY_SESSIONS, || Ok(vec![empty.into()]), ignore)?;
+        removed = write(&DELETE_EMPTY_SESSIONS, || Ok(vec![empty.into()]), ignore)?.len();
     }
-    Ok(())
+    count(created - removed)
 }
 
 /// Session totals as the array parameters the session statements take, in the
@@ -188,10 +191,11 @@ struct TotalsColumns<'e> {
     ended_at: Vec<Option<pgrx::datum::TimestampWithTimeZone>>,
     device: Vec<Option<&'e str>>,
     event_count: Vec<i64>,
-    talked_time: Vec<f64>,
+    /// Exact decimals, as text that the statements cast to numeric.
+    talked_time: Vec<String>,
     microphone_used: Vec<Option<bool>>,
     speaker_used: Vec<Option<bool>>,
-    sentiment_sum: Vec<f64>,
+    sentiment_sum: Vec<String>,
     sentiment_count: Vec<i64>,
 }
 
@@ -215,10 +219,10 @@ impl<'e> TotalsColumns<'e> {
         self.ended_at.push(optional_timestamptz(t.ended_at)?);
         self.device.push(t.device);
         self.event_count.push(t.event_count);
-        self.talked_time.push(t.talked_time);
+        self.talked_time.push(t.talked_time.to_string());
         self.microphone_used.push(t.microphone_used);
         self.speaker_used.push(t.speaker_used);
-        self.sentiment_sum.push(t.sentiment_sum);
+        self.sentiment_sum.push(t.sentiment_sum.to_string());
         self.sentiment_count.push(t.sentiment_count);
         Ok(())
     }

@@ -49,6 +49,7 @@ statement!(DELETE_EMPTY_SESSIONS, "delete_empty_sessions");
 statement!(DELETE_UNUSED_USERS, "delete_unused_users");
 statement!(RENAME_USERS, "rename_users");
 statement!(QUARANTINE, "quarantine");
+statement!(ADD_TO_COUNTERS, "add_to_counters");
 
 // Reports.
 statement!(USER_TOTALS_ALL, "user_totals_all");

@@ -21,6 +21,8 @@
 use std::collections::BTreeMap;
 use user_metrics_contract::{classify, session_totals, Event, Fate, RejectCode, Rejection};
 
+use super::counters::Counts;
+use super::rows::count;
 use super::{events, sessions, users};
 use crate::error::{Error, Result};
 
@@ -35,14 +37,14 @@ pub enum Outcome {
 }
 
 /// Stores `events` (in batch order; `indexes` gives each one's index in the
-/// payload) and returns each one's outcome, in the same order. With
-/// `stop_at_conflict`, the first session_user_conflict is returned as an error
-/// before any event is written.
+/// payload) and returns each one's outcome, in the same order, with the rows the
+/// call added. With `stop_at_conflict`, the first session_user_conflict is
+/// returned as an error before any event is written.
 pub fn store_events(
     events: &[Event],
     indexes: &[usize],
     stop_at_conflict: bool,
-) -> Result<Vec<Outcome>> {
+) -> Result<(Vec<Outcome>, Counts)> {
     let stored_before = events::stored_before(events)?;
     let is_repeat = |id: &str| stored_before.contains(id);
     let candidates: Vec<&Event> = events
@@ -50,7 +52,7 @@ pub fn store_events(
         .filter(|e| !e.event_id.as_deref().is_some_and(is_repeat))
         .collect();
     if candidates.is_empty() {
-        return Ok(vec![Outcome::Duplicate; events.len()]);
+        return Ok((vec![Outcome::Duplicate; events.len()], Counts::default()));
     }
 
     let users = users::find_or_create(candidates.iter().map(|e| e.email.as_ref()).collect())?;
@@ -98,7 +100,7 @@ pub fn store_events(
             Fate::Conflict => Outcome::Conflict(conflict(event)),
             Fate::Duplicate => Outcome::Duplicate,
             Fate::Store => match &event.event_id {
-                Some(id) if !inserted.contains(id.as_ref()) => Outcome::Duplicate,
+                Some(id) if !inserted.event_ids.contains(id.as_ref()) => Outcome::Duplicate,
                 _ => Outcome::Stored,
             },
         })
@@ -109,8 +111,14 @@ pub fn store_events(
         .map(|p| &events[p])
         .collect();
 
-    sessions::settle(&sessions, &assumed, &session_totals(events, is_stored))?;
-    users::remove_unused(&users, &stored)?;
+    let sessions_added = sessions::settle(&sessions, &assumed, &session_totals(events, is_stored))?;
+    let users_added = users::remove_unused(&users, &stored)?;
     users::rename(&users, &stored)?;
-    Ok(outcomes)
+    let counts = Counts {
+        users: users_added,
+        sessions: sessions_added,
+        events: count(inserted.rows)?,
+        rejected: 0,
+    };
+    Ok((outcomes, counts))
 }

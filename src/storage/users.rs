@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use user_metrics_contract::Event;
 
-use super::rows::{required, text_and_id};
+use super::rows::{count, required, text_and_id};
 use super::statements::*;
 use crate::error::{Error, Result};
 
@@ -94,10 +94,11 @@ pub fn find_or_create(mut emails: Vec<&str>) -> Result<Users> {
 }
 
 /// Removes the users this call created that ended up with no stored event, so that
-/// a refused or repeated event leaves nothing behind.
-pub fn remove_unused(users: &Users, stored: &[&Event]) -> Result<()> {
+/// a refused or repeated event leaves nothing behind. Returns how many users this
+/// call added in the end (created, less those removed).
+pub fn remove_unused(users: &Users, stored: &[&Event]) -> Result<i64> {
     if users.created.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let mut used = HashSet::new();
     for event in stored {
@@ -109,10 +110,11 @@ pub fn remove_unused(users: &Users, stored: &[&Event]) -> Result<()> {
         .copied()
         .filter(|id| !used.contains(id))
         .collect();
+    let mut removed = 0;
     if !unused.is_empty() {
-        write(&DELETE_UNUSED_USERS, || Ok(vec![unused.into()]), ignore)?;
+        removed = write(&DELETE_UNUSED_USERS, || Ok(vec![unused.into()]), ignore)?.len();
     }
-    Ok(())
+    count(users.created.len() - removed)
 }
 
 /// Gives each user the last non-empty name among the stored events (in batch

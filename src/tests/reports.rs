@@ -91,8 +91,8 @@ mod tests {
         load();
         assert_eq!(
             rows("SELECT * FROM user_metrics.aggregate_user_metrics()"),
-            "(ana@example.com,\"Ana Lima\",350.5,2) (bob@example.com,Bob,1300,2) \
-             (cid@example.com,,42,1) (dee@example.com,,7,1)"
+            "(ana@example.com,\"Ana Lima\",350.5,2) (bob@example.com,Bob,1300.0,2) \
+             (cid@example.com,,42.0,1) (dee@example.com,,7.0,1)"
         );
     }
 
@@ -101,19 +101,19 @@ mod tests {
         load();
         assert_eq!(
             rows("SELECT * FROM user_metrics.aggregate_user_metrics(since => '2026-11-16', until => '2026-11-23')"),
-            "(ana@example.com,\"Ana Lima\",350.5,2) (bob@example.com,Bob,300,1)"
+            "(ana@example.com,\"Ana Lima\",350.5,2) (bob@example.com,Bob,300.0,1)"
         );
         assert_eq!(
             rows("SELECT * FROM user_metrics.aggregate_user_metrics('BOB@EXAMPLE.COM')"),
-            "(bob@example.com,Bob,1300,2)"
+            "(bob@example.com,Bob,1300.0,2)"
         );
         assert_eq!(
             rows("SELECT * FROM user_metrics.aggregate_user_metrics('bob@example.com', until => '2026-11-10')"),
-            "(bob@example.com,Bob,1000,1)"
+            "(bob@example.com,Bob,1000.0,1)"
         );
         assert_eq!(
             rows("SELECT * FROM user_metrics.aggregate_user_metrics(since => '2026-11-23')"),
-            "(cid@example.com,,42,1)"
+            "(cid@example.com,,42.0,1)"
         );
         assert_eq!(
             rows("SELECT * FROM user_metrics.aggregate_user_metrics('nobody@example.com')"),
@@ -136,7 +136,7 @@ mod tests {
         );
         assert_eq!(
             rows("SELECT * FROM user_metrics.get_session_details('s2')"),
-            "(s2,ana@example.com,\"Ana Lima\",\"2026-11-20 10:00:00+00\",,,,200,1,,,)"
+            "(s2,ana@example.com,\"Ana Lima\",\"2026-11-20 10:00:00+00\",,,,200.0,1,,,)"
         );
         assert_eq!(
             count("SELECT count(*) FROM user_metrics.get_session_details('nope')"),
@@ -154,11 +154,11 @@ mod tests {
         assert_eq!(
             rows("SELECT * FROM user_metrics.generate_weekly_report('2026-11-23T00:00:00Z')"),
             "(ana@example.com,\"Ana Lima\",2,350.5,\"2026-11-20 10:00:00+00\") \
-             (bob@example.com,Bob,1,300,\"2026-11-18 12:00:00+00\")"
+             (bob@example.com,Bob,1,300.0,\"2026-11-18 12:00:00+00\")"
         );
         assert_eq!(
             rows("SELECT * FROM user_metrics.generate_weekly_report('2026-11-16T00:00:00Z')"),
-            "(dee@example.com,,1,7,\"2026-11-15 23:59:59+00\")"
+            "(dee@example.com,,1,7.0,\"2026-11-15 23:59:59+00\")"
         );
         assert_eq!(
             rows("SELECT * FROM user_metrics.generate_weekly_report('2026-11-09T08:00:00Z')"),

@@ -36,7 +36,7 @@ def db(dsn):
     """An autocommit connection to an emptied database."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, "
-                     "user_metrics.users, user_metrics.rejected_events")
+                     "user_metrics.users, user_metrics.rejected_events, user_metrics.counters")
         yield conn
 
 

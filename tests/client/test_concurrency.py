@@ -52,7 +52,7 @@ def test_concurrent_overlapping_ingestion_counts_every_event_once(dsn):
     owner, events, batches = build_workload(seed=4242)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, "
-                     "user_metrics.users, user_metrics.rejected_events")
+                     "user_metrics.users, user_metrics.rejected_events, user_metrics.counters")
 
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
     failures = []

@@ -51,7 +51,7 @@ def test_errors_arrive_as_driver_exceptions_with_sqlstate(db):
 def test_raise_inside_a_client_transaction_rolls_back_the_call(dsn):
     with psycopg.connect(dsn) as conn:
         conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, "
-                     "user_metrics.users, user_metrics.rejected_events")
+                     "user_metrics.users, user_metrics.rejected_events, user_metrics.counters")
         conn.commit()
         ingest(conn, [event("ok-1", "a@x", "s1", "2026-11-23T09:00:00Z", 1)])
         with pytest.raises(psycopg.errors.InvalidParameterValue):

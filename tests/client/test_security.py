@@ -170,7 +170,7 @@ def test_a_hostile_search_path_changes_nothing(dsn, db):
                                (Jsonb(hostile_batch("h")),)).fetchone()[0]
     clean = [db.execute(sql).fetchall() for sql in HOSTILE_CALLS]
     db.execute("TRUNCATE user_metrics.events, user_metrics.sessions, user_metrics.users, "
-               "user_metrics.rejected_events")
+               "user_metrics.rejected_events, user_metrics.counters")
 
     with as_role(dsn, "um_hostile") as conn:
         conn.execute(HOSTILE_SETUP)

@@ -1,6 +1,6 @@
 -- ingest_metrics: what a psql user sees.
 SET TimeZone = 'UTC';
-TRUNCATE user_metrics.events, user_metrics.sessions, user_metrics.users, user_metrics.rejected_events;
+TRUNCATE user_metrics.events, user_metrics.sessions, user_metrics.users, user_metrics.rejected_events, user_metrics.counters;
 
 -- One event, as documented in the README.
 SELECT user_metrics.ingest_metrics('{

@@ -1,6 +1,6 @@
 -- The reports: what a psql user sees.
 SET TimeZone = 'UTC';
-TRUNCATE user_metrics.events, user_metrics.sessions, user_metrics.users, user_metrics.rejected_events;
+TRUNCATE user_metrics.events, user_metrics.sessions, user_metrics.users, user_metrics.rejected_events, user_metrics.counters;
 
 SELECT user_metrics.ingest_metrics('[
   {"event_id": "a1", "user": {"email": "ana@example.com", "name": "Ana Lima"},

@@ -1,0 +1,192 @@
+//! Random payloads for fuzzing the contract and for property tests of the
+//! extension: any JSON, valid events, valid events with fields broken, and
+//! addresses that only fit the limits before or after normalization.
+
+use proptest::prelude::*;
+use serde_json::{json, Map, Value};
+
+pub const KEYS: &[&str] = &[
+    "event_id",
+    "recorded_at",
+    "user",
+    "email",
+    "name",
+    "session",
+    "id",
+    "started_at",
+    "ended_at",
+    "device",
+    "type",
+    "os",
+    "app_version",
+    "model",
+    "metrics",
+    "talked_time",
+    "microphone_used",
+    "speaker_used",
+    "voice_sentiment",
+    "talk_time",
+    "",
+];
+
+fn number() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-2.0e6f64..2.0e6).prop_map(|f| json!(f)),
+        (-1.5f64..1.5).prop_map(|f| json!(f)),
+        prop::num::f64::NORMAL.prop_map(|f| json!(f)),
+        Just(json!(0)),
+        Just(json!(86400)),
+        Just(json!(1_795_424_400)),
+    ]
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[a-z0-9.@+-]{0,40}",
+        "[a-z]{1,8}@[a-z]{1,8}\\.[a-z]{2,3}",
+        "\\PC{0,300}",
+        // Timestamp-like text, valid and not.
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})?",
+    ]
+}
+
+/// Any JSON value, keys drawn mostly from the contract's own.
+pub fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        number(),
+        text().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(6, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec(
+                (prop::sample::select(KEYS).prop_map(str::to_string), inner),
+                0..8
+            )
+            .prop_map(|members| Value::Object(members.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+pub fn valid_event() -> impl Strategy<Value = Value> {
+    (
+        "[a-z0-9-]{1,20}",
+        email(),
+        "\\PC{0,20}",
+        "[a-z0-9-]{1,30}",
+        0u64..4_000_000_000,
+        0u64..100_000,
+        0.0f64..86400.0,
+        (any::<Option<bool>>(), any::<Option<bool>>()),
+        prop::option::of(-1.0f64..=1.0),
+    )
+        .prop_map(
+            |(id, email, name, session, start, length, talked, (mic, spk), sentiment)| {
+                json!({
+                    "event_id": id,
+                    "recorded_at": start + length / 2,
+                    "user": {"email": email, "name": name},
+                    "session": {"id": session, "started_at": start, "ended_at": start + length,
+                                "device": {"id": "d", "os": name, "extra": [1, {"k": "v"}]}},
+                    "metrics": {"talked_time": talked, "microphone_used": mic, "speaker_used": spk,
+                                "voice_sentiment": sentiment}
+                })
+            },
+        )
+}
+
+/// A valid event with a few fields replaced by random JSON, removed, or added.
+pub fn mutated_event() -> impl Strategy<Value = Value> {
+    (
+        valid_event(),
+        prop::collection::vec(
+            (
+                prop::sample::select(
+                    &[
+                        "event_id",
+                        "recorded_at",
+                        "user",
+                        "user.email",
+                        "user.name",
+                        "session",
+                        "session.id",
+                        "session.started_at",
+                        "session.ended_at",
+                        "session.device",
+                        "session.device.os",
+                        "metrics",
+                        "metrics.talked_time",
+                        "metrics.microphone_used",
+                        "metrics.voice_sentiment",
+                        "metrics.talk_time",
+                        "bogus",
+                    ][..],
+                ),
+                prop::option::of(any_json()),
+            ),
+            1..4,
+        ),
+    )
+        .prop_map(|(mut event, edits)| {
+            for (path, value) in edits {
+                set_path(&mut event, path, value);
+            }
+            event
+        })
+}
+
+fn set_path(event: &mut Value, path: &str, value: Option<Value>) {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let last = parts.pop().unwrap();
+    let mut node = event;
+    for part in parts {
+        match node.get_mut(part) {
+            Some(child) if child.is_object() => node = child,
+            _ => return,
+        }
+    }
+    if let Some(object) = node.as_object_mut() {
+        match value {
+            Some(v) => {
+                object.insert(last.to_string(), v);
+            }
+            None => {
+                object.remove(last);
+            }
+        }
+    }
+}
+
+/// Addresses as clients send them: ASCII in any case, and Unicode that case
+/// folding and normalization change (İ grows, ß becomes ss, final ς, combining
+/// marks), short enough to be valid however they fold.
+pub fn email() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-zA-Z]{1,10}@[a-z]{1,10}\\.(com|org|ÉU)",
+        "[a-zA-ZİßΣςëé\u{0308}]{1,60}@[a-zΣΟ]{1,20}\\.(com|ΕΛ)",
+    ]
+}
+
+/// Addresses around the 254-character limit, valid or not depending on how far
+/// normalization moves them: `İ` folds to two characters, `e` + U+0308 composes
+/// to one.
+pub fn long_email() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(&["İ", "ß", "a", "e\u{0308}", "Σ"][..]),
+        100usize..260,
+    )
+        .prop_map(|(unit, n)| format!("{}@example.com", unit.repeat(n)))
+}
+
+/// A valid event whose e-mail is drawn from `long_email`.
+pub fn long_email_event() -> impl Strategy<Value = Value> {
+    (valid_event(), long_email()).prop_map(|(mut event, email)| {
+        event["user"]["email"] = json!(email);
+        event
+    })
+}

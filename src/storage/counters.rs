@@ -1,0 +1,62 @@
+//! The exact row counts that health() reports (table user_metrics.counters).
+
+use super::statements::{ignore, write, ADD_TO_COUNTERS};
+use crate::error::Result;
+
+/// Rows one call added to each table (negative: removed).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub users: i64,
+    pub sessions: i64,
+    pub events: i64,
+    pub rejected: i64,
+}
+
+impl Counts {
+    pub fn plus(self, other: Counts) -> Counts {
+        Counts {
+            users: self.users + other.users,
+            sessions: self.sessions + other.sessions,
+            events: self.events + other.events,
+            rejected: self.rejected + other.rejected,
+        }
+    }
+}
+
+/// Adds one call's counts to this backend's row, in the call's transaction, so
+/// they commit or roll back with the rows they count. Nothing to add, no write.
+pub fn add(counts: Counts) -> Result<()> {
+    if counts == Counts::default() {
+        return Ok(());
+    }
+    write(
+        &ADD_TO_COUNTERS,
+        || {
+            Ok(vec![
+                backend_slot().into(),
+                counts.users.into(),
+                counts.sessions.into(),
+                counts.events.into(),
+                counts.rejected.into(),
+            ])
+        },
+        ignore,
+    )?;
+    Ok(())
+}
+
+/// This backend's number: no two running backends share one, so concurrent
+/// writers never update the same counters row.
+#[cfg(any(feature = "pg13", feature = "pg14", feature = "pg15", feature = "pg16"))]
+fn backend_slot() -> i32 {
+    // SAFETY: a plain global that PostgreSQL sets once when the backend starts.
+    unsafe { pgrx::pg_sys::MyBackendId }
+}
+
+/// This backend's number: no two running backends share one, so concurrent
+/// writers never update the same counters row.
+#[cfg(any(feature = "pg17", feature = "pg18"))]
+fn backend_slot() -> i32 {
+    // SAFETY: a plain global that PostgreSQL sets once when the backend starts.
+    unsafe { pgrx::pg_sys::MyProcNumber }
+}
