@@ -162,7 +162,7 @@ mod tests {
         );
         assert_eq!(
             rows("SELECT * FROM user_metrics.generate_weekly_report('2026-11-09T08:00:00Z')"),
-            "(bob@example.com,Bob,1,1000,\"2026-11-08 08:00:00+00\")"
+            "(bob@example.com,Bob,1,1000.0,\"2026-11-08 08:00:00+00\")"
         );
         // With no argument the week ends now.
         ingest(&json!([event(

@@ -1,7 +1,7 @@
 """Crash safety: a backend killed, or the whole server stopped in immediate mode,
 in the middle of a large ingest_metrics call. Afterwards the call is either
 entirely visible or not at all, a retry stores it exactly once, and the sessions'
-running totals agree with the events table."""
+running totals and health()'s counts agree with the tables."""
 import json
 import os
 import subprocess
@@ -44,11 +44,12 @@ def ingest_in_background(dsn, payload):
     return thread, pid, errors
 
 
-def wait_until_busy(dsn, pid, seconds=0.8):
+def wait_until_busy(dsn, pid, thread, errors, seconds=0.8):
     """Waits until the call has been running for a while inside the extension."""
     deadline = time.monotonic() + 30
     with psycopg.connect(dsn, autocommit=True) as conn:
         while time.monotonic() < deadline:
+            assert thread.is_alive(), f"the call ended before it could be interrupted: {errors}"
             row = conn.execute("SELECT now() - query_start FROM pg_stat_activity "
                                "WHERE pid = %s AND state = 'active'", (pid,)).fetchone()
             if row and row[0].total_seconds() >= seconds:
@@ -73,6 +74,19 @@ def assert_totals_agree_with_events(dsn):
         assert disagreeing == 0
 
 
+def assert_health_counts_are_exact(dsn):
+    """health()'s counts are kept in the transactions that write rows, so a crash
+    leaves them exactly right (the statistics system is reset by one)."""
+    with psycopg.connect(dsn) as conn:
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM user_metrics.users), "
+            "(SELECT count(*) FROM user_metrics.sessions), "
+            "(SELECT count(*) FROM user_metrics.events), "
+            "(SELECT count(*) FROM user_metrics.rejected_events)").fetchone()
+        health = conn.execute("SELECT user_metrics.health()").fetchone()[0]
+    assert (health["users"], health["sessions"], health["events"], health["rejected"]) == counts
+
+
 def retry_exactly_once(dsn, prefix, payload):
     with psycopg.connect(dsn, autocommit=True) as conn:
         first = conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (payload,)).fetchone()[0]
@@ -85,7 +99,7 @@ def retry_exactly_once(dsn, prefix, payload):
 def test_a_killed_backend_leaves_nothing_and_the_retry_stores_once(dsn):
     payload = batch("kill")
     thread, pid, errors = ingest_in_background(dsn, payload)
-    wait_until_busy(dsn, pid)
+    wait_until_busy(dsn, pid, thread, errors)
     with psycopg.connect(dsn, autocommit=True) as conn:
         assert conn.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
     thread.join()
@@ -98,9 +112,13 @@ def test_a_killed_backend_leaves_nothing_and_the_retry_stores_once(dsn):
 
 def test_an_immediate_shutdown_leaves_nothing_and_the_retry_stores_once(dsn):
     cluster, port = os.environ["USER_METRICS_TEST_CLUSTER"], os.environ["USER_METRICS_TEST_PORT"]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, user_metrics.users, "
+                     "user_metrics.rejected_events, user_metrics.counters")
+        conn.execute("SELECT user_metrics.ingest_metrics('[{\"bad\": 1}]')")
     payload = batch("crash")
     thread, pid, errors = ingest_in_background(dsn, payload)
-    wait_until_busy(dsn, pid)
+    wait_until_busy(dsn, pid, thread, errors)
     subprocess.run([ROOT / "scripts" / "cluster.sh", "crash", cluster], check=True)
     thread.join()
     assert errors, "the call was interrupted"
@@ -108,5 +126,12 @@ def test_an_immediate_shutdown_leaves_nothing_and_the_retry_stores_once(dsn):
     subprocess.run([ROOT / "scripts" / "cluster.sh", "start", cluster, port], check=True)
     assert stored(dsn, "crash") == 0
     assert_totals_agree_with_events(dsn)
+    assert_health_counts_are_exact(dsn)
     retry_exactly_once(dsn, "crash", payload)
     assert_totals_agree_with_events(dsn)
+    # After a crash plus new rows, and after VACUUM and a statistics reset: still exact.
+    assert_health_counts_are_exact(dsn)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM user_metrics.events")
+        conn.execute("SELECT pg_stat_reset()")
+    assert_health_counts_are_exact(dsn)

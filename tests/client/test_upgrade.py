@@ -56,7 +56,7 @@ REPORTS_AFTER = [
       (ZOE_NFC, "Zoë Lima", "3", 2), ("οδοσ@x", "Odos", "2.0", 2)]),
     ("SELECT talked_time::text, avg_voice_sentiment FROM user_metrics.get_session_details('s1')",
      [("0.6", 0.15)]),
-    ("SELECT event_id, talked_time::text FROM user_metrics.events ORDER BY id",
+    ("SELECT event_id, talked_time::text FROM user_metrics.events ORDER BY event_id NULLS LAST",
      [("e1", "0.1"), ("e2", "0.2"), ("e3", "0.3"), ("e4", "7"), ("e5", "1"),
       ("e6", "2"), ("e7", "1.5"), ("e8", "0.5"), (None, "0")]),
     ("SELECT batch_index, error_code, payload FROM user_metrics.rejected_events ORDER BY id",

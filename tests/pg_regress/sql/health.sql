@@ -1,4 +1,4 @@
--- health(): status, versions and estimated counts.
+-- health(): status, versions and exact counts.
 SELECT h->>'status' AS status,
        h->>'version' = (SELECT extversion FROM pg_extension WHERE extname = 'user_metrics') AS version_matches,
        h->>'postgres' = current_setting('server_version') AS postgres_matches,
