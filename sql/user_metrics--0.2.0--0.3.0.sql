@@ -159,3 +159,236 @@ COMMENT ON TABLE user_metrics.users IS 'People who reported metrics, one per e-m
 -- == Backups and replication ===================================================
 
 -- == Roles and privileges ======================================================
+
+-- As CREATE EXTENSION does (sql/after_functions.sql, which explains each rule):
+-- the roles of this database, user_metrics_* unless the database sets
+-- user_metrics.role_prefix, are checked (an existing role of these names must be
+-- NOLOGIN with no other attribute and no password, a member of no role, own
+-- nothing, and have only members granted by a superuser) and the owner role is
+-- created.
+DO $roles$
+DECLARE
+    this_database oid := (SELECT d.oid FROM pg_catalog.pg_database AS d
+                          WHERE d.datname = pg_catalog.current_database());
+    prefix text := coalesce((
+        SELECT pg_catalog.substr(c.setting, pg_catalog.length('user_metrics.role_prefix=') + 1)
+        FROM pg_catalog.pg_db_role_setting AS s
+        CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) AS c(setting)
+        WHERE s.setdatabase = this_database AND s.setrole = 0
+          AND pg_catalog.starts_with(c.setting, 'user_metrics.role_prefix=')), 'user_metrics');
+    own_roles text[];
+    role_name text;
+    found_role pg_catalog.pg_authid;
+    problems text[];
+    listed text;
+    refusals text[] := ARRAY[]::text[];
+BEGIN
+    -- At most 56 characters, so that the longest role name fits in 63.
+    IF prefix !~ '^[a-z][a-z0-9_]{0,55}$' THEN
+        RAISE EXCEPTION 'invalid value for setting "user_metrics.role_prefix": "%"', prefix
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'It must be 1 to 56 lower-case letters, digits and underscores, starting with a letter.';
+    END IF;
+    own_roles := ARRAY[prefix || '_writer', prefix || '_reader', prefix || '_admin', prefix || '_owner'];
+
+    FOREACH role_name IN ARRAY own_roles LOOP
+        SELECT a.* INTO found_role FROM pg_catalog.pg_authid AS a WHERE a.rolname = role_name;
+        IF NOT FOUND THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', role_name);
+            CONTINUE;
+        END IF;
+        problems := ARRAY[]::text[];
+
+        listed := pg_catalog.array_to_string(ARRAY[
+            CASE WHEN found_role.rolsuper THEN 'SUPERUSER' END,
+            CASE WHEN found_role.rolcanlogin THEN 'LOGIN' END,
+            CASE WHEN found_role.rolcreaterole THEN 'CREATEROLE' END,
+            CASE WHEN found_role.rolcreatedb THEN 'CREATEDB' END,
+            CASE WHEN found_role.rolreplication THEN 'REPLICATION' END,
+            CASE WHEN found_role.rolbypassrls THEN 'BYPASSRLS' END], ', ');
+        IF listed <> '' THEN
+            problems := problems || ('has ' || listed);
+        END IF;
+        IF found_role.rolpassword IS NOT NULL THEN
+            problems := problems || 'has a password'::text;
+        END IF;
+
+        SELECT pg_catalog.string_agg(g.rolname, ', ' ORDER BY g.rolname) INTO listed
+        FROM pg_catalog.pg_auth_members AS m
+        JOIN pg_catalog.pg_roles AS g ON g.oid = m.roleid
+        WHERE m.member = found_role.oid;
+        IF listed IS NOT NULL THEN
+            problems := problems || ('is a member of ' || listed);
+        END IF;
+
+        -- PostgreSQL 15 lets only a superuser record another role as grantor.
+        SELECT pg_catalog.string_agg(pg_catalog.format('%s (granted by %s)', u.rolname,
+                                                       coalesce(g.rolname, 'a dropped role')),
+                                     ', ' ORDER BY u.rolname) INTO listed
+        FROM pg_catalog.pg_auth_members AS m
+        JOIN pg_catalog.pg_roles AS u ON u.oid = m.member
+        LEFT JOIN pg_catalog.pg_roles AS g ON g.oid = m.grantor
+        WHERE m.roleid = found_role.oid AND NOT coalesce(g.rolsuper, false);
+        IF listed IS NOT NULL THEN
+            problems := problems || ('has members not granted by a superuser: ' || listed);
+        END IF;
+
+        -- An object owned by the role, a SECURITY DEFINER function or a view for
+        -- instance, would let its callers act as the role. Objects of this database
+        -- and shared ones are named; other databases are only counted, as they
+        -- cannot be looked into from here. The owner role of course owns the
+        -- objects of the installations in other databases that use it.
+        SELECT pg_catalog.string_agg(owned.what, ', ' ORDER BY owned.what) INTO listed
+        FROM (
+            SELECT pg_catalog.pg_describe_object(s.classid, s.objid, s.objsubid) AS what
+            FROM pg_catalog.pg_shdepend AS s
+            WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+              AND s.refobjid = found_role.oid AND s.deptype = 'o'
+              AND s.dbid IN (0, this_database)
+          UNION ALL
+            SELECT pg_catalog.format('%s objects in database "%s"', pg_catalog.count(*), d.datname)
+            FROM pg_catalog.pg_shdepend AS s
+            JOIN pg_catalog.pg_database AS d ON d.oid = s.dbid
+            WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+              AND s.refobjid = found_role.oid AND s.deptype = 'o'
+              AND s.dbid NOT IN (0, this_database)
+              AND role_name <> prefix || '_owner'
+            GROUP BY d.datname
+        ) AS owned;
+        IF listed IS NOT NULL THEN
+            problems := problems || ('owns ' || listed);
+        END IF;
+
+        IF pg_catalog.cardinality(problems) > 0 THEN
+            refusals := refusals || pg_catalog.format('role "%s" %s', role_name,
+                                                      pg_catalog.array_to_string(problems, '; '));
+        END IF;
+    END LOOP;
+
+    IF pg_catalog.cardinality(refusals) > 0 THEN
+        RAISE EXCEPTION 'user_metrics cannot use existing roles: %', pg_catalog.array_to_string(refusals, '; and ')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'user_metrics grants its rights to these roles by name, so anything else such a role can do would reach everyone it is granted to.',
+                  HINT = 'As a superuser, drop these roles or take away what is listed, then try again. A role of these names must be NOLOGIN with no other attribute and no password, be a member of no role, own nothing, and have only members granted by a superuser.';
+    END IF;
+
+    -- The extension's GRANT statements name the default roles, so these exist in
+    -- every cluster; a database with a role prefix ends with no right granted to
+    -- them (the owner block at the end moves those rights).
+    FOREACH role_name IN ARRAY ARRAY['user_metrics_writer', 'user_metrics_reader', 'user_metrics_admin'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS r WHERE r.rolname = role_name) THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', role_name);
+        END IF;
+    END LOOP;
+
+    -- Warn when the roles already have rights in another database. (A NOTICE would
+    -- not be seen: CREATE EXTENSION runs its script with client_min_messages at
+    -- WARNING or above.)
+    SELECT pg_catalog.string_agg(pg_catalog.format('"%s"', elsewhere.datname), ', ' ORDER BY elsewhere.datname)
+    INTO listed
+    FROM (SELECT DISTINCT d.datname
+          FROM pg_catalog.pg_shdepend AS s
+          JOIN pg_catalog.pg_database AS d ON d.oid = s.dbid
+          JOIN pg_catalog.pg_roles AS r ON r.oid = s.refobjid
+          WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+            AND s.dbid NOT IN (0, this_database)
+            AND r.rolname = ANY (own_roles[1:3])) AS elsewhere;
+    IF listed IS NOT NULL THEN
+        RAISE WARNING 'roles %, % and % also have rights in database %: a role granted one of them can use user_metrics in each of these databases',
+            own_roles[1], own_roles[2], own_roles[3], listed
+            USING HINT = 'To give a database roles of its own, set user_metrics.role_prefix for it before CREATE EXTENSION (see SECURITY.md).';
+    END IF;
+END
+$roles$;
+
+-- Then every object of the extension in schema user_metrics goes to the owner
+-- role, so the SECURITY DEFINER functions no longer run as the superuser who
+-- installed 0.2.0; with a role prefix, the rights of the default roles move to
+-- the database's roles. Keep this the last statement of the script.
+DO $owner$
+DECLARE
+    this_database oid := (SELECT d.oid FROM pg_catalog.pg_database AS d
+                          WHERE d.datname = pg_catalog.current_database());
+    -- Checked by the roles block above.
+    prefix text := coalesce((
+        SELECT pg_catalog.substr(c.setting, pg_catalog.length('user_metrics.role_prefix=') + 1)
+        FROM pg_catalog.pg_db_role_setting AS s
+        CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) AS c(setting)
+        WHERE s.setdatabase = this_database AND s.setrole = 0
+          AND pg_catalog.starts_with(c.setting, 'user_metrics.role_prefix=')), 'user_metrics');
+    owner_role text := prefix || '_owner';
+    member record;
+    current_owner oid;
+BEGIN
+    EXECUTE pg_catalog.format('GRANT USAGE ON SCHEMA user_metrics TO %I', owner_role);
+
+    -- Tables first: each takes its identity sequences with it.
+    FOR member IN
+        SELECT d.classid, d.objid, o.type, o.identity
+        FROM pg_catalog.pg_depend AS d
+        CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) AS o
+        WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'
+          AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension AS e WHERE e.extname = 'user_metrics')
+          AND d.classid <> 'pg_catalog.pg_event_trigger'::pg_catalog.regclass
+          AND o.schema = 'user_metrics'
+        ORDER BY o.type = 'sequence', o.type, o.identity
+    LOOP
+        current_owner := CASE member.classid
+            WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN
+                (SELECT c.relowner FROM pg_catalog.pg_class AS c WHERE c.oid = member.objid)
+            WHEN 'pg_catalog.pg_proc'::pg_catalog.regclass THEN
+                (SELECT p.proowner FROM pg_catalog.pg_proc AS p WHERE p.oid = member.objid)
+            WHEN 'pg_catalog.pg_type'::pg_catalog.regclass THEN
+                (SELECT t.typowner FROM pg_catalog.pg_type AS t WHERE t.oid = member.objid)
+        END;
+        CONTINUE WHEN current_owner = owner_role::pg_catalog.regrole;
+        IF member.type NOT IN ('table', 'sequence', 'view', 'materialized view', 'foreign table',
+                               'function', 'procedure', 'aggregate', 'type') THEN
+            RAISE EXCEPTION 'user_metrics cannot give % to its owner role', member.identity
+                USING DETAIL = pg_catalog.format('Objects of type %s are not handled.', member.type);
+        END IF;
+        EXECUTE pg_catalog.format('ALTER %s %s OWNER TO %I', pg_catalog.upper(member.type), member.identity, owner_role);
+    END LOOP;
+
+    IF prefix = 'user_metrics' THEN
+        RETURN;
+    END IF;
+    -- Move every right of a default role on the schema and the objects to the
+    -- database's role of the same kind.
+    FOR member IN
+        SELECT objects.keyword, objects.identity, g.rolname AS grantee, a.is_grantable,
+               pg_catalog.string_agg(a.privilege_type, ', ') AS privileges
+        FROM (
+            SELECT CASE o.type WHEN 'sequence' THEN 'SEQUENCE' WHEN 'function' THEN 'FUNCTION'
+                               WHEN 'aggregate' THEN 'FUNCTION' WHEN 'procedure' THEN 'PROCEDURE'
+                               WHEN 'type' THEN 'TYPE' ELSE 'TABLE' END AS keyword,
+                   o.identity,
+                   coalesce(c.relacl, p.proacl, t.typacl) AS acl
+            FROM pg_catalog.pg_depend AS d
+            CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.classid, d.objid, 0) AS o
+            LEFT JOIN pg_catalog.pg_class AS c
+                   ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND c.oid = d.objid
+            LEFT JOIN pg_catalog.pg_proc AS p
+                   ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND p.oid = d.objid
+            LEFT JOIN pg_catalog.pg_type AS t
+                   ON d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND t.oid = d.objid
+            WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'
+              AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension AS e WHERE e.extname = 'user_metrics')
+              AND d.classid <> 'pg_catalog.pg_event_trigger'::pg_catalog.regclass
+              AND o.schema = 'user_metrics'
+          UNION ALL
+            SELECT 'SCHEMA', 'user_metrics', n.nspacl
+            FROM pg_catalog.pg_namespace AS n WHERE n.nspname = 'user_metrics'
+        ) AS objects
+        CROSS JOIN LATERAL pg_catalog.aclexplode(objects.acl) AS a
+        JOIN pg_catalog.pg_roles AS g ON g.oid = a.grantee
+        WHERE g.rolname IN ('user_metrics_writer', 'user_metrics_reader', 'user_metrics_admin')
+        GROUP BY objects.keyword, objects.identity, g.rolname, a.is_grantable
+    LOOP
+        EXECUTE pg_catalog.format('GRANT %s ON %s %s TO %I%s', member.privileges, member.keyword, member.identity,
+                                  prefix || pg_catalog.substr(member.grantee, pg_catalog.length('user_metrics') + 1),
+                                  CASE WHEN member.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        EXECUTE pg_catalog.format('REVOKE ALL ON %s %s FROM %I', member.keyword, member.identity, member.grantee);
+    END LOOP;
+END
+$owner$;

@@ -10,11 +10,11 @@ FROM (
       AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'user_metrics')
   UNION ALL
     SELECT 'function', p.oid::regprocedure::text,
-           pg_get_functiondef(p.oid) || ' acl=' || coalesce(p.proacl::text, '')
+           pg_get_functiondef(p.oid) || ' owner=' || p.proowner::regrole || ' acl=' || coalesce(p.proacl::text, '')
     FROM pg_proc AS p WHERE p.pronamespace = 'user_metrics'::regnamespace
   UNION ALL
     SELECT 'relation', c.relname,
-           c.relkind::text || ' acl=' || coalesce(c.relacl::text, '') || ' options=' || coalesce(c.reloptions::text, '')
+           c.relkind::text || ' owner=' || c.relowner::regrole || ' acl=' || coalesce(c.relacl::text, '') || ' options=' || coalesce(c.reloptions::text, '')
            || ' comment=' || coalesce(obj_description(c.oid, 'pg_class'), '')
     FROM pg_class AS c WHERE c.relnamespace = 'user_metrics'::regnamespace
   UNION ALL
@@ -36,7 +36,7 @@ FROM (
     FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indrelid
     WHERE c.relnamespace = 'user_metrics'::regnamespace
   UNION ALL
-    SELECT 'schema', n.nspname, coalesce(n.nspacl::text, '')
+    SELECT 'schema', n.nspname, 'owner=' || n.nspowner::regrole || ' acl=' || coalesce(n.nspacl::text, '')
     FROM pg_namespace AS n WHERE n.nspname = 'user_metrics'
   UNION ALL
     SELECT 'extension', e.extname, e.extversion || ' relocatable=' || e.extrelocatable
