@@ -70,8 +70,9 @@ as_pg_user() {
 
 pg_bindir() { "$PG_CONFIG" --bindir; }
 
-# pg_regress as PGXS installs it, beside pgxs.mk: lib/postgresql/pgxs/ in both
-# Debian's layout and a source build's.
+# pg_regress as PGXS installs it, under pgxs/ beside pgxs.mk's folder. Found from
+# `pg_config --pgxs` because pgxs/ sits elsewhere in Debian's layout
+# (/usr/lib/postgresql/15/lib/pgxs) and in a source build's (/opt/postgresql/18/lib/pgxs).
 pg_regress_path() {
     local makefiles
     makefiles="$(dirname "$("$PG_CONFIG" --pgxs)")"
