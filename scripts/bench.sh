@@ -6,7 +6,8 @@
 source "$(dirname "$0")/common.sh"
 
 BENCH_PORT="${BENCH_PORT:-55434}"
-bench_dir="$USER_METRICS_RUN_DIR/bench"
+bench_cluster="$(cluster_name bench)"
+bench_dir="$USER_METRICS_RUN_DIR/$bench_cluster"
 
 "$REPO_ROOT/scripts/install.sh" --python
 "$REPO_ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$REPO_ROOT/bench/requirements.txt"
@@ -17,7 +18,7 @@ cd "$REPO_ROOT"
 cargo pgrx install --release $(pgrx_install_flags)
 
 say "Starting the benchmark cluster on port $BENCH_PORT"
-"$REPO_ROOT/scripts/cluster.sh" start bench "$BENCH_PORT"
+"$REPO_ROOT/scripts/cluster.sh" start "$bench_cluster" "$BENCH_PORT"
 
 run_as=()
 is_root && run_as=(--run-as postgres)

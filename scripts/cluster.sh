@@ -2,6 +2,8 @@
 # A throwaway PostgreSQL cluster of our own: its own data directory, port and
 # socket directory under $USER_METRICS_RUN_DIR, so nothing of an existing server
 # is touched. Local connections are trusted and only the owner can reach the socket.
+# The server is the PostgreSQL of PG_MAJOR / PG_CONFIG (scripts/common.sh); a
+# cluster belongs to the major version that created it.
 #
 #   cluster.sh start NAME PORT   create (first time) and start
 #   cluster.sh stop NAME         stop (fast shutdown)
@@ -14,6 +16,12 @@ name="${2:?cluster name missing}"
 dir="$USER_METRICS_RUN_DIR/$name"
 data="$dir/data"
 bindir="$(pg_bindir)"
+
+if [ -f "$data/PG_VERSION" ] && [ "$(cat "$data/PG_VERSION")" != "$PG_MAJOR" ]; then
+    echo "cluster $name ($data) is a PostgreSQL $(cat "$data/PG_VERSION") cluster, not $PG_MAJOR:" \
+        "use PG_MAJOR=$(cat "$data/PG_VERSION") with it, also to stop or remove it" >&2
+    exit 2
+fi
 
 case "$command" in
 start)

@@ -4,8 +4,45 @@
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# The PostgreSQL major versions the test command builds and tests against.
+TESTED_PG_MAJORS=(15 18)
+
+# Where a PostgreSQL major version lives when PG_CONFIG does not say: Debian's
+# layout (/usr/lib/postgresql/N) for 15, which Debian 12 packages, and for any
+# version whose server is installed that way (e.g. from the PostgreSQL apt
+# repository); otherwise /opt/postgresql/N, where install.sh builds it from source.
+default_pg_config() {
+    if [ "$1" = 15 ] || [ -d "/usr/lib/postgresql/$1/bin" ]; then
+        echo "/usr/lib/postgresql/$1/bin/pg_config"
+    else
+        echo "/opt/postgresql/$1/bin/pg_config"
+    fi
+}
+
+# The major version of a pg_config: "PostgreSQL 18.6" and "PostgreSQL 15.20 (Debian ...)".
+pg_config_major() {
+    "$1" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/'
+}
+
+# PG_MAJOR and PG_CONFIG choose the PostgreSQL every script builds for, runs and
+# tests against; either one is enough. They are exported so that the scripts
+# called from here (and the client tests) use the same PostgreSQL.
+if [ -z "${PG_MAJOR:-}" ] && [ -n "${PG_CONFIG:-}" ]; then
+    if [ -x "$PG_CONFIG" ]; then
+        PG_MAJOR="$(pg_config_major "$PG_CONFIG")"
+    elif [[ "$PG_CONFIG" =~ /postgresql/([0-9]+)/bin/pg_config$ ]]; then
+        # Not installed yet (install.sh builds it): the version is in the path.
+        PG_MAJOR="${BASH_REMATCH[1]}"
+    fi
+fi
 PG_MAJOR="${PG_MAJOR:-15}"
-PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config}"
+PG_CONFIG="${PG_CONFIG:-$(default_pg_config "$PG_MAJOR")}"
+if [ -x "$PG_CONFIG" ] && [ "$(pg_config_major "$PG_CONFIG")" != "$PG_MAJOR" ]; then
+    echo "PG_MAJOR=$PG_MAJOR but $PG_CONFIG is PostgreSQL $(pg_config_major "$PG_CONFIG"): set only one of them" >&2
+    exit 2
+fi
+export PG_MAJOR PG_CONFIG
 CARGO_PGRX_VERSION="0.18.1"
 # Throwaway clusters live here, one folder each, away from any real server.
 USER_METRICS_RUN_DIR="${USER_METRICS_RUN_DIR:-/var/tmp/user_metrics}"
@@ -33,9 +70,30 @@ as_pg_user() {
 
 pg_bindir() { "$PG_CONFIG" --bindir; }
 
+# pg_regress as PGXS installs it, under pgxs/ beside pgxs.mk's folder. Found from
+# `pg_config --pgxs` because pgxs/ sits elsewhere in Debian's layout
+# (/usr/lib/postgresql/15/lib/pgxs) and in a source build's (/opt/postgresql/18/lib/pgxs).
+pg_regress_path() {
+    local makefiles
+    makefiles="$(dirname "$("$PG_CONFIG" --pgxs)")"
+    echo "$(dirname "$makefiles")/test/regress/pg_regress"
+}
+
+# The folder of a throwaway cluster under $USER_METRICS_RUN_DIR. Those of
+# PostgreSQL 15 keep the plain name (demo, test); other versions get their own
+# (demo-pg18, test-pg18), since a data directory belongs to one major version.
+cluster_name() {
+    if [ "$PG_MAJOR" = 15 ]; then echo "$1"; else echo "$1-pg$PG_MAJOR"; fi
+}
+
 # Makes a directory owned by the user the servers run as.
 make_pg_dir() {
     as_root install -d -m 0700 -o "$(pg_os_user)" "$1"
+}
+
+# Whether PG_CONFIG is that of Debian's packages (postgresql-N, postgresql-server-dev-N).
+is_debian_layout() {
+    [ "$PG_CONFIG" = "/usr/lib/postgresql/$PG_MAJOR/bin/pg_config" ]
 }
 
 # `cargo pgrx install` writes into PostgreSQL's own directories.

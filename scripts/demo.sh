@@ -4,11 +4,16 @@
 # extension, ingest the sample data set (sample/events.json) and print the ingest
 # summary, the three reports and health(). The cluster is left running.
 # Safe to run again: it rebuilds what changed and recreates the demo database.
+# PostgreSQL 15 by default; PG_CONFIG (or PG_MAJOR) chooses another, e.g.
+#   PG_CONFIG=/opt/postgresql/18/bin/pg_config ./scripts/demo.sh
+# which uses the cluster demo-pg18 on port 55436.
 source "$(dirname "$0")/common.sh"
 
-DEMO_PORT="${DEMO_PORT:-55432}"
+if [ "$PG_MAJOR" = 15 ]; then default_port=55432; else default_port=55436; fi
+DEMO_PORT="${DEMO_PORT:-$default_port}"
 DEMO_DB=user_metrics_demo
-socket_dir="$USER_METRICS_RUN_DIR/demo"
+cluster="$(cluster_name demo)"
+socket_dir="$USER_METRICS_RUN_DIR/$cluster"
 
 "$REPO_ROOT/scripts/install.sh"
 
@@ -18,7 +23,7 @@ cd "$REPO_ROOT"
 cargo pgrx install --release $(pgrx_install_flags)
 
 say "Starting a throwaway PostgreSQL $PG_MAJOR on port $DEMO_PORT ($socket_dir)"
-"$REPO_ROOT/scripts/cluster.sh" start demo "$DEMO_PORT"
+"$REPO_ROOT/scripts/cluster.sh" start "$cluster" "$DEMO_PORT"
 
 psql_demo() {
     "$(pg_bindir)/psql" --no-psqlrc --quiet -v ON_ERROR_STOP=1 \
@@ -67,5 +72,5 @@ cat <<EOF
 The demo cluster is still running. Connect with:
     $(pg_bindir)/psql -h $socket_dir -p $DEMO_PORT -U postgres $DEMO_DB
 Stop it with:
-    scripts/cluster.sh stop demo      (scripts/cluster.sh remove demo also deletes it)
+    PG_MAJOR=$PG_MAJOR scripts/cluster.sh stop $cluster      (remove instead of stop also deletes it)
 EOF

@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Installs what building and testing user_metrics needs, skipping whatever is
-# already there, so it is safe to run again:
-#   - Debian packages: PostgreSQL 15 server and headers, clang/libclang (for pgrx's
-#     bindgen), pkg-config, sudo;
+# Installs what building and testing user_metrics needs for one PostgreSQL major
+# version (PG_MAJOR or PG_CONFIG, 15 by default), skipping whatever is already
+# there, so it is safe to run again:
+#   - Debian packages: clang/libclang (for pgrx's bindgen), pkg-config, sudo; for
+#     Debian's layout, the PostgreSQL server and headers (postgresql-N,
+#     postgresql-server-dev-N);
+#   - PostgreSQL 18 built from source into /opt/postgresql/18, when that is the
+#     PostgreSQL asked for and it is not there yet (Debian 12 has no package of it);
 #   - cargo-pgrx 0.18.1 (the version the pgrx dependency is pinned to);
-#   - `cargo pgrx init` against the system PostgreSQL (downloads nothing);
+#   - `cargo pgrx init` for this version, keeping the versions already set up
+#     (downloads nothing);
 #   - with --python: a virtualenv in .venv with the client-test dependencies.
+#
+#   ./scripts/install.sh                                             PostgreSQL 15 from Debian
+#   PG_CONFIG=/opt/postgresql/18/bin/pg_config ./scripts/install.sh  PostgreSQL 18
+#   PG_CONFIG=/path/to/pg_config ./scripts/install.sh                a PostgreSQL of your own
 source "$(dirname "$0")/common.sh"
 
 with_python=false
@@ -16,7 +25,18 @@ if ! is_root && ! command -v sudo >/dev/null; then
     exit 1
 fi
 
-packages=(postgresql-"$PG_MAJOR" postgresql-server-dev-"$PG_MAJOR" libclang-dev clang pkg-config sudo)
+# PostgreSQL 18.6 from its source archive; the script lives beside the repository.
+pg_source_build="$REPO_ROOT/../shared/postgres/build.sh"
+build_from_source=false
+if [ ! -x "$PG_CONFIG" ] && [ "$PG_CONFIG" = "/opt/postgresql/$PG_MAJOR/bin/pg_config" ] \
+    && [ "$PG_MAJOR" = 18 ] && [ -x "$pg_source_build" ]; then
+    build_from_source=true
+fi
+
+packages=(libclang-dev clang pkg-config sudo)
+is_debian_layout && packages+=(postgresql-"$PG_MAJOR" postgresql-server-dev-"$PG_MAJOR")
+# What the source build needs; the archive holds no generated parser files.
+$build_from_source && packages+=(bison flex gcc make zlib1g-dev libssl-dev)
 $with_python && packages+=(python3 python3-venv)
 missing=()
 for p in "${packages[@]}"; do
@@ -26,6 +46,23 @@ if [ "${#missing[@]}" -gt 0 ]; then
     say "Installing Debian packages: ${missing[*]}"
     as_root apt-get update -qq
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+if $build_from_source; then
+    say "Building PostgreSQL 18 from source into /opt/postgresql/18 (about 5 minutes)"
+    "$pg_source_build" "/opt/postgresql/$PG_MAJOR"
+fi
+if [ ! -x "$PG_CONFIG" ]; then
+    echo "PostgreSQL $PG_MAJOR is not installed: no $PG_CONFIG. Install its server and" \
+        "development files, then set PG_CONFIG to its pg_config." >&2
+    exit 1
+fi
+
+# Servers run as `postgres` when the scripts run as root. Debian's packages create
+# that user; a PostgreSQL built from source does not.
+if is_root && ! id postgres >/dev/null 2>&1; then
+    say "Creating the postgres system user"
+    useradd --system --user-group --home-dir /var/lib/postgresql --shell /bin/bash postgres
 fi
 
 if ! command -v cargo >/dev/null; then
@@ -38,10 +75,20 @@ if [ "$(cargo pgrx --version 2>/dev/null)" != "cargo-pgrx $CARGO_PGRX_VERSION" ]
     cargo install cargo-pgrx --version "$CARGO_PGRX_VERSION" --locked
 fi
 
+# `cargo pgrx init` rewrites its whole configuration, so it is given every version
+# already configured (whose pg_config still exists) as well as this one.
 pgrx_config="${PGRX_HOME:-$HOME/.pgrx}/config.toml"
 if ! grep -qs "^pg$PG_MAJOR = \"$PG_CONFIG\"" "$pgrx_config"; then
-    say "Pointing cargo-pgrx at the system PostgreSQL $PG_MAJOR"
-    cargo pgrx init --pg"$PG_MAJOR" "$PG_CONFIG"
+    init_args=(--pg"$PG_MAJOR" "$PG_CONFIG")
+    if [ -f "$pgrx_config" ]; then
+        while read -r major path; do
+            if [ "$major" != "$PG_MAJOR" ] && [ -x "$path" ]; then
+                init_args+=(--pg"$major" "$path")
+            fi
+        done < <(sed -nE 's/^pg([0-9]+) = "(.*)"$/\1 \2/p' "$pgrx_config")
+    fi
+    say "Pointing cargo-pgrx at PostgreSQL $PG_MAJOR ($PG_CONFIG)"
+    cargo pgrx init "${init_args[@]}"
 fi
 
 if $with_python; then

@@ -5,6 +5,12 @@
 # Install it with: sudo dpkg -i <that file>; then CREATE EXTENSION user_metrics.
 source "$(dirname "$0")/common.sh"
 
+if ! is_debian_layout; then
+    echo "a Debian package needs Debian's postgresql-$PG_MAJOR layout, not $PG_CONFIG:" \
+        "install from source with cargo pgrx install instead" >&2
+    exit 2
+fi
+
 cd "$REPO_ROOT"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
 arch="$(dpkg --print-architecture)"

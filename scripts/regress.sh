@@ -5,7 +5,9 @@
 #
 # cargo-pgrx 0.18.1's `regress` starts its own server without honouring --runas,
 # and PostgreSQL refuses to start as root, so the suite is driven here instead:
-# the same files, the same pg_regress, the same terse verbosity.
+# the same files, the same pg_regress, the same terse verbosity. psql and
+# pg_regress are those of PG_MAJOR / PG_CONFIG (scripts/common.sh), which must be
+# the version of the cluster.
 #
 #   regress.sh --port N --socket-dir DIR [--update]
 # --update copies the actual output over expected/ for tests that differ (review
@@ -26,12 +28,20 @@ done
 suite="$REPO_ROOT/tests/pg_regress"
 db=user_metrics_regress
 bindir="$(pg_bindir)"
-pg_regress="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress"
+pg_regress="$(pg_regress_path)"
 
 # The notices of DROP ... IF EXISTS and the like are noise in expected output.
 export PGOPTIONS="-c client_min_messages=warning"
 "$bindir/psql" --no-psqlrc -q -h "$socket_dir" -p "$port" -U postgres -d postgres \
     -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+
+server_major="$("$bindir/psql" --no-psqlrc -qAt -h "$socket_dir" -p "$port" -U postgres -d postgres \
+    -c "SELECT current_setting('server_version_num')::int / 10000")"
+if [ "$server_major" != "$PG_MAJOR" ]; then
+    echo "the server on port $port is PostgreSQL $server_major, not $PG_MAJOR (set PG_MAJOR or PG_CONFIG)" >&2
+    exit 2
+fi
+echo "pg_regress with PostgreSQL $PG_MAJOR ($pg_regress) on port $port"
 
 tests=(setup)
 for f in "$suite"/sql/*.sql; do

@@ -1,59 +1,111 @@
 #!/usr/bin/env bash
-# Every check and test suite, from a fresh machine: installs what is missing, then
+# Every check and test suite, from a fresh machine: installs what is missing
+# (PostgreSQL 15 from Debian, PostgreSQL 18 built from source), then
 #   1. cargo fmt --check and cargo clippy -D warnings (pg15);
 #   2. the event contract's unit tests (plain cargo test), and fuzzing it for a
 #      bounded time (CONTRACT_FUZZ_SECONDS, 60 by default);
-#   3. the #[pg_test] tests inside PostgreSQL (cargo pgrx test);
-#   4. the pg_regress suite of the public surface;
-#   5. the client tests over real psycopg connections (ingestion, concurrency,
-#      crashes, hostile input, roles, upgrades, Docker files, the Debian package).
-# Steps 4 and 5 use the release build, installed from the Debian package it builds.
-# 4 and 5 run against a throwaway cluster of our own, started fresh and stopped at the end.
+#   3. the #[pg_test] tests inside PostgreSQL (cargo pgrx test), on 15 and on 18;
+#   4. on PostgreSQL 15: the release build, installed from the Debian package it
+#      builds, on a throwaway cluster (test, port 55433): the pg_regress suite, then
+#      every client test over real psycopg connections (ingestion, concurrency,
+#      crashes, hostile input, roles, upgrades, and the Docker files and Debian
+#      package, which are made for PostgreSQL 15);
+#   5. on PostgreSQL 18: the release build, installed with cargo pgrx install, on a
+#      throwaway cluster (test-pg18, port 55435): the same pg_regress suite and the
+#      same client tests except those marked `packaging`.
+# The clusters are started fresh and stopped at the end.
 source "$(dirname "$0")/common.sh"
 
 TEST_PORT="${TEST_PORT:-55433}"
-test_dir="$USER_METRICS_RUN_DIR/test"
+TEST_PORT_PG18="${TEST_PORT_PG18:-55435}"
 started=$SECONDS
 
+step() { say "[$((SECONDS - started)) s] $*"; }
+
+# Runs a command against PostgreSQL major version $1, as the scripts choose it.
+on_pg() {
+    local major="$1"
+    shift
+    PG_MAJOR="$major" PG_CONFIG="$(default_pg_config "$major")" "$@"
+}
+
 "$REPO_ROOT/scripts/install.sh" --python
+for major in "${TESTED_PG_MAJORS[@]}"; do
+    on_pg "$major" "$REPO_ROOT/scripts/install.sh"
+done
 cd "$REPO_ROOT"
 
-say "Formatting and lints"
+step "Formatting and lints"
 cargo fmt --all --check
-cargo clippy --workspace --all-targets --features "user_metrics/pg$PG_MAJOR,user_metrics_contract/generate" -- -D warnings
+cargo clippy --workspace --all-targets --features "user_metrics/pg15,user_metrics_contract/generate" -- -D warnings
 
-say "Event contract unit tests"
+step "Event contract unit tests"
 cargo test -p user_metrics_contract --test rules --test batch
 
-say "Fuzzing the event contract for ${CONTRACT_FUZZ_SECONDS:-60} s"
+step "Fuzzing the event contract for ${CONTRACT_FUZZ_SECONDS:-60} s"
 CONTRACT_FUZZ_SECONDS="${CONTRACT_FUZZ_SECONDS:-60}" \
     cargo test -p user_metrics_contract --release --features generate --test fuzz -- --nocapture
 
-say "Tests inside PostgreSQL (cargo pgrx test)"
-pgrx_data="$USER_METRICS_RUN_DIR/pgrx-test"
 as_root install -d -m 0755 "$USER_METRICS_RUN_DIR"
-make_pg_dir "$pgrx_data"
-cargo pgrx test "pg$PG_MAJOR" --runas "$(pg_os_user)" --pgdata "$pgrx_data"
+for major in "${TESTED_PG_MAJORS[@]}"; do
+    step "Tests inside PostgreSQL $major (cargo pgrx test pg$major)"
+    pgrx_data="$USER_METRICS_RUN_DIR/pgrx-test-pg$major"
+    make_pg_dir "$pgrx_data"
+    cargo pgrx test "pg$major" --runas "$(pg_os_user)" --pgdata "$pgrx_data"
+done
 
-say "Building the Debian package and installing it into PostgreSQL $PG_MAJOR"
-deb="$("$REPO_ROOT/scripts/package_deb.sh")"
+# Stops the throwaway clusters still running when the script ends, however it ends.
+running_clusters=()
+stop_clusters() {
+    local entry
+    for entry in "${running_clusters[@]}"; do
+        on_pg "${entry%%:*}" "$REPO_ROOT/scripts/cluster.sh" stop "${entry#*:}" || true
+    done
+}
+trap stop_clusters EXIT
+
+# The pg_regress suite and the client tests against the release build already
+# installed into PostgreSQL $PG_MAJOR, on a fresh cluster; extra arguments go to pytest.
+suites_on_installed_build() {
+    local port="$1" cluster socket_dir
+    shift
+    cluster="$(cluster_name test)"
+    socket_dir="$USER_METRICS_RUN_DIR/$cluster"
+
+    # Released install scripts, so that the upgrade test can install old versions.
+    as_root install -m 0644 "$REPO_ROOT"/sql/releases/user_metrics--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
+
+    step "Starting a fresh throwaway PostgreSQL $PG_MAJOR cluster ($cluster) on port $port"
+    "$REPO_ROOT/scripts/cluster.sh" remove "$cluster"
+    "$REPO_ROOT/scripts/cluster.sh" start "$cluster" "$port"
+    running_clusters+=("$PG_MAJOR:$cluster")
+
+    step "pg_regress suite (tests/pg_regress) on PostgreSQL $PG_MAJOR"
+    "$REPO_ROOT/scripts/regress.sh" --port "$port" --socket-dir "$socket_dir"
+
+    step "Client tests over real connections (tests/client) on PostgreSQL $PG_MAJOR"
+    USER_METRICS_TEST_DSN="host=$socket_dir port=$port user=postgres dbname=postgres" \
+    USER_METRICS_TEST_LOG="$socket_dir/postgres.log" \
+    USER_METRICS_TEST_CLUSTER="$cluster" USER_METRICS_TEST_PORT="$port" \
+        "$REPO_ROOT/.venv/bin/python" -m pytest -q "$REPO_ROOT/tests/client" "$@"
+
+    "$REPO_ROOT/scripts/cluster.sh" stop "$cluster"
+}
+
+install_release_build() {
+    # shellcheck disable=SC2046
+    cargo pgrx install --release $(pgrx_install_flags)
+}
+
+step "PostgreSQL 15: building the Debian package and installing it"
+deb="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh")"
 as_root dpkg -i "$deb"
+USER_METRICS_TEST_DEB="$deb" on_pg 15 suites_on_installed_build "$TEST_PORT"
 
-# Released install scripts, so that the upgrade test can install old versions.
-as_root install -m 0644 "$REPO_ROOT"/sql/releases/user_metrics--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
+# The Debian package and the Docker image are made for PostgreSQL 15 only: their
+# tests (marked `packaging`) run above and are left out here.
+step "PostgreSQL 18: building the release build and installing it with cargo pgrx install"
+on_pg 18 install_release_build
+on_pg 18 suites_on_installed_build "$TEST_PORT_PG18" -m "not packaging"
 
-say "Starting a fresh throwaway cluster on port $TEST_PORT"
-"$REPO_ROOT/scripts/cluster.sh" remove test
-"$REPO_ROOT/scripts/cluster.sh" start test "$TEST_PORT"
-trap '"$REPO_ROOT/scripts/cluster.sh" stop test' EXIT
-
-say "pg_regress suite (tests/pg_regress)"
-"$REPO_ROOT/scripts/regress.sh" --port "$TEST_PORT" --socket-dir "$test_dir"
-
-say "Client tests over real connections (tests/client)"
-USER_METRICS_TEST_DSN="host=$test_dir port=$TEST_PORT user=postgres dbname=postgres" \
-USER_METRICS_TEST_LOG="$test_dir/postgres.log" \
-USER_METRICS_TEST_CLUSTER=test USER_METRICS_TEST_PORT="$TEST_PORT" USER_METRICS_TEST_DEB="$deb" \
-    "$REPO_ROOT/.venv/bin/python" -m pytest -q "$REPO_ROOT/tests/client"
-
-say "All checks passed in $((SECONDS - started)) s"
+step "All checks passed in $((SECONDS - started)) s, on PostgreSQL ${TESTED_PG_MAJORS[*]}"

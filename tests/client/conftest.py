@@ -9,6 +9,11 @@ import pytest
 DATABASE = "user_metrics_client"
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "packaging: the Debian package and the Docker image, made for PostgreSQL 15 only")
+
+
 def _base_dsn():
     dsn = os.environ.get("USER_METRICS_TEST_DSN")
     if not dsn:

@@ -44,18 +44,22 @@ def ingest_in_background(dsn, payload):
     return thread, pid, errors
 
 
-def wait_until_busy(dsn, pid, thread, errors, seconds=0.8):
-    """Waits until the call has been running for a while inside the extension."""
+def wait_until_busy(dsn, pid, thread, errors):
+    """Waits until the call is storing the batch: past parsing and validation, its
+    transaction holds the lock that writing to user_metrics.sessions takes. A fixed
+    delay would not do: the same call takes half as long on PostgreSQL 18 as on 15."""
     deadline = time.monotonic() + 30
     with psycopg.connect(dsn, autocommit=True) as conn:
         while time.monotonic() < deadline:
             assert thread.is_alive(), f"the call ended before it could be interrupted: {errors}"
-            row = conn.execute("SELECT now() - query_start FROM pg_stat_activity "
-                               "WHERE pid = %s AND state = 'active'", (pid,)).fetchone()
-            if row and row[0].total_seconds() >= seconds:
+            storing = conn.execute(
+                "SELECT EXISTS (SELECT FROM pg_locks WHERE pid = %s AND granted "
+                "AND relation = 'user_metrics.sessions'::regclass AND mode = 'RowExclusiveLock')",
+                (pid,)).fetchone()[0]
+            if storing:
                 return
-            time.sleep(0.02)
-    raise AssertionError("the ingest call never started")
+            time.sleep(0.01)
+    raise AssertionError("the ingest call never started storing")
 
 
 def stored(dsn, prefix):

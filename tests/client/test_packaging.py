@@ -16,6 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 VERSION = re.search(r'^version = "(.+)"', (ROOT / "Cargo.toml").read_text(), re.M).group(1)
 
+# The package and the image are made for PostgreSQL 15 (Debian's postgresql-15, the
+# postgres:15 image); scripts/test.sh runs these tests on 15 and leaves them out on 18.
+pytestmark = pytest.mark.packaging
+
 
 def fresh_database(dsn, name, with_extension):
     with psycopg.connect(dsn, dbname="postgres", autocommit=True) as conn:

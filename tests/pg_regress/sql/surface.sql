@@ -12,5 +12,9 @@ SELECT c.relname, c.relkind, c.relacl FROM pg_class AS c
 WHERE c.relnamespace = 'user_metrics'::regnamespace AND c.relkind IN ('r', 'S')
 ORDER BY c.relname;
 SELECT n.nspacl FROM pg_namespace AS n WHERE n.nspname = 'user_metrics';
-\dt user_metrics.*
+-- The tables belong to the superuser who ran CREATE EXTENSION. (psql's \dt shows
+-- the same, under a title that differs between psql versions.)
+SELECT c.relname AS table, pg_get_userbyid(c.relowner) AS owner FROM pg_class AS c
+WHERE c.relnamespace = 'user_metrics'::regnamespace AND c.relkind = 'r'
+ORDER BY c.relname;
 \d user_metrics.sessions
