@@ -44,7 +44,8 @@ as_root install -m 0644 "$REPO_ROOT"/sql/releases/user_metrics--*.sql "$("$PG_CO
 
 say "Starting a fresh throwaway cluster on port $TEST_PORT"
 "$REPO_ROOT/scripts/cluster.sh" remove test
-"$REPO_ROOT/scripts/cluster.sh" start test "$TEST_PORT"
+# wal_level=logical: the cut-over test publishes tables from it.
+WAL_LEVEL=logical "$REPO_ROOT/scripts/cluster.sh" start test "$TEST_PORT"
 trap '"$REPO_ROOT/scripts/cluster.sh" stop test' EXIT
 
 say "pg_regress suite (tests/pg_regress)"
