@@ -3,6 +3,21 @@
 -- relocatable). Ingestion is the only writer; the constraints below still hold
 -- whatever else writes here.
 
+-- First of all, the database's encoding. Events are JSON, which is Unicode, and
+-- the tables keep their names and e-mails as sent: a database of another
+-- encoding would take the extension, then fail at the first character it cannot
+-- hold. Refuse it now, before anything is created.
+DO $encoding$
+BEGIN
+    IF pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
+        RAISE EXCEPTION 'user_metrics needs a UTF8 database, but database "%" uses %',
+                pg_catalog.current_database(), pg_catalog.getdatabaseencoding()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Create a database with ENCODING ''UTF8'' (CREATE DATABASE ... ENCODING ''UTF8'' TEMPLATE template0) and install the extension there.';
+    END IF;
+END
+$encoding$;
+
 -- Identifiers (e-mails, session ids, event ids) use the "C" collation: they are
 -- compared byte for byte, which is what an identifier means and is much cheaper
 -- in the unique indexes that every ingested event probes.
