@@ -97,3 +97,19 @@ COMMENT ON TABLE user_metrics.users IS 'People who reported metrics, one per cas
 COMMENT ON TABLE user_metrics.sessions IS 'Client sessions with running totals kept by ingest_metrics.';
 COMMENT ON TABLE user_metrics.events IS 'Accepted metrics events, one per report; event_id is the idempotency key.';
 COMMENT ON TABLE user_metrics.rejected_events IS 'Events ingest_metrics refused, with the payload as sent and the reason.';
+
+-- Backups. pg_dump leaves out the rows of an extension's tables unless they are
+-- marked as the extension's configuration: every table is marked, with no
+-- filter, so a dump holds all its rows; so is each identity sequence, so that a
+-- restore puts it back where it was instead of at 1, below the ids the restored
+-- rows hold. One statement per table and per sequence: a new table gets both,
+-- here and in the upgrade script (the backup test checks every table of the
+-- schema).
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.users', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.users_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.sessions_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.events', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events_id_seq', '');

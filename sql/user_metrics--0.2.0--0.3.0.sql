@@ -9,4 +9,15 @@
 
 -- == Backups and replication ===================================================
 
+-- pg_dump keeps the rows of every table and the position of every identity
+-- sequence (see the end of sql/schema.sql).
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.users', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.users_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.sessions_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.events', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events_id_seq', '');
+
 -- == Roles and privileges ======================================================

@@ -41,5 +41,10 @@ FROM (
   UNION ALL
     SELECT 'extension', e.extname, e.extversion || ' relocatable=' || e.extrelocatable
     FROM pg_extension AS e WHERE e.extname = 'user_metrics'
+  UNION ALL
+    -- The tables and sequences whose contents pg_dump saves.
+    SELECT 'config dump', cfg.relid::regclass::text, 'where=' || cfg.condition
+    FROM pg_extension AS e, unnest(e.extconfig, e.extcondition) AS cfg (relid, condition)
+    WHERE e.extname = 'user_metrics'
 ) AS objects
 ORDER BY kind, name

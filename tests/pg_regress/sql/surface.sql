@@ -14,3 +14,8 @@ ORDER BY c.relname;
 SELECT n.nspacl FROM pg_namespace AS n WHERE n.nspname = 'user_metrics';
 \dt user_metrics.*
 \d user_metrics.sessions
+-- pg_dump saves the rows of every table and the position of every sequence.
+SELECT cfg.relid::regclass AS dumped, cfg.condition
+FROM pg_extension AS e, unnest(e.extconfig, e.extcondition) AS cfg (relid, condition)
+WHERE e.extname = 'user_metrics'
+ORDER BY cfg.relid::regclass::text;
