@@ -29,6 +29,14 @@ pub enum Error {
     #[error("user_metrics needs a UTF8 database; this one's encoding cannot hold the JSON text")]
     NotUtf8,
 
+    /// A function that writes, called on a hot standby.
+    #[error("cannot execute user_metrics.{0}() during recovery")]
+    InRecovery(&'static str),
+
+    /// A function that writes, called in a read-only transaction.
+    #[error("cannot execute user_metrics.{0}() in a read-only transaction")]
+    ReadOnlyTransaction(&'static str),
+
     #[error("internal error in SPI: {0}")]
     Spi(#[from] SpiError),
 
@@ -47,6 +55,9 @@ impl Error {
             | Error::InvalidEvent { .. }
             | Error::NegativeLimit(_) => ERRCODE_INVALID_PARAMETER_VALUE,
             Error::NotUtf8 => ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+            Error::InRecovery(_) | Error::ReadOnlyTransaction(_) => {
+                ERRCODE_READ_ONLY_SQL_TRANSACTION
+            }
             Error::Spi(_) | Error::Internal(_) => ERRCODE_INTERNAL_ERROR,
         }
     }
@@ -62,6 +73,12 @@ impl From<Error> for ErrorReport {
             Error::UnknownMode(_) => {
                 report.set_hint("'quarantine' stores the valid events and keeps the others in user_metrics.rejected_events; 'raise' stores nothing if any event is invalid.")
             }
+            Error::InRecovery(function) => report.set_hint(format!(
+                "This server is a hot standby and only reads; call user_metrics.{function}() on the primary server."
+            )),
+            Error::ReadOnlyTransaction(function) => report.set_hint(format!(
+                "Call user_metrics.{function}() in a read-write transaction (not after SET TRANSACTION READ ONLY, nor with default_transaction_read_only on)."
+            )),
             _ => report,
         }
     }

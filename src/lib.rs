@@ -13,6 +13,7 @@ use pgrx::prelude::*;
 
 mod api;
 mod error;
+mod guards;
 mod ingest;
 mod reports;
 mod storage;
