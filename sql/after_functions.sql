@@ -14,8 +14,8 @@ ALTER FUNCTION user_metrics.get_session_details(text) SET enable_seqscan = off;
 -- Three NOLOGIN group roles carry the rights; a DBA grants them to login roles:
 --   user_metrics_writer  ingest_metrics only
 --   user_metrics_reader  the three reports and health()
---   user_metrics_admin   all of the above, and reading, replaying and discarding
---                        quarantined events
+--   user_metrics_admin   all of the above, reading, replaying and discarding
+--                        quarantined events, and resync_sequences()
 -- Nobody but the owner (the superuser who ran CREATE EXTENSION) has any right on
 -- the tables or their sequences: every access goes through the functions, which
 -- are SECURITY DEFINER with a fixed search_path.
@@ -57,5 +57,6 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION
     user_metrics.list_rejected_events(timestamptz, integer),
     user_metrics.replay_rejected(bigint[]),
-    user_metrics.discard_rejected(bigint[])
+    user_metrics.discard_rejected(bigint[]),
+    user_metrics.resync_sequences()
     TO user_metrics_admin;

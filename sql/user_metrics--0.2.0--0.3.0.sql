@@ -20,4 +20,18 @@ SELECT pg_catalog.pg_extension_config_dump('user_metrics.events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events_id_seq', '');
 
+-- The cut-over after logical replication: identity sequences moved past their tables.
+CREATE FUNCTION user_metrics.resync_sequences() RETURNS TABLE (
+    table_name text,
+    sequence_name text,
+    max_id bigint,
+    previous_value bigint,
+    new_value bigint
+)
+    STRICT VOLATILE SECURITY DEFINER
+    SET search_path TO pg_catalog, pg_temp
+    LANGUAGE c AS 'MODULE_PATHNAME', 'resync_sequences_wrapper';
+REVOKE ALL ON FUNCTION user_metrics.resync_sequences() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION user_metrics.resync_sequences() TO user_metrics_admin;
+
 -- == Roles and privileges ======================================================

@@ -7,6 +7,7 @@
 mod health;
 mod ingest;
 mod jsonb_text;
+mod operations;
 mod quarantine;
 mod rejected;
 mod reports;

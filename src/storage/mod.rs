@@ -5,10 +5,12 @@ pub mod convert;
 mod events;
 mod quarantine;
 pub mod rows;
+mod sequences;
 mod sessions;
 pub mod statements;
 mod store;
 mod users;
 
 pub use quarantine::{quarantine, Quarantined};
+pub use sequences::resync_sequences;
 pub use store::{store_events, Outcome};

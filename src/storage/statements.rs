@@ -63,6 +63,9 @@ statement!(LOCK_REJECTED, "lock_rejected");
 statement!(DELETE_REJECTED, "delete_rejected");
 statement!(MARK_REPLAYED, "mark_replayed");
 
+// Operations: the cut-over after logical replication.
+statement!(RESYNC_SEQUENCES, "resync_sequences");
+
 thread_local! {
     // A backend runs one query at a time on one thread, so a thread-local cache is
     // a per-backend cache. Rc lets a statement run without holding the RefCell.

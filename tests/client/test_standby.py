@@ -46,6 +46,8 @@ def writes(rejected_id):
                                         "SELECT user_metrics.replay_rejected(%s)", ([-1],)),
         "discard_rejected": ("discard_rejected", "SELECT user_metrics.discard_rejected(%s)",
                              ([rejected_id],)),
+        "resync_sequences": ("resync_sequences",
+                             "SELECT * FROM user_metrics.resync_sequences()", None),
     }
 
 
