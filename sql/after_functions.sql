@@ -9,6 +9,16 @@
 ALTER FUNCTION user_metrics.ingest_metrics(jsonb, text) SET enable_seqscan = off;
 ALTER FUNCTION user_metrics.get_session_details(text) SET enable_seqscan = off;
 
+-- DROP EXTENSION user_metrics deletes every row of its tables with them. This
+-- event trigger refuses it while they hold rows, unless the DBA confirms with
+-- SET user_metrics.allow_drop_with_data = on. It fires at the start of every
+-- DROP EXTENSION, before anything is dropped; its function lets through any that
+-- does not name user_metrics. An event trigger belongs to a superuser: the one
+-- who runs CREATE EXTENSION.
+CREATE EVENT TRIGGER user_metrics_drop_guard ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION')
+    EXECUTE FUNCTION user_metrics.drop_guard();
+
 -- Who may call what.
 --
 -- Three NOLOGIN group roles carry the rights; a DBA grants them to login roles:

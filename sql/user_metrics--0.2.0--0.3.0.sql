@@ -5,6 +5,17 @@
 
 -- == Safety checks =============================================================
 
+-- DROP EXTENSION user_metrics is refused while its tables hold rows, unless
+-- user_metrics.allow_drop_with_data is on (see sql/after_functions.sql).
+CREATE FUNCTION user_metrics.drop_guard() RETURNS event_trigger
+    LANGUAGE c
+    SET search_path TO pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'drop_guard_wrapper';
+REVOKE ALL ON FUNCTION user_metrics.drop_guard() FROM PUBLIC;
+CREATE EVENT TRIGGER user_metrics_drop_guard ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION')
+    EXECUTE FUNCTION user_metrics.drop_guard();
+
 -- == Data: exact totals, one identity per person, exact counts =================
 
 -- == Backups and replication ===================================================

@@ -25,3 +25,16 @@ pub fn resync_sequences() -> TableIterator<
     guards::writable("resync_sequences").or_raise();
     TableIterator::new(storage::resync_sequences().or_raise())
 }
+
+/// The event trigger function of `user_metrics_drop_guard` (ddl_command_start,
+/// DROP EXTENSION): refuses to drop user_metrics while its tables hold rows,
+/// unless `user_metrics.allow_drop_with_data` is on. See `guards::drop_guard`.
+#[pg_extern(sql = "
+CREATE FUNCTION user_metrics.drop_guard() RETURNS event_trigger
+    LANGUAGE c
+    SET search_path TO pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+")]
+pub fn drop_guard(fcinfo: pg_sys::FunctionCallInfo) {
+    guards::drop_guard(fcinfo).or_raise()
+}

@@ -63,7 +63,8 @@ statement!(LOCK_REJECTED, "lock_rejected");
 statement!(DELETE_REJECTED, "delete_rejected");
 statement!(MARK_REPLAYED, "mark_replayed");
 
-// Operations: the cut-over after logical replication.
+// Operations: the DROP EXTENSION guard, and the cut-over after logical replication.
+statement!(TABLES_HOLDING_ROWS, "tables_holding_rows");
 statement!(RESYNC_SEQUENCES, "resync_sequences");
 
 thread_local! {

@@ -87,6 +87,18 @@ def test_pg_dump_custom_format_and_pg_restore(dsn, source, tmp_path):
     with psycopg.connect(restored) as conn:
         assert contents(conn) == snapshot
     assert_ingestion_goes_on(restored)
+
+    # Restored again over the data: --clean drops the extension first, which is
+    # refused while its tables hold rows, unless the setting says so.
+    refused = run_tool(dsn, "pg_restore", "--clean", "--exit-on-error",
+                       "--dbname=user_metrics_restored_custom", dump, check=False)
+    assert refused.returncode != 0
+    assert "cannot drop extension user_metrics because its tables hold data" in refused.stderr
+    run_tool(dsn, "pg_restore", "--clean", "--exit-on-error",
+             "--dbname=user_metrics_restored_custom", dump,
+             pgoptions="-c user_metrics.allow_drop_with_data=on")
+    with psycopg.connect(restored) as conn:
+        assert contents(conn) == snapshot
     drop_database(dsn, "user_metrics_restored_custom")
 
 

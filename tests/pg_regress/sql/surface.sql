@@ -19,3 +19,7 @@ SELECT cfg.relid::regclass AS dumped, cfg.condition
 FROM pg_extension AS e, unnest(e.extconfig, e.extcondition) AS cfg (relid, condition)
 WHERE e.extname = 'user_metrics'
 ORDER BY cfg.relid::regclass::text;
+-- The event trigger that refuses DROP EXTENSION while the tables hold rows.
+SELECT t.evtname, t.evtevent, t.evttags, t.evtfoid::regproc AS function, t.evtenabled
+FROM pg_event_trigger AS t
+WHERE t.evtfoid = 'user_metrics.drop_guard()'::regprocedure;
