@@ -77,7 +77,8 @@ suites_on_installed_build() {
 
     step "Starting a fresh throwaway PostgreSQL $PG_MAJOR cluster ($cluster) on port $port"
     "$REPO_ROOT/scripts/cluster.sh" remove "$cluster"
-    "$REPO_ROOT/scripts/cluster.sh" start "$cluster" "$port"
+    # wal_level=logical: the cut-over test publishes tables from it.
+    WAL_LEVEL=logical "$REPO_ROOT/scripts/cluster.sh" start "$cluster" "$port"
     running_clusters+=("$PG_MAJOR:$cluster")
 
     step "pg_regress suite (tests/pg_regress) on PostgreSQL $PG_MAJOR"

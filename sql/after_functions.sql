@@ -9,14 +9,24 @@
 ALTER FUNCTION user_metrics.ingest_metrics(jsonb, text) SET enable_seqscan = off;
 ALTER FUNCTION user_metrics.get_session_details(text) SET enable_seqscan = off;
 
+-- DROP EXTENSION user_metrics deletes every row of its tables with them. This
+-- event trigger refuses it while they hold rows, unless the DBA confirms with
+-- SET user_metrics.allow_drop_with_data = on. It fires at the start of every
+-- DROP EXTENSION, before anything is dropped; its function lets through any that
+-- does not name user_metrics. An event trigger belongs to a superuser: the one
+-- who runs CREATE EXTENSION.
+CREATE EVENT TRIGGER user_metrics_drop_guard ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION')
+    EXECUTE FUNCTION user_metrics.drop_guard();
+
 -- Who may call what.
 --
 -- Four NOLOGIN roles per database. Three carry the rights; a DBA grants them to
 -- login roles:
 --   <prefix>_writer   ingest_metrics (and normalize_email)
 --   <prefix>_reader   the three reports, health() and normalize_email
---   <prefix>_admin    all of the above, and reading, replaying and discarding
---                     quarantined events
+--   <prefix>_admin    all of the above, reading, replaying and discarding
+--                     quarantined events, and resync_sequences()
 -- The fourth, <prefix>_owner, owns the tables, their sequences and the functions,
 -- so the SECURITY DEFINER functions run with its rights: those of the tables and
 -- nothing else. Nobody else has any right on the tables.
@@ -192,7 +202,8 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION
     user_metrics.list_rejected_events(timestamptz, integer),
     user_metrics.replay_rejected(bigint[]),
-    user_metrics.discard_rejected(bigint[])
+    user_metrics.discard_rejected(bigint[]),
+    user_metrics.resync_sequences()
     TO user_metrics_admin;
 -- Last: every object of the extension in schema user_metrics, whoever added it,
 -- goes to the owner role, and in a database with its own role prefix the rights

@@ -3,6 +3,21 @@
 -- relocatable). Ingestion is the only writer; the constraints below still hold
 -- whatever else writes here.
 
+-- First of all, the database's encoding. Events are JSON, which is Unicode, and
+-- the tables keep their names and e-mails as sent: a database of another
+-- encoding would take the extension, then fail at the first character it cannot
+-- hold. Refuse it now, before anything is created.
+DO $encoding$
+BEGIN
+    IF pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
+        RAISE EXCEPTION 'user_metrics needs a UTF8 database, but database "%" uses %',
+                pg_catalog.current_database(), pg_catalog.getdatabaseencoding()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Create a database with ENCODING ''UTF8'' (CREATE DATABASE ... ENCODING ''UTF8'' TEMPLATE template0) and install the extension there.';
+    END IF;
+END
+$encoding$;
+
 -- Identifiers (e-mails, session ids, event ids) use the "C" collation: they are
 -- compared byte for byte, which is what an identifier means and is much cheaper
 -- in the unique indexes that every ingested event probes.
@@ -101,3 +116,20 @@ COMMENT ON TABLE user_metrics.sessions IS 'Client sessions with running totals k
 COMMENT ON TABLE user_metrics.events IS 'Accepted metrics events, one per report; event_id is the idempotency key.';
 COMMENT ON TABLE user_metrics.rejected_events IS 'Events ingest_metrics refused, with the payload as sent and the reason.';
 COMMENT ON TABLE user_metrics.counters IS 'Row counts of the other tables, one row per backend slot; health() sums them.';
+
+-- Backups. pg_dump leaves out the rows of an extension's tables unless they are
+-- marked as the extension's configuration: every table is marked, with no
+-- filter, so a dump holds all its rows; so is each identity sequence, so that a
+-- restore puts it back where it was instead of at 1, below the ids the restored
+-- rows hold. One statement per table and per sequence: a new table gets both,
+-- here and in the upgrade script (the backup test checks every table of the
+-- schema).
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.users', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.users_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.sessions_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.events', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.counters', '');

@@ -29,6 +29,21 @@ pub enum Error {
     #[error("user_metrics needs a UTF8 database; this one's encoding cannot hold the JSON text")]
     NotUtf8,
 
+    /// A function that writes, called on a hot standby.
+    #[error("cannot execute user_metrics.{0}() during recovery")]
+    InRecovery(&'static str),
+
+    /// A function that writes, called in a read-only transaction.
+    #[error("cannot execute user_metrics.{0}() in a read-only transaction")]
+    ReadOnlyTransaction(&'static str),
+
+    /// DROP EXTENSION user_metrics while these tables hold rows.
+    #[error("cannot drop extension user_metrics because its tables hold data")]
+    DropWithData(Vec<String>),
+
+    #[error("user_metrics.{0}() can only be called as an event trigger")]
+    NotAnEventTrigger(&'static str),
+
     #[error("internal error in SPI: {0}")]
     Spi(#[from] SpiError),
 
@@ -47,6 +62,11 @@ impl Error {
             | Error::InvalidEvent { .. }
             | Error::NegativeLimit(_) => ERRCODE_INVALID_PARAMETER_VALUE,
             Error::NotUtf8 => ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+            Error::InRecovery(_) | Error::ReadOnlyTransaction(_) => {
+                ERRCODE_READ_ONLY_SQL_TRANSACTION
+            }
+            Error::DropWithData(_) => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            Error::NotAnEventTrigger(_) => ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
             Error::Spi(_) | Error::Internal(_) => ERRCODE_INTERNAL_ERROR,
         }
     }
@@ -62,6 +82,19 @@ impl From<Error> for ErrorReport {
             Error::UnknownMode(_) => {
                 report.set_hint("'quarantine' stores the valid events and keeps the others in user_metrics.rejected_events; 'raise' stores nothing if any event is invalid.")
             }
+            Error::InRecovery(function) => report.set_hint(format!(
+                "This server is a hot standby and only reads; call user_metrics.{function}() on the primary server."
+            )),
+            Error::ReadOnlyTransaction(function) => report.set_hint(format!(
+                "Call user_metrics.{function}() in a read-write transaction (not after SET TRANSACTION READ ONLY, nor with default_transaction_read_only on)."
+            )),
+            Error::DropWithData(tables) => report
+                .set_detail(format!(
+                    "{} {} rows, which DROP EXTENSION would delete.",
+                    tables.join(", "),
+                    if tables.len() == 1 { "holds" } else { "hold" }
+                ))
+                .set_hint("Back them up first (pg_dump keeps them). To drop them all the same: SET user_metrics.allow_drop_with_data = on, then DROP EXTENSION user_metrics."),
             _ => report,
         }
     }

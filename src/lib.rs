@@ -13,11 +13,18 @@ use pgrx::prelude::*;
 
 mod api;
 mod error;
+mod guards;
 mod ingest;
 mod reports;
 mod storage;
 
 ::pgrx::pg_module_magic!(name, version);
+
+/// Runs once per backend, when the library loads.
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    guards::register_settings();
+}
 
 extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
 extension_sql_file!(

@@ -3,6 +3,7 @@ use pgrx::JsonB;
 
 use super::JsonbText;
 use crate::error::{Error, OrRaise, Result};
+use crate::guards;
 use crate::ingest::{ingest, OnError};
 
 /// Ingests one metrics event (a JSON object) or an array of them.
@@ -22,6 +23,7 @@ pub fn ingest_metrics(
 }
 
 fn run(events: Option<JsonbText<'_>>, on_error: Option<&str>) -> Result<JsonB> {
+    guards::writable("ingest_metrics")?;
     let events = events.ok_or(Error::NullArgument("events"))?;
     let on_error = OnError::parse(on_error.ok_or(Error::NullArgument("on_error"))?)?;
     let text = std::str::from_utf8(events.0).map_err(|_| Error::NotUtf8)?;

@@ -8,6 +8,7 @@ mod health;
 mod identity;
 mod ingest;
 mod jsonb_text;
+mod operations;
 mod quarantine;
 mod rejected;
 mod reports;

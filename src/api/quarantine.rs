@@ -2,6 +2,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 
 use crate::error::OrRaise;
+use crate::guards;
 use crate::ingest;
 
 /// Validates and ingests these quarantined events again, as if just sent. Those
@@ -11,6 +12,7 @@ use crate::ingest;
 #[pg_extern(volatile, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 pub fn replay_rejected(ids: Vec<Option<i64>>) -> JsonB {
+    guards::writable("replay_rejected").or_raise();
     let ids: Vec<i64> = ids.into_iter().flatten().collect();
     JsonB(ingest::replay(&ids).or_raise())
 }
@@ -19,6 +21,7 @@ pub fn replay_rejected(ids: Vec<Option<i64>>) -> JsonB {
 #[pg_extern(volatile, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 pub fn discard_rejected(ids: Vec<Option<i64>>) -> i64 {
+    guards::writable("discard_rejected").or_raise();
     let ids: Vec<i64> = ids.into_iter().flatten().collect();
     ingest::discard(&ids).or_raise()
 }

@@ -6,10 +6,12 @@ pub mod counters;
 mod events;
 mod quarantine;
 pub mod rows;
+mod sequences;
 mod sessions;
 pub mod statements;
 mod store;
 mod users;
 
 pub use quarantine::{quarantine, Quarantined};
+pub use sequences::resync_sequences;
 pub use store::{store_events, Outcome};

@@ -64,6 +64,10 @@ statement!(LOCK_REJECTED, "lock_rejected");
 statement!(DELETE_REJECTED, "delete_rejected");
 statement!(MARK_REPLAYED, "mark_replayed");
 
+// Operations: the DROP EXTENSION guard, and the cut-over after logical replication.
+statement!(TABLES_HOLDING_ROWS, "tables_holding_rows");
+statement!(RESYNC_SEQUENCES, "resync_sequences");
+
 thread_local! {
     // A backend runs one query at a time on one thread, so a thread-local cache is
     // a per-backend cache. Rc lets a statement run without holding the RefCell.

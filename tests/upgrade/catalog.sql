@@ -41,5 +41,16 @@ FROM (
   UNION ALL
     SELECT 'extension', e.extname, e.extversion || ' relocatable=' || e.extrelocatable
     FROM pg_extension AS e WHERE e.extname = 'user_metrics'
+  UNION ALL
+    -- The tables and sequences whose contents pg_dump saves.
+    SELECT 'config dump', cfg.relid::regclass::text, 'where=' || cfg.condition
+    FROM pg_extension AS e, unnest(e.extconfig, e.extcondition) AS cfg (relid, condition)
+    WHERE e.extname = 'user_metrics'
+  UNION ALL
+    SELECT 'event trigger', t.evtname,
+           t.evtevent || ' ' || t.evtfoid::regprocedure::text || ' tags=' || coalesce(t.evttags::text, '')
+           || ' enabled=' || t.evtenabled::text || ' superuser_owner=' || r.rolsuper
+    FROM pg_event_trigger AS t JOIN pg_roles AS r ON r.oid = t.evtowner
+    WHERE t.evtfoid IN (SELECT p.oid FROM pg_proc AS p WHERE p.pronamespace = 'user_metrics'::regnamespace)
 ) AS objects
 ORDER BY kind, name

@@ -18,3 +18,12 @@ SELECT c.relname AS table, pg_get_userbyid(c.relowner) AS owner FROM pg_class AS
 WHERE c.relnamespace = 'user_metrics'::regnamespace AND c.relkind = 'r'
 ORDER BY c.relname;
 \d user_metrics.sessions
+-- pg_dump saves the rows of every table and the position of every sequence.
+SELECT cfg.relid::regclass AS dumped, cfg.condition
+FROM pg_extension AS e, unnest(e.extconfig, e.extcondition) AS cfg (relid, condition)
+WHERE e.extname = 'user_metrics'
+ORDER BY cfg.relid::regclass::text;
+-- The event trigger that refuses DROP EXTENSION while the tables hold rows.
+SELECT t.evtname, t.evtevent, t.evttags, t.evtfoid::regproc AS function, t.evtenabled
+FROM pg_event_trigger AS t
+WHERE t.evtfoid = 'user_metrics.drop_guard()'::regprocedure;

@@ -1,0 +1,101 @@
+//! Checks that refuse an operation before it does any work: a write where the
+//! transaction cannot write, and DROP EXTENSION while the tables hold data.
+
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::prelude::*;
+use pgrx::{is_a, PgList};
+use std::ffi::CStr;
+
+use crate::error::{Error, Result};
+use crate::storage::rows::required;
+use crate::storage::statements::{read, TABLES_HOLDING_ROWS};
+
+/// Refuses a call of the function `function` (which writes) on a hot standby
+/// or in a read-only transaction, with SQLSTATE 25006 as any write gets there.
+/// Without it the call would get as far as its first write and fail there with
+/// an internal error, or succeed when the batch happens to need no write.
+pub fn writable(function: &'static str) -> Result<()> {
+    // SAFETY: reads of this backend's state, valid inside any transaction.
+    if unsafe { pg_sys::RecoveryInProgress() } {
+        return Err(Error::InRecovery(function));
+    }
+    // On a standby every transaction is read-only too; above, it gets the clearer message.
+    if unsafe { pg_sys::XactReadOnly } {
+        return Err(Error::ReadOnlyTransaction(function));
+    }
+    Ok(())
+}
+
+/// `user_metrics.allow_drop_with_data`: lets DROP EXTENSION user_metrics delete
+/// the rows its tables hold.
+static ALLOW_DROP_WITH_DATA: GucSetting<bool> = GucSetting::<bool>::new(false);
+
+/// Registers the extension's settings; called once, when the library loads. A
+/// value SET before that (the library loads at the first call of one of its
+/// functions) is taken over.
+pub fn register_settings() {
+    GucRegistry::define_bool_guc(
+        c"user_metrics.allow_drop_with_data",
+        c"Lets DROP EXTENSION user_metrics delete the rows its tables hold.",
+        c"Off by default: DROP EXTENSION user_metrics is refused while any of its tables holds a row.",
+        &ALLOW_DROP_WITH_DATA,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+}
+
+/// The event trigger behind `user_metrics.drop_guard()`, fired at
+/// ddl_command_start of DROP EXTENSION: refuses a DROP EXTENSION that names
+/// user_metrics while its tables hold rows, unless allow_drop_with_data is on.
+/// Any other statement goes through untouched.
+pub fn drop_guard(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
+    // SAFETY: fcinfo comes from PostgreSQL's function manager; its context, when
+    // it is an EventTriggerData node, is the event trigger's data for this call.
+    let parsetree = unsafe {
+        let context = fcinfo.as_ref().map_or(std::ptr::null_mut(), |f| f.context);
+        if !is_a(context, pg_sys::NodeTag::T_EventTriggerData) {
+            return Err(Error::NotAnEventTrigger("drop_guard"));
+        }
+        (*context.cast::<pg_sys::EventTriggerData>()).parsetree
+    };
+    // SAFETY: the parse tree of the statement being run, valid during the trigger.
+    if !unsafe { drops_user_metrics(parsetree) } || ALLOW_DROP_WITH_DATA.get() {
+        return Ok(());
+    }
+    let holding: Vec<String> = read(
+        &TABLES_HOLDING_ROWS,
+        || Ok(vec![]),
+        |row| {
+            Ok((
+                required(row.get::<String>(1)?, "table_name")?,
+                required(row.get::<bool>(2)?, "has_rows")?,
+            ))
+        },
+    )?
+    .into_iter()
+    .filter_map(|(table, has_rows)| has_rows.then_some(table))
+    .collect();
+    if holding.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::DropWithData(holding))
+    }
+}
+
+/// Is this statement a DROP EXTENSION that names user_metrics (alone or with others)?
+unsafe fn drops_user_metrics(parsetree: *mut pg_sys::Node) -> bool {
+    if !is_a(parsetree, pg_sys::NodeTag::T_DropStmt) {
+        return false;
+    }
+    let drop = &*parsetree.cast::<pg_sys::DropStmt>();
+    if drop.removeType != pg_sys::ObjectType::OBJECT_EXTENSION {
+        return false;
+    }
+    // The names of DROP EXTENSION are String nodes.
+    PgList::<pg_sys::Node>::from_pg(drop.objects)
+        .iter_ptr()
+        .any(|name| {
+            is_a(name, pg_sys::NodeTag::T_String)
+                && CStr::from_ptr((*name.cast::<pg_sys::String>()).sval) == c"user_metrics"
+        })
+}
