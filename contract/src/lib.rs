@@ -17,7 +17,7 @@ mod validate;
 pub use batch::{classify, session_totals, Fate, SessionTotals};
 pub use event::*;
 pub use json::{JsonKind, Path};
-pub use payload::{split_payload, PayloadError, MAX_EVENTS, MAX_PAYLOAD_BYTES};
+pub use payload::{compact_len, split_payload, PayloadError, MAX_EVENTS, MAX_PAYLOAD_BYTES};
 pub use rejection::{RejectCode, Rejection};
 pub use serde_json::value::RawValue;
 pub use timestamp::Timestamp;
