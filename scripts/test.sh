@@ -4,7 +4,8 @@
 #   2. the event contract's unit tests (plain cargo test), and fuzzing it for a
 #      bounded time (CONTRACT_FUZZ_SECONDS, 60 by default);
 #   3. the #[pg_test] tests inside PostgreSQL (cargo pgrx test);
-#   4. the pg_regress suite of the public surface;
+#   4. the pg_regress suite of the public surface, then the isolation suite of
+#      concurrent calls (pg_isolation_regress);
 #   5. the client tests over real psycopg connections (ingestion, concurrency,
 #      crashes, hostile input, roles, upgrades, Docker files, the Debian package).
 # Steps 4 and 5 use the release build, installed from the Debian package it builds.
@@ -49,6 +50,9 @@ trap '"$REPO_ROOT/scripts/cluster.sh" stop test' EXIT
 
 say "pg_regress suite (tests/pg_regress)"
 "$REPO_ROOT/scripts/regress.sh" --port "$TEST_PORT" --socket-dir "$test_dir"
+
+say "Isolation suite (tests/isolation)"
+"$REPO_ROOT/scripts/isolation.sh" --port "$TEST_PORT" --socket-dir "$test_dir"
 
 say "Client tests over real connections (tests/client)"
 USER_METRICS_TEST_DSN="host=$test_dir port=$TEST_PORT user=postgres dbname=postgres" \

@@ -5,6 +5,7 @@
 //! - `ingest/`: one call of `ingest_metrics`, from payload to summary;
 //! - `storage/`: the set-based writes, through prepared statements;
 //! - `reports/`: the read-only report queries;
+//! - `error`, `elog`: the errors the functions raise and what the server log gets;
 //! - the event contract itself is the `user_metrics_contract` crate (`contract/`),
 //!   plain Rust with no PostgreSQL in it;
 //! - DDL and every query are SQL files under `sql/`.
@@ -12,6 +13,7 @@
 use pgrx::prelude::*;
 
 mod api;
+mod elog;
 mod error;
 mod ingest;
 mod reports;

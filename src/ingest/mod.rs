@@ -34,6 +34,7 @@ impl OnError {
 
 /// Ingests a payload given as JSON text (one event object or an array of them).
 pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
+    let _watch = crate::elog::watch();
     let raw_events = split_payload(payload)?;
     let (summary, rejected) = evaluate(&raw_events, on_error)?;
     if !rejected.is_empty() {
@@ -94,7 +95,8 @@ fn evaluate<'a>(
     Ok((summary, rejected))
 }
 
-/// One server-log line per call that rejected anything, with a count per code.
+/// One server-log line per call that rejected anything, with a count per code and
+/// nothing of the payload.
 fn log_rejections(total: usize, summary: &Summary, rejected: &[Quarantined]) {
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
     for r in rejected {
@@ -104,12 +106,12 @@ fn log_rejections(total: usize, summary: &Summary, rejected: &[Quarantined]) {
         .iter()
         .map(|(code, n)| format!("{code} {n}"))
         .collect();
-    log!(
+    crate::elog::log(&format!(
         "user_metrics: ingest_metrics rejected {} of {} events ({}); accepted {}, duplicates {}; see user_metrics.rejected_events",
         rejected.len(),
         total,
         by_code.join(", "),
         summary.accepted,
         summary.duplicates
-    );
+    ));
 }
