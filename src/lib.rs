@@ -6,6 +6,7 @@
 //! - `storage/`: the set-based writes, through prepared statements;
 //! - `reports/`: the read-only report queries;
 //! - `error`, `elog`: the errors the functions raise and what the server log gets;
+//! - `memory`: handing the memory of large calls back to the operating system;
 //! - the event contract itself is the `user_metrics_contract` crate (`contract/`),
 //!   plain Rust with no PostgreSQL in it;
 //! - DDL and every query are SQL files under `sql/`.
@@ -16,6 +17,7 @@ mod api;
 mod elog;
 mod error;
 mod ingest;
+mod memory;
 mod reports;
 mod storage;
 

@@ -35,6 +35,7 @@ impl OnError {
 /// Ingests a payload given as JSON text (one event object or an array of them).
 pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
     let _watch = crate::elog::watch();
+    crate::memory::trim_after_large_call(payload.len());
     let raw_events = split_payload(payload)?;
     let (summary, rejected) = evaluate(&raw_events, on_error)?;
     if !rejected.is_empty() {
