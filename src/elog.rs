@@ -103,9 +103,12 @@ pub struct Watch {
 }
 
 pub fn watch() -> Watch {
-    Watch {
-        registered: register(),
+    let registered = register();
+    if registered {
+        // A new call: nothing of an earlier one applies.
+        STATE.with(|s| *s.borrow_mut() = State::default());
     }
+    Watch { registered }
 }
 
 impl Drop for Watch {
