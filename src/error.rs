@@ -53,19 +53,7 @@ impl Error {
             Error::Spi(_) | Error::Internal(_) => ERRCODE_INTERNAL_ERROR,
         }
     }
-}
 
-/// `session.id: session_user_conflict`. The path of an unknown field is the key as
-/// sent, so only the code is given for it.
-fn field_and_code(rejection: &Rejection) -> String {
-    if rejection.path.is_empty() || rejection.code == RejectCode::UnknownField {
-        rejection.code.to_string()
-    } else {
-        format!("{}: {}", rejection.path, rejection.code)
-    }
-}
-
-impl Error {
     /// What the server log shows instead of the DETAIL, where the DETAIL may quote
     /// a value of the payload.
     fn detail_log(&self) -> Option<&'static str> {
@@ -75,6 +63,16 @@ impl Error {
             }
             _ => None,
         }
+    }
+}
+
+/// `session.id: session_user_conflict`. The path of an unknown field is the key as
+/// sent, so only the code is given for it.
+fn field_and_code(rejection: &Rejection) -> String {
+    if rejection.path.is_empty() || rejection.code == RejectCode::UnknownField {
+        rejection.code.to_string()
+    } else {
+        format!("{}: {}", rejection.path, rejection.code)
     }
 }
 
