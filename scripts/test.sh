@@ -6,13 +6,14 @@
 #      bounded time (CONTRACT_FUZZ_SECONDS, 60 by default);
 #   3. the #[pg_test] tests inside PostgreSQL (cargo pgrx test), on 15 and on 18;
 #   4. on PostgreSQL 15: the release build, installed from the Debian package it
-#      builds, on a throwaway cluster (test, port 55433): the pg_regress suite, then
+#      builds, on a throwaway cluster (test, port 55433): the pg_regress suite, the
+#      isolation suite of concurrent calls (pg_isolation_regress), then
 #      every client test over real psycopg connections (ingestion, concurrency,
 #      crashes, hostile input, roles, upgrades, and the Docker files and Debian
 #      package, which are made for PostgreSQL 15);
 #   5. on PostgreSQL 18: the release build, installed with cargo pgrx install, on a
-#      throwaway cluster (test-pg18, port 55435): the same pg_regress suite and the
-#      same client tests except those marked `packaging`.
+#      throwaway cluster (test-pg18, port 55435): the same pg_regress and isolation
+#      suites and the same client tests except those marked `packaging`.
 # The clusters are started fresh and stopped at the end.
 source "$(dirname "$0")/common.sh"
 
@@ -83,6 +84,9 @@ suites_on_installed_build() {
 
     step "pg_regress suite (tests/pg_regress) on PostgreSQL $PG_MAJOR"
     "$REPO_ROOT/scripts/regress.sh" --port "$port" --socket-dir "$socket_dir"
+
+    step "Isolation suite (tests/isolation) on PostgreSQL $PG_MAJOR"
+    "$REPO_ROOT/scripts/isolation.sh" --port "$port" --socket-dir "$socket_dir"
 
     step "Client tests over real connections (tests/client) on PostgreSQL $PG_MAJOR"
     USER_METRICS_TEST_DSN="host=$socket_dir port=$port user=postgres dbname=postgres" \

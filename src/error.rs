@@ -6,7 +6,7 @@
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::spi::SpiError;
-use user_metrics_contract::{PayloadError, Rejection};
+use user_metrics_contract::{PayloadError, RejectCode, Rejection};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -22,8 +22,11 @@ pub enum Error {
     #[error("max_rows must not be negative, got {0}")]
     NegativeLimit(i32),
 
-    /// With `on_error => 'raise'`: the first invalid event ends the call.
-    #[error("invalid event at index {index}: {rejection}")]
+    /// With `on_error => 'raise'`: the first invalid event ends the call. The
+    /// message names the field and the code only: it goes to the server log too,
+    /// and the rejection's own message may quote the value (an e-mail, a name). That
+    /// message is the DETAIL, which the client gets and the log does not.
+    #[error("invalid event at index {index}: {}", field_and_code(rejection))]
     InvalidEvent { index: usize, rejection: Rejection },
 
     #[error("user_metrics needs a UTF8 database; this one's encoding cannot hold the JSON text")]
@@ -70,15 +73,34 @@ impl Error {
             Error::Spi(_) | Error::Internal(_) => ERRCODE_INTERNAL_ERROR,
         }
     }
+
+    /// What the server log shows instead of the DETAIL, where the DETAIL may quote
+    /// a value of the payload.
+    fn detail_log(&self) -> Option<&'static str> {
+        match self {
+            Error::InvalidEvent { .. } => {
+                Some("The reason, which may quote the value, is in the DETAIL sent to the client.")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `session.id: session_user_conflict`. The path of an unknown field is the key as
+/// sent, so only the code is given for it.
+fn field_and_code(rejection: &Rejection) -> String {
+    if rejection.path.is_empty() || rejection.code == RejectCode::UnknownField {
+        rejection.code.to_string()
+    } else {
+        format!("{}: {}", rejection.path, rejection.code)
+    }
 }
 
 impl From<Error> for ErrorReport {
     fn from(error: Error) -> ErrorReport {
         let report = ErrorReport::new(error.sqlstate(), error.to_string(), "user_metrics");
         match &error {
-            Error::InvalidEvent { rejection, .. } => {
-                report.set_detail(format!("error code: {}", rejection.code))
-            }
+            Error::InvalidEvent { rejection, .. } => report.set_detail(rejection.message.clone()),
             Error::UnknownMode(_) => {
                 report.set_hint("'quarantine' stores the valid events and keeps the others in user_metrics.rejected_events; 'raise' stores nothing if any event is invalid.")
             }
@@ -113,7 +135,9 @@ impl<T> OrRaise<T> for Result<T> {
         match self {
             Ok(value) => value,
             Err(error) => {
-                // Raising an ERROR unwinds to the function's boundary and does not return.
+                // Raising an ERROR unwinds to the function's boundary and does not
+                // return; there the server log's version of it is completed (elog).
+                crate::elog::arm(error.detail_log());
                 ErrorReport::from(error).report(PgLogLevel::ERROR);
                 unreachable!("an ERROR report returned")
             }

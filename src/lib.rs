@@ -5,6 +5,8 @@
 //! - `ingest/`: one call of `ingest_metrics`, from payload to summary;
 //! - `storage/`: the set-based writes, through prepared statements;
 //! - `reports/`: the read-only report queries;
+//! - `error`, `elog`: the errors the functions raise and what the server log gets;
+//! - `memory`: handing the memory of large calls back to the operating system;
 //! - the event contract itself is the `user_metrics_contract` crate (`contract/`),
 //!   plain Rust with no PostgreSQL in it;
 //! - DDL and every query are SQL files under `sql/`.
@@ -12,9 +14,11 @@
 use pgrx::prelude::*;
 
 mod api;
+mod elog;
 mod error;
 mod guards;
 mod ingest;
+mod memory;
 mod reports;
 mod storage;
 

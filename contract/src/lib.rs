@@ -22,7 +22,7 @@ pub use batch::{classify, session_totals, Fate, SessionTotals};
 pub use email::normalize_email;
 pub use event::*;
 pub use json::{JsonKind, Path};
-pub use payload::{split_payload, PayloadError, MAX_EVENTS, MAX_PAYLOAD_BYTES};
+pub use payload::{compact_len, split_payload, PayloadError, MAX_EVENTS, MAX_PAYLOAD_BYTES};
 pub use rejection::{RejectCode, Rejection};
 pub use rust_decimal::Decimal;
 pub use serde_json::value::RawValue;

@@ -5,8 +5,8 @@ use std::fmt;
 
 use crate::json::JsonKind;
 
-/// The largest payload one call accepts, in bytes of JSON text: room for 100,000
-/// events of several hundred bytes each.
+/// The largest payload one call accepts, in bytes of compact JSON text (see
+/// `compact_len`): room for 100,000 events of several hundred bytes each.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024 * 1024;
 /// The most events one call accepts.
 pub const MAX_EVENTS: usize = 100_000;
@@ -18,7 +18,7 @@ pub enum PayloadError {
     NotObjectOrArray(JsonKind),
     /// The text is not JSON; it cannot happen for text produced by jsonb.
     Malformed(String),
-    /// More than `MAX_PAYLOAD_BYTES` of JSON text.
+    /// More than `MAX_PAYLOAD_BYTES` of compact JSON text.
     TooLarge(usize),
     /// More than `MAX_EVENTS` events.
     TooManyEvents(usize),
@@ -45,7 +45,7 @@ impl fmt::Display for PayloadError {
             PayloadError::Malformed(reason) => write!(f, "events is not valid JSON: {reason}"),
             PayloadError::TooLarge(bytes) => write!(
                 f,
-                "events is {bytes} bytes of JSON, more than the limit of {MAX_PAYLOAD_BYTES}; send smaller batches"
+                "events is {bytes} bytes of compact JSON, more than the limit of {MAX_PAYLOAD_BYTES}; send smaller batches"
             ),
             PayloadError::TooManyEvents(count) => write!(
                 f,
@@ -62,8 +62,13 @@ impl std::error::Error for PayloadError {}
 /// Elements are scanned, not parsed, so this is linear in the size of the text.
 /// The size limits are checked first: an oversized payload costs no parsing.
 pub fn split_payload(text: &str) -> Result<Vec<&RawValue>, PayloadError> {
+    // The compact length is never more than the length, so only a text over the
+    // limit needs counting.
     if text.len() > MAX_PAYLOAD_BYTES {
-        return Err(PayloadError::TooLarge(text.len()));
+        let compact = compact_len(text);
+        if compact > MAX_PAYLOAD_BYTES {
+            return Err(PayloadError::TooLarge(compact));
+        }
     }
     let whole: &RawValue =
         serde_json::from_str(text).map_err(|e| PayloadError::Malformed(e.to_string()))?;
@@ -78,4 +83,32 @@ pub fn split_payload(text: &str) -> Result<Vec<&RawValue>, PayloadError> {
         return Err(PayloadError::TooManyEvents(events.len()));
     }
     Ok(events)
+}
+
+/// The length in bytes of `text` without the whitespace between JSON tokens: what a
+/// client that serializes compactly sends (`json.dumps(events, separators=(",", ":"),
+/// ensure_ascii=False)` in Python, `JSON.stringify` in JavaScript). The limit is
+/// measured on this and not on the text itself, because the text the extension
+/// receives is PostgreSQL's re-serialization of the jsonb, which puts a space after
+/// every `:` and `,`; the client cannot see that text, only what it sent.
+pub fn compact_len(text: &str) -> usize {
+    let mut whitespace = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in text.as_bytes() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+        } else if byte == b'"' {
+            in_string = true;
+        } else if matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
+            whitespace += 1;
+        }
+    }
+    text.len() - whitespace
 }

@@ -751,3 +751,29 @@ fn payloads_over_the_limits_are_refused_before_parsing() {
         "{error}"
     );
 }
+
+#[test]
+fn the_size_limit_counts_compact_json_not_the_spaces_jsonb_out_adds() {
+    // PostgreSQL's text of a jsonb has a space after every ':' and ','. Spaces
+    // inside strings are data and count.
+    let body = vec![r#"{"a": 1, "b": [true, null], "c": "x y \" z"}"#; 50_000].join(", ");
+    let spaced = |pad: usize| format!(r#"[{body}, {{"pad": "{}"}}]"#, " ".repeat(pad));
+    let compact = |text: &str| {
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(text).unwrap())
+            .unwrap()
+            .len()
+    };
+    let pad = MAX_PAYLOAD_BYTES - compact(&spaced(0));
+
+    let at_limit = spaced(pad);
+    assert!(at_limit.len() > MAX_PAYLOAD_BYTES);
+    assert_eq!(compact_len(&at_limit), MAX_PAYLOAD_BYTES);
+    assert_eq!(compact(&at_limit), MAX_PAYLOAD_BYTES);
+    assert_eq!(split_payload(&at_limit).unwrap().len(), 50_001);
+
+    let over = spaced(pad + 1);
+    assert_eq!(
+        split_payload(&over).unwrap_err(),
+        PayloadError::TooLarge(MAX_PAYLOAD_BYTES + 1)
+    );
+}

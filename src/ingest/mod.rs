@@ -36,6 +36,8 @@ impl OnError {
 
 /// Ingests a payload given as JSON text (one event object or an array of them).
 pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
+    let _watch = crate::elog::watch();
+    crate::memory::trim_after_large_call(payload.len());
     let raw_events = split_payload(payload)?;
     let (summary, rejected, mut counts) = evaluate(&raw_events, on_error)?;
     if !rejected.is_empty() {
@@ -101,7 +103,8 @@ fn evaluate<'a>(
     Ok((summary, rejected, counts))
 }
 
-/// One server-log line per call that rejected anything, with a count per code.
+/// One server-log line per call that rejected anything, with a count per code and
+/// nothing of the payload.
 fn log_rejections(total: usize, summary: &Summary, rejected: &[Quarantined]) {
     let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
     for r in rejected {
@@ -111,12 +114,12 @@ fn log_rejections(total: usize, summary: &Summary, rejected: &[Quarantined]) {
         .iter()
         .map(|(code, n)| format!("{code} {n}"))
         .collect();
-    log!(
+    crate::elog::log(&format!(
         "user_metrics: ingest_metrics rejected {} of {} events ({}); accepted {}, duplicates {}; see user_metrics.rejected_events",
         rejected.len(),
         total,
         by_code.join(", "),
         summary.accepted,
         summary.duplicates
-    );
+    ));
 }

@@ -17,6 +17,7 @@ use crate::storage::statements::{DELETE_REJECTED, LOCK_REJECTED, MARK_REPLAYED};
 /// `{"replayed", "accepted", "duplicates", "rejected", "errors": [{"id", "code",
 /// "message"}], "not_found": [ids]}`.
 pub fn replay(ids: &[i64]) -> Result<Value> {
+    let _watch = crate::elog::watch();
     // Locked, so that two replays of the same rows cannot both store them.
     let rows: Vec<(i64, String)> = write(
         &LOCK_REJECTED,
@@ -99,6 +100,7 @@ pub fn replay(ids: &[i64]) -> Result<Value> {
 
 /// Removes quarantined events for good; returns how many were removed.
 pub fn discard(ids: &[i64]) -> Result<i64> {
+    let _watch = crate::elog::watch();
     let removed = count(write(&DELETE_REJECTED, || Ok(vec![ids.to_vec().into()]), ignore)?.len())?;
     counters::add(Counts {
         rejected: -removed,

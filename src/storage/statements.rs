@@ -102,13 +102,15 @@ pub type Args = Vec<DatumWithOid<'static>>;
 /// inside it by `args`, each result row is turned into a Rust value by `read`, and
 /// everything PostgreSQL allocated for it (argument arrays, result rows) is freed
 /// when it returns. A 100,000-event call thus holds one statement's worth of SPI
-/// memory at a time, not all of them.
+/// memory at a time, not all of them. An ERROR inside it reaches the client and the
+/// server log whole (see `elog`).
 fn run<T>(
     statement: &Statement,
     writes: bool,
     args: impl FnOnce() -> Result<Args>,
     mut read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
+    let _watch = crate::elog::watch();
     Spi::connect_mut(|client| {
         let args = args()?;
         let plan = prepared(client, statement, &args, writes)?;

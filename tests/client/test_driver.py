@@ -38,8 +38,10 @@ def test_errors_arrive_as_driver_exceptions_with_sqlstate(db):
     with pytest.raises(psycopg.errors.InvalidParameterValue) as raised:
         ingest(db, [event("e1", "a@x", "s1", "2026-11-23T09:00:00Z", -1)], on_error="raise")
     assert raised.value.sqlstate == "22023"
-    assert str(raised.value).startswith("invalid event at index 0: metrics.talked_time:")
-    assert raised.value.diag.message_detail == "error code: invalid_value"
+    # The message names the field and the code; the DETAIL, for the client only,
+    # says what is wrong with the value.
+    assert raised.value.diag.message_primary == "invalid event at index 0: metrics.talked_time: invalid_value"
+    assert raised.value.diag.message_detail == "metrics.talked_time: expected a number from 0 to 86400, got -1"
 
     with pytest.raises(psycopg.errors.NullValueNotAllowed):
         db.execute("SELECT user_metrics.ingest_metrics(NULL)")

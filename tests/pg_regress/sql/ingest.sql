@@ -66,6 +66,9 @@ SELECT count(*) FROM user_metrics.list_rejected_events(since => now() + interval
 SELECT * FROM user_metrics.list_rejected_events(max_rows => -1);
 
 -- on_error => 'raise': the first bad event aborts the call and nothing is stored.
+-- The message names the field and the code; the DETAIL, which the server log does
+-- not get, says what is wrong with the value.
+\set VERBOSITY default
 SELECT user_metrics.ingest_metrics('[
   {"event_id": "r-1", "user": {"email": "cid@example.com"},
    "session": {"id": "s-3001", "started_at": "2026-11-23T09:00:00Z"}, "metrics": {"talked_time": 1}},
@@ -73,6 +76,7 @@ SELECT user_metrics.ingest_metrics('[
    "session": {"id": "s-3001", "started_at": "2026-11-23T09:00:00Z", "ended_at": "2026-11-23T08:00:00Z"},
    "metrics": {"talked_time": 1}}
 ]', on_error => 'raise');
+\set VERBOSITY terse
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS cid_users FROM user_metrics.users WHERE email = 'cid@example.com';
 
