@@ -227,6 +227,7 @@ BEGIN
                   DETAIL = 'It must be 1 to 56 lower-case letters, digits and underscores, starting with a letter.';
     END IF;
     own_roles := ARRAY[prefix || '_writer', prefix || '_reader', prefix || '_admin', prefix || '_owner'];
+    PERFORM pg_catalog.set_config('user_metrics.checked_role_prefix', prefix, true);
 
     FOREACH role_name IN ARRAY own_roles LOOP
         SELECT a.* INTO found_role FROM pg_catalog.pg_authid AS a WHERE a.rolname = role_name;
@@ -344,15 +345,9 @@ $roles$;
 -- the database's roles. Keep this the last statement of the script.
 DO $owner$
 DECLARE
-    this_database oid := (SELECT d.oid FROM pg_catalog.pg_database AS d
-                          WHERE d.datname = pg_catalog.current_database());
-    -- Checked by the roles block above.
-    prefix text := coalesce((
-        SELECT pg_catalog.substr(c.setting, pg_catalog.length('user_metrics.role_prefix=') + 1)
-        FROM pg_catalog.pg_db_role_setting AS s
-        CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) AS c(setting)
-        WHERE s.setdatabase = this_database AND s.setrole = 0
-          AND pg_catalog.starts_with(c.setting, 'user_metrics.role_prefix=')), 'user_metrics');
+    -- Read and checked by the roles block above, which hands it on for this
+    -- transaction only.
+    prefix text := pg_catalog.current_setting('user_metrics.checked_role_prefix');
     owner_role text := prefix || '_owner';
     member record;
     current_owner oid;

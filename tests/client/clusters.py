@@ -14,7 +14,10 @@ RUN_DIR = Path(os.environ.get("USER_METRICS_RUN_DIR", "/var/tmp/user_metrics"))
 
 
 def pg_bin(name):
-    bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
+    """A program of the PostgreSQL under test (PG_CONFIG, as scripts/common.sh sets
+    it): pg_dump refuses a server of a newer major version."""
+    pg_config = os.environ.get("PG_CONFIG", "pg_config")
+    bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
                             check=True).stdout.strip()
     return f"{bindir}/{name}"
 

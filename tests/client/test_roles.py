@@ -96,6 +96,21 @@ def mallory(dsn):
         drop_roles(admin, [MALLORY])
 
 
+def prepared(conn, statements):
+    """Runs the attacker's preparation as her. Returns False where PostgreSQL
+    itself refuses it: from version 16 on, CREATEROLE no longer lets a role alter
+    or grant roles on which she has no ADMIN OPTION, so on those versions this
+    attack stops here (and the test checks that it does)."""
+    try:
+        for statement in statements:
+            statement(conn) if callable(statement) else conn.execute(statement)
+    except psycopg.errors.InsufficientPrivilege:
+        if conn.info.server_version < 160000:
+            raise
+        return False
+    return True
+
+
 def ensure_owner_role(conn):
     """The owner role as an attacker finds it: 0.2.0 has none, so she makes one."""
     if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (OWNER,)).fetchone():
@@ -146,8 +161,8 @@ def test_create_extension_refuses_roles_prepared_by_a_createrole_holder(dsn, mal
         with connect(dsn) as admin:
             admin.execute(f"GRANT CREATE ON DATABASE um_roles_target TO {MALLORY}")
         with connect(url, MALLORY) as conn:
-            for statement in statements:
-                statement(conn) if callable(statement) else conn.execute(statement)
+            if not prepared(conn, statements):
+                return
         with connect(url) as conn:
             with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState) as refused:
                 conn.execute("CREATE EXTENSION user_metrics")
@@ -171,8 +186,8 @@ def test_the_whole_attack_is_refused_naming_every_role(dsn, mallory):
             admin.execute("CREATE ROLE um_roles_app LOGIN")
         for name in ["writer_runs_programs", "reader_reads_and_writes_everything",
                      "admin_creates_roles_and_has_her_as_member"]:
-            for statement in ATTACKS[name][0]:
-                mallory.execute(statement)
+            if not prepared(mallory, ATTACKS[name][0]):
+                return
         with connect(dsn) as admin:
             # What the writer role would hand an application: the server's shell.
             admin.execute("GRANT user_metrics_writer TO um_roles_app")
@@ -197,7 +212,8 @@ def test_alter_extension_update_refuses_roles_prepared_by_a_createrole_holder(ds
     try:
         with connect(url) as conn:
             conn.execute(f"CREATE EXTENSION user_metrics VERSION '{LATEST_RELEASE}'")
-            mallory.execute("GRANT pg_execute_server_program TO user_metrics_writer")
+            if not prepared(mallory, ["GRANT pg_execute_server_program TO user_metrics_writer"]):
+                return
             with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState) as refused:
                 conn.execute("ALTER EXTENSION user_metrics UPDATE")
             assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'user_metrics'"
