@@ -100,3 +100,24 @@ is_debian_layout() {
 pgrx_install_flags() {
     if is_root; then echo "--pg-config $PG_CONFIG"; else echo "--sudo --pg-config $PG_CONFIG"; fi
 }
+
+# The arguments of the suite runners (regress.sh, isolation.sh):
+# --port N --socket-dir DIR [--update]. Sets port, socket_dir and update.
+parse_suite_arguments() {
+    port="" socket_dir="" update=false
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --port) port="$2"; shift 2 ;;
+        --socket-dir) socket_dir="$2"; shift 2 ;;
+        --update) update=true; shift ;;
+        *) echo "unknown argument $1" >&2; exit 2 ;;
+        esac
+    done
+    [ -n "$port" ] && [ -n "$socket_dir" ] || { echo "--port and --socket-dir are required" >&2; exit 2; }
+}
+
+# A new, empty database named $1 on the cluster of $port and $socket_dir, for a suite.
+fresh_suite_database() {
+    "$(pg_bindir)/psql" --no-psqlrc -q -h "$socket_dir" -p "$port" -U postgres -d postgres \
+        -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1"
+}

@@ -11,16 +11,7 @@
 # the diff before committing it).
 source "$(dirname "$0")/common.sh"
 
-port="" socket_dir="" update=false
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --port) port="$2"; shift 2 ;;
-    --socket-dir) socket_dir="$2"; shift 2 ;;
-    --update) update=true; shift ;;
-    *) echo "unknown argument $1" >&2; exit 2 ;;
-    esac
-done
-[ -n "$port" ] && [ -n "$socket_dir" ] || { echo "--port and --socket-dir are required" >&2; exit 2; }
+parse_suite_arguments "$@"
 
 suite="$REPO_ROOT/tests/isolation"
 db=user_metrics_isolation
@@ -32,8 +23,7 @@ pg_isolation_regress="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/isolation/pg_iso
 
 # The notices of DROP ... IF EXISTS and the like are noise in expected output.
 export PGOPTIONS="-c client_min_messages=warning"
-"$bindir/psql" --no-psqlrc -q -h "$socket_dir" -p "$port" -U postgres -d postgres \
-    -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+fresh_suite_database "$db"
 
 tests=()
 for f in "$suite"/specs/*.spec; do
