@@ -81,10 +81,14 @@ def standby_of_test_cluster(name, port):
         subprocess.run([CLUSTER_SH, "remove", name], check=True)
 
 
-def fresh_database(dsn, name, with_extension=True):
+def fresh_database(dsn, name, with_extension=True, role_prefix=None):
+    """A new database on the server of dsn (dropped first if it exists), with the
+    extension or without; role_prefix: its user_metrics.role_prefix setting."""
     with psycopg.connect(dsn, dbname="postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
+        if role_prefix is not None:
+            conn.execute(f"ALTER DATABASE {name} SET user_metrics.role_prefix = '{role_prefix}'")
     url = psycopg.conninfo.make_conninfo(dsn, dbname=name)
     if with_extension:
         with psycopg.connect(url, autocommit=True) as conn:

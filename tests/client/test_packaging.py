@@ -12,6 +12,8 @@ import psycopg
 import pytest
 import yaml
 
+from clusters import fresh_database, pg_bin, tool_env
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 VERSION = re.search(r'^version = "(.+)"', (ROOT / "Cargo.toml").read_text(), re.M).group(1)
@@ -19,28 +21,6 @@ VERSION = re.search(r'^version = "(.+)"', (ROOT / "Cargo.toml").read_text(), re.
 # The package and the image are made for PostgreSQL 15 (Debian's postgresql-15, the
 # postgres:15 image); scripts/test.sh runs these tests on 15 and leaves them out on 18.
 pytestmark = pytest.mark.packaging
-
-
-def fresh_database(dsn, name, with_extension):
-    with psycopg.connect(dsn, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    url = psycopg.conninfo.make_conninfo(dsn, dbname=name)
-    if with_extension:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION user_metrics")
-    return url
-
-
-def libpq_env(dsn):
-    """PGHOST/PGPORT for command-line tools, from the test DSN."""
-    params = psycopg.conninfo.conninfo_to_dict(dsn)
-    return {**os.environ, "PGHOST": params["host"], "PGPORT": str(params["port"])}
-
-
-def pg_bin(name):
-    bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
-    return f"{bindir}/{name}"
 
 
 def test_the_dockerfile_passes_hadolint(tmp_path):
@@ -92,7 +72,7 @@ def test_the_image_init_script_creates_a_healthy_extension(dsn):
     for script in sorted((ROOT / "docker" / "initdb").glob("*.sql")):
         # The way the postgres image's entrypoint runs its init scripts.
         run = subprocess.run([pg_bin("psql"), "-v", "ON_ERROR_STOP=1", "--no-psqlrc", "--username", "postgres",
-                              "--dbname", name, "-f", script], env=libpq_env(dsn), capture_output=True, text=True)
+                              "--dbname", name, "-f", script], env=tool_env(dsn), capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
         assert "ok" in run.stdout
     with psycopg.connect(url) as conn:
@@ -105,7 +85,7 @@ def healthcheck(dsn, database):
     assert kind == "CMD-SHELL"
     # Compose turns $$ into $ before the container's shell sees the command.
     command = command.replace("$$", "$")
-    env = {**libpq_env(dsn), "POSTGRES_USER": "postgres", "POSTGRES_DB": database,
+    env = {**tool_env(dsn), "POSTGRES_USER": "postgres", "POSTGRES_DB": database,
            "PATH": str(Path(pg_bin("psql")).parent) + ":" + os.environ["PATH"]}
     return subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True)
 

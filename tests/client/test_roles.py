@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from clusters import drop_database, fresh_database
 from events import event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,20 +23,6 @@ TABLES = ["users", "sessions", "events", "rejected_events"]
 # A non-superuser who may create roles: on PostgreSQL 15 she may also alter and
 # grant every role that is not a superuser.
 MALLORY = "um_mallory"
-
-
-def fresh_database(dsn, name, role_prefix=None):
-    with psycopg.connect(dsn, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-        if role_prefix is not None:
-            conn.execute(f"ALTER DATABASE {name} SET user_metrics.role_prefix = '{role_prefix}'")
-    return psycopg.conninfo.make_conninfo(dsn, dbname=name)
-
-
-def drop_database(dsn, name):
-    with psycopg.connect(dsn, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def connect(url, user=None):
@@ -156,7 +143,7 @@ ATTACKS = {
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_create_extension_refuses_roles_prepared_by_a_createrole_holder(dsn, mallory, attack):
     statements, expected = ATTACKS[attack]
-    url = fresh_database(dsn, "um_roles_target")
+    url = fresh_database(dsn, "um_roles_target", with_extension=False)
     try:
         with connect(dsn) as admin:
             admin.execute(f"GRANT CREATE ON DATABASE um_roles_target TO {MALLORY}")
@@ -180,7 +167,7 @@ def test_create_extension_refuses_roles_prepared_by_a_createrole_holder(dsn, mal
 def test_the_whole_attack_is_refused_naming_every_role(dsn, mallory):
     """The three group roles prepared at once, as an attacker would: one refusal
     names each of them and what is wrong with it."""
-    url = fresh_database(dsn, "um_roles_target")
+    url = fresh_database(dsn, "um_roles_target", with_extension=False)
     try:
         with connect(dsn) as admin:
             admin.execute("CREATE ROLE um_roles_app LOGIN")
@@ -208,7 +195,7 @@ def test_the_whole_attack_is_refused_naming_every_role(dsn, mallory):
 
 
 def test_alter_extension_update_refuses_roles_prepared_by_a_createrole_holder(dsn, mallory):
-    url = fresh_database(dsn, "um_roles_update")
+    url = fresh_database(dsn, "um_roles_update", with_extension=False)
     try:
         with connect(url) as conn:
             conn.execute(f"CREATE EXTENSION user_metrics VERSION '{LATEST_RELEASE}'")
@@ -226,7 +213,7 @@ def test_alter_extension_update_refuses_roles_prepared_by_a_createrole_holder(ds
 def test_the_extension_can_be_created_again_after_drop_extension(dsn):
     """DROP EXTENSION keeps the roles and the DBA's grants of them; CREATE
     EXTENSION takes them back, and the grants work again."""
-    url = fresh_database(dsn, "um_roles_again")
+    url = fresh_database(dsn, "um_roles_again", with_extension=False)
     try:
         with connect(dsn) as admin:
             login_roles(admin, {"um_again_app": ["user_metrics_writer"],
@@ -249,8 +236,8 @@ def test_the_extension_can_be_created_again_after_drop_extension(dsn):
 # --- Several databases ----------------------------------------------------------
 
 def test_a_database_with_its_own_roles_is_closed_to_the_roles_of_another(dsn):
-    a = fresh_database(dsn, "um_roles_a")
-    b = fresh_database(dsn, "um_roles_b", role_prefix="um_b_metrics")
+    a = fresh_database(dsn, "um_roles_a", with_extension=False)
+    b = fresh_database(dsn, "um_roles_b", with_extension=False, role_prefix="um_b_metrics")
     people = {"um_a_app": ["user_metrics_writer"], "um_a_dash": ["user_metrics_reader"],
               "um_b_app": [], "um_b_dash": []}
     try:
@@ -308,7 +295,7 @@ def test_a_database_with_its_own_roles_is_closed_to_the_roles_of_another(dsn):
 
 
 def test_roles_shared_with_another_database_are_announced(dsn):
-    url = fresh_database(dsn, "um_roles_shared")
+    url = fresh_database(dsn, "um_roles_shared", with_extension=False)
     warnings = []
     try:
         with connect(url) as conn:
@@ -324,7 +311,7 @@ def test_roles_shared_with_another_database_are_announced(dsn):
 
 
 def test_an_invalid_role_prefix_is_refused(dsn):
-    url = fresh_database(dsn, "um_roles_bad_prefix", role_prefix="Metrics-B")
+    url = fresh_database(dsn, "um_roles_bad_prefix", with_extension=False, role_prefix="Metrics-B")
     try:
         with connect(url) as conn, pytest.raises(psycopg.errors.InvalidParameterValue) as refused:
             conn.execute("CREATE EXTENSION user_metrics")
@@ -337,7 +324,7 @@ def test_an_invalid_role_prefix_is_refused(dsn):
 def test_an_update_gives_a_database_with_a_prefix_its_own_roles(dsn):
     """ALTER EXTENSION UPDATE does what CREATE EXTENSION does: a database that
     sets a role prefix before updating ends with its own roles."""
-    url = fresh_database(dsn, "um_roles_update_prefix", role_prefix="um_u_metrics")
+    url = fresh_database(dsn, "um_roles_update_prefix", with_extension=False, role_prefix="um_u_metrics")
     try:
         with connect(url) as conn:
             conn.execute(f"CREATE EXTENSION user_metrics VERSION '{LATEST_RELEASE}'")
@@ -439,7 +426,7 @@ CREATE FUNCTION um_probe.runs_as() RETURNS boolean LANGUAGE plpgsql AS
 def test_every_function_runs_as_the_owner_role(dsn):
     """Row security on every table, with a policy that reports current_user, shows
     who each function runs as. (A superuser would bypass the policies unseen.)"""
-    url = fresh_database(dsn, "um_roles_probe")
+    url = fresh_database(dsn, "um_roles_probe", with_extension=False)
     people = {"um_probe_app": ["user_metrics_writer"], "um_probe_dash": ["user_metrics_reader"],
               "um_probe_ops": ["user_metrics_admin"]}
     try:

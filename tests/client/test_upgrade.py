@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
+from clusters import fresh_database
 from events import event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,13 +71,6 @@ HEALTH_COUNTS = ("SELECT (h->>'users')::bigint, (h->>'sessions')::bigint, "
                  "(h->>'events')::bigint, (h->>'rejected')::bigint FROM user_metrics.health() AS h")
 
 
-def fresh_database(dsn, name):
-    with psycopg.connect(dsn, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-    return psycopg.conninfo.make_conninfo(dsn, dbname=name)
-
-
 def catalog(conn):
     return [row[0] for row in conn.execute(CATALOG)]
 
@@ -92,7 +86,7 @@ def test_every_release_has_an_update_path_to_the_current_version(db):
 
 @pytest.mark.parametrize("old", RELEASES)
 def test_update_keeps_data_and_matches_a_fresh_install(dsn, old):
-    upgraded = fresh_database(dsn, "user_metrics_upgraded")
+    upgraded = fresh_database(dsn, "user_metrics_upgraded", with_extension=False)
     with psycopg.connect(upgraded, autocommit=True) as conn:
         conn.execute(f"CREATE EXTENSION user_metrics VERSION '{old}'")
         conn.execute("SET TimeZone = 'UTC'")
@@ -121,7 +115,7 @@ def test_update_keeps_data_and_matches_a_fresh_install(dsn, old):
         assert conn.execute(HEALTH_COUNTS).fetchone() == conn.execute(COUNTS).fetchone()
         upgraded_catalog = catalog(conn)
 
-    fresh = fresh_database(dsn, "user_metrics_fresh")
+    fresh = fresh_database(dsn, "user_metrics_fresh", with_extension=False)
     with psycopg.connect(fresh, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION user_metrics")
         fresh_catalog = catalog(conn)
