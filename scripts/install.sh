@@ -7,6 +7,8 @@
 #     postgresql-server-dev-N);
 #   - PostgreSQL 18 built from source into /opt/postgresql/18, when that is the
 #     PostgreSQL asked for and it is not there yet (Debian 12 has no package of it);
+#   - for PostgreSQL 15: Citus 13.2.2 built from source (../shared/citus/build.sh),
+#     for the scale-out tests, when it is not installed yet;
 #   - cargo-pgrx 0.18.1 (the version the pgrx dependency is pinned to);
 #   - `cargo pgrx init` for this version, keeping the versions already set up
 #     (downloads nothing);
@@ -63,6 +65,17 @@ fi
 if is_root && ! id postgres >/dev/null 2>&1; then
     say "Creating the postgres system user"
     useradd --system --user-group --home-dir /var/lib/postgresql --shell /bin/bash postgres
+fi
+
+# Citus 13.2.2, for the scale-out tests, which run on PostgreSQL 15 only: built from
+# its source archive beside the repository (about 6 minutes); skipped when installed.
+citus_build="$REPO_ROOT/../shared/citus/build.sh"
+if [ "$PG_MAJOR" = 15 ]; then
+    if [ ! -x "$citus_build" ]; then
+        echo "Citus is needed for PostgreSQL 15 and $citus_build is missing" >&2
+        exit 1
+    fi
+    "$citus_build" "$PG_CONFIG"
 fi
 
 if ! command -v cargo >/dev/null; then
