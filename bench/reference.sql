@@ -3,7 +3,7 @@
 -- jsonb_array_elements, with INSERT ... ON CONFLICT, into the same tables.
 -- It enforces the rules that are practical in SQL (required fields, JSON types,
 -- unknown keys, ranges, e-mail shape, timestamps with an offset, end not before
--- start, idempotent event_id, session ownership), keeps the same running totals,
+-- start, idempotent event_id per user), keeps the same running totals,
 -- and quarantines refused events in the same table. It is used only by the
 -- benchmark, which installs it next to the extension.
 
@@ -155,13 +155,14 @@ BEGIN
         session_id text COLLATE "C", started_at timestamptz, ended_at timestamptz,
         recorded_at timestamptz, device jsonb, talked double precision,
         mic boolean, spk boolean, sentiment double precision,
-        user_id bigint, session_pk bigint, outcome text
+        user_key bigint, session_pk bigint, outcome text
     ) ON COMMIT DELETE ROWS;
     TRUNCATE reference_batch;
 
     -- Validate and extract, one row per event.
     INSERT INTO reference_batch (idx, ev, code, message, event_id, email, name, session_id,
-                                 started_at, ended_at, recorded_at, device, talked, mic, spk, sentiment)
+                                 started_at, ended_at, recorded_at, device, talked, mic, spk, sentiment,
+                                 user_key)
     SELECT e.idx, e.ev, p[1], p[2],
            CASE WHEN p IS NULL THEN e.ev->>'event_id' END,
            CASE WHEN p IS NULL THEN lower(e.ev->'user'->>'email') END,
@@ -174,7 +175,10 @@ BEGIN
            CASE WHEN p IS NULL THEN (e.ev->'metrics'->>'talked_time')::double precision END,
            CASE WHEN p IS NULL THEN (e.ev->'metrics'->>'microphone_used')::boolean END,
            CASE WHEN p IS NULL THEN (e.ev->'metrics'->>'speaker_used')::boolean END,
-           CASE WHEN p IS NULL THEN (e.ev->'metrics'->>'voice_sentiment')::double precision END
+           CASE WHEN p IS NULL THEN (e.ev->'metrics'->>'voice_sentiment')::double precision END,
+           -- The user key: 64 bits of the SHA-256 of the e-mail, as the tables define it.
+           CASE WHEN p IS NULL THEN ('x' || left(encode(sha256(convert_to(
+               lower(e.ev->'user'->>'email'), 'UTF8')), 'hex'), 16))::bit(64)::bigint END
     FROM (SELECT a.ordinality::int - 1 AS idx, a.value AS ev
           FROM jsonb_array_elements(CASE jsonb_typeof(events) WHEN 'array' THEN events
                                          ELSE jsonb_build_array(events) END) WITH ORDINALITY AS a) AS e,
@@ -183,48 +187,45 @@ BEGIN
     -- Repeats of stored events change nothing.
     UPDATE reference_batch b SET outcome = 'duplicate'
     FROM user_metrics.events e
-    WHERE b.code IS NULL AND e.event_id = b.event_id;
+    WHERE b.code IS NULL AND e.user_key = b.user_key AND e.event_id = b.event_id;
 
-    INSERT INTO user_metrics.users (email)
-    SELECT DISTINCT email FROM reference_batch WHERE code IS NULL AND outcome IS NULL ORDER BY 1
-    ON CONFLICT (email) DO NOTHING;
-    UPDATE reference_batch b SET user_id = u.id
-    FROM user_metrics.users u
-    WHERE b.code IS NULL AND b.outcome IS NULL AND u.email = b.email;
+    INSERT INTO user_metrics.users (user_key, email)
+    SELECT DISTINCT user_key, email FROM reference_batch WHERE code IS NULL AND outcome IS NULL ORDER BY 1
+    ON CONFLICT (user_key) DO NOTHING;
 
-    -- New sessions belong to their first event's user; lock every session in order.
-    INSERT INTO user_metrics.sessions (client_session_id, user_id, started_at)
-    SELECT DISTINCT ON (session_id) session_id, user_id, 'infinity'
+    -- Sessions are the user's; lock every session in order.
+    INSERT INTO user_metrics.sessions (user_key, client_session_id, started_at)
+    SELECT DISTINCT user_key, session_id, 'infinity'::timestamptz
     FROM reference_batch WHERE code IS NULL AND outcome IS NULL
-    ORDER BY session_id, idx
-    ON CONFLICT (client_session_id) DO NOTHING;
+    ORDER BY 1, 2
+    ON CONFLICT (user_key, client_session_id) DO NOTHING;
     PERFORM 1 FROM user_metrics.sessions s
-    WHERE s.client_session_id IN (SELECT session_id FROM reference_batch WHERE code IS NULL AND outcome IS NULL)
-    ORDER BY s.client_session_id FOR UPDATE;
+    WHERE (s.user_key, s.client_session_id) IN
+          (SELECT user_key, session_id FROM reference_batch WHERE code IS NULL AND outcome IS NULL)
+    ORDER BY s.user_key, s.client_session_id FOR UPDATE;
     UPDATE reference_batch b
-    SET session_pk = s.id,
-        code = CASE WHEN s.user_id <> b.user_id THEN 'session_user_conflict' END,
-        message = CASE WHEN s.user_id <> b.user_id THEN 'session.id: belongs to another user' END
+    SET session_pk = s.id
     FROM user_metrics.sessions s
-    WHERE b.code IS NULL AND b.outcome IS NULL AND s.client_session_id = b.session_id;
+    WHERE b.code IS NULL AND b.outcome IS NULL
+      AND s.user_key = b.user_key AND s.client_session_id = b.session_id;
 
     -- Repeats within the batch: the first one counts.
     UPDATE reference_batch b SET outcome = 'duplicate'
-    FROM (SELECT idx, row_number() OVER (PARTITION BY event_id ORDER BY idx) AS n
+    FROM (SELECT idx, row_number() OVER (PARTITION BY user_key, event_id ORDER BY idx) AS n
           FROM reference_batch WHERE code IS NULL AND outcome IS NULL AND event_id IS NOT NULL) d
     WHERE d.idx = b.idx AND d.n > 1;
 
     WITH stored AS (
-        INSERT INTO user_metrics.events (event_id, session_id, recorded_at, talked_time,
+        INSERT INTO user_metrics.events (user_key, event_id, session_id, recorded_at, talked_time,
                                          microphone_used, speaker_used, voice_sentiment)
-        SELECT event_id, session_pk, recorded_at, talked, mic, spk, sentiment
-        FROM reference_batch WHERE code IS NULL AND outcome IS NULL ORDER BY event_id
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id
+        SELECT user_key, event_id, session_pk, recorded_at, talked, mic, spk, sentiment
+        FROM reference_batch WHERE code IS NULL AND outcome IS NULL ORDER BY user_key, event_id
+        ON CONFLICT (user_key, event_id) DO NOTHING
+        RETURNING user_key, event_id
     )
     UPDATE reference_batch b SET outcome = 'stored'
     WHERE b.code IS NULL AND b.outcome IS NULL
-      AND (b.event_id IS NULL OR b.event_id IN (SELECT event_id FROM stored));
+      AND (b.event_id IS NULL OR (b.user_key, b.event_id) IN (SELECT user_key, event_id FROM stored));
     UPDATE reference_batch SET outcome = 'duplicate' WHERE code IS NULL AND outcome IS NULL;
 
     UPDATE user_metrics.sessions s SET
@@ -237,17 +238,17 @@ BEGIN
         speaker_used = CASE WHEN t.spk IS NULL THEN s.speaker_used ELSE COALESCE(s.speaker_used, false) OR t.spk END,
         sentiment_sum = s.sentiment_sum + t.ssum,
         sentiment_count = s.sentiment_count + t.scount
-    FROM (SELECT session_pk, min(started_at) AS started_at, max(ended_at) AS ended_at,
+    FROM (SELECT user_key, session_pk, min(started_at) AS started_at, max(ended_at) AS ended_at,
                  (array_agg(device ORDER BY idx) FILTER (WHERE device IS NOT NULL))[1] AS device,
                  count(*) AS n, sum(talked) AS talked, bool_or(mic) AS mic, bool_or(spk) AS spk,
                  coalesce(sum(sentiment), 0) AS ssum, count(sentiment) AS scount
-          FROM reference_batch WHERE outcome = 'stored' GROUP BY session_pk) t
-    WHERE s.id = t.session_pk;
+          FROM reference_batch WHERE outcome = 'stored' GROUP BY user_key, session_pk) t
+    WHERE s.user_key = t.user_key AND s.id = t.session_pk;
 
     UPDATE user_metrics.users u SET name = n.name
-    FROM (SELECT DISTINCT ON (user_id) user_id, name FROM reference_batch
-          WHERE outcome = 'stored' AND name IS NOT NULL ORDER BY user_id, idx DESC) n
-    WHERE u.id = n.user_id AND u.name IS DISTINCT FROM n.name;
+    FROM (SELECT DISTINCT ON (user_key) user_key, name FROM reference_batch
+          WHERE outcome = 'stored' AND name IS NOT NULL ORDER BY user_key, idx DESC) n
+    WHERE u.user_key = n.user_key AND u.name IS DISTINCT FROM n.name;
 
     INSERT INTO user_metrics.rejected_events (batch_index, event_id, error_code, error_message, payload)
     SELECT idx, CASE WHEN jsonb_typeof(ev) = 'object' THEN ev->>'event_id' END, code, message, ev

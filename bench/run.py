@@ -119,10 +119,10 @@ class Bench:
             SELECT md5(string_agg(concat_ws('|', s.client_session_id, u.email, u.name, s.event_count,
                                             round(s.talked_time::numeric, 6), s.started_at, s.ended_at, s.device,
                                             s.microphone_used, s.speaker_used, s.sentiment_count,
-                                            round(s.sentiment_sum::numeric, 6)), ',' ORDER BY s.client_session_id))
+                                            round(s.sentiment_sum::numeric, 6)), ',' ORDER BY s.client_session_id, u.email))
                    || '/' || (SELECT count(*) FROM user_metrics.events)
                    || '/' || (SELECT count(*) FROM user_metrics.rejected_events)
-            FROM user_metrics.sessions s JOIN user_metrics.users u ON u.id = s.user_id""").fetchone()[0]
+            FROM user_metrics.sessions s JOIN user_metrics.users u ON u.user_key = s.user_key""").fetchone()[0]
 
     def ingest(self, events):
         sizes = [int(s) for s in self.args.batch_sizes.split(",")]

@@ -41,7 +41,7 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --features "user_metrics/pg15,user_metrics_contract/generate" -- -D warnings
 
 step "Event contract unit tests"
-cargo test -p user_metrics_contract --test rules --test batch
+cargo test -p user_metrics_contract --lib --test rules --test batch
 
 step "Fuzzing the event contract for ${CONTRACT_FUZZ_SECONDS:-60} s"
 CONTRACT_FUZZ_SECONDS="${CONTRACT_FUZZ_SECONDS:-60}" \

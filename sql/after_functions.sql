@@ -7,7 +7,7 @@
 -- sequential scans, which then stay for the life of the connection and grow slower
 -- with every row. Sequential scans are never the right plan for these statements.
 ALTER FUNCTION user_metrics.ingest_metrics(jsonb, text) SET enable_seqscan = off;
-ALTER FUNCTION user_metrics.get_session_details(text) SET enable_seqscan = off;
+ALTER FUNCTION user_metrics.get_session_details(text, text) SET enable_seqscan = off;
 
 -- DROP EXTENSION user_metrics deletes every row of its tables with them. This
 -- event trigger refuses it while they hold rows, unless the DBA confirms with
@@ -23,8 +23,8 @@ CREATE EVENT TRIGGER user_metrics_drop_guard ON ddl_command_start
 --
 -- Four NOLOGIN roles per database. Three carry the rights; a DBA grants them to
 -- login roles:
---   <prefix>_writer   ingest_metrics (and normalize_email)
---   <prefix>_reader   the three reports, health() and normalize_email
+--   <prefix>_writer   ingest_metrics (and normalize_email, user_key)
+--   <prefix>_reader   the three reports, health(), normalize_email and user_key
 --   <prefix>_admin    all of the above, reading, replaying and discarding
 --                     quarantined events, and resync_sequences()
 -- The fourth, <prefix>_owner, owns the tables, their sequences and the functions,
@@ -190,12 +190,12 @@ GRANT USAGE ON SCHEMA user_metrics TO user_metrics_writer, user_metrics_reader, 
 GRANT EXECUTE ON FUNCTION user_metrics.ingest_metrics(jsonb, text)
     TO user_metrics_writer, user_metrics_admin;
 
-GRANT EXECUTE ON FUNCTION user_metrics.normalize_email(text)
+GRANT EXECUTE ON FUNCTION user_metrics.normalize_email(text), user_metrics.user_key(text)
     TO user_metrics_writer, user_metrics_reader, user_metrics_admin;
 
 GRANT EXECUTE ON FUNCTION
     user_metrics.aggregate_user_metrics(text, timestamptz, timestamptz),
-    user_metrics.get_session_details(text),
+    user_metrics.get_session_details(text, text),
     user_metrics.generate_weekly_report(timestamptz),
     user_metrics.health()
     TO user_metrics_reader, user_metrics_admin;

@@ -21,30 +21,40 @@ $encoding$;
 -- Identifiers (e-mails, session ids, event ids) use the "C" collation: they are
 -- compared byte for byte, which is what an identifier means and is much cheaper
 -- in the unique indexes that every ingested event probes.
+--
+-- Every row of users, sessions and events carries its user's key, user_key (see
+-- user_metrics.user_key: 64 bits of the SHA-256 of the normalized e-mail), and
+-- every primary, unique and foreign key includes it. A session id and an event id
+-- are unique per user. So each table can be split by user_key across the nodes
+-- of a Citus cluster, a user's rows all on one node (user_metrics.distribute()),
+-- and every statement names the users it concerns. user_key is the last column
+-- of each table, where ALTER TABLE put it on installations upgraded from 0.2.0.
 
 -- One row per person, identified by e-mail without regard to case or Unicode
 -- normal form: ingest_metrics stores each e-mail in one canonical form (see
--- user_metrics.normalize_email), so one unique index on the stored form is the
--- key; the CHECK keeps rows written by other means from holding ASCII capitals.
+-- user_metrics.normalize_email), whose key is the primary key; the CHECK keeps
+-- rows written by other means from holding ASCII capitals. Two e-mails with one
+-- key (a SHA-256 prefix collision) cannot both be stored: ingest_metrics refuses
+-- the second with user_key_collision.
 CREATE TABLE user_metrics.users (
-    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     email      text COLLATE "C" NOT NULL
                CHECK (length(email) BETWEEN 3 AND 254 AND email LIKE '_%@_%' AND email = lower(email)),
     name       text,
     created_at timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT users_email_key UNIQUE (email)
+    user_key   bigint NOT NULL,
+    CONSTRAINT users_pkey PRIMARY KEY (user_key)
 );
 
--- One row per client session. The running totals are maintained by ingest_metrics
--- in the same transaction as the events they sum, so reports read one row per
--- session instead of scanning events. Sums are numeric: exact, so they have the
--- same digits whatever the order in which events arrived or are stored. No index covers a running total, and pages
--- keep free space (fillfactor), so that adding to the totals is a HOT update: a
--- new row version on the same page, with no index entry to write.
+-- One row per client session of a user. The running totals are maintained by
+-- ingest_metrics in the same transaction as the events they sum, so reports read
+-- one row per session instead of scanning events. Sums are numeric: exact, so
+-- they have the same digits whatever the order in which events arrived or are
+-- stored. No index covers a running total, and pages keep free space
+-- (fillfactor), so that adding to the totals is a HOT update: a new row version
+-- on the same page, with no index entry to write.
 CREATE TABLE user_metrics.sessions (
-    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id                bigint GENERATED ALWAYS AS IDENTITY,
     client_session_id text COLLATE "C" NOT NULL CHECK (length(client_session_id) BETWEEN 1 AND 128),
-    user_id           bigint NOT NULL REFERENCES user_metrics.users (id),
     started_at        timestamptz NOT NULL,
     ended_at          timestamptz CHECK (ended_at >= started_at),
     device            jsonb CHECK (jsonb_typeof(device) = 'object'),
@@ -54,32 +64,39 @@ CREATE TABLE user_metrics.sessions (
     speaker_used      boolean,
     sentiment_sum     numeric NOT NULL DEFAULT 0,
     sentiment_count   bigint NOT NULL DEFAULT 0 CHECK (sentiment_count >= 0),
-    CONSTRAINT sessions_client_session_id_key UNIQUE (client_session_id),
+    user_key          bigint NOT NULL,
+    CONSTRAINT sessions_pkey PRIMARY KEY (user_key, id),
+    CONSTRAINT sessions_client_session_id_key UNIQUE (user_key, client_session_id),
+    CONSTRAINT sessions_user_key_fkey FOREIGN KEY (user_key) REFERENCES user_metrics.users (user_key),
     CONSTRAINT sessions_talked_time_check CHECK (talked_time >= 0)
 ) WITH (fillfactor = 70);
 -- Per-user reports filter one user's sessions by start time.
-CREATE INDEX sessions_user_started_idx ON user_metrics.sessions (user_id, started_at);
+CREATE INDEX sessions_user_started_idx ON user_metrics.sessions (user_key, started_at);
 -- Weekly and ranged reports read a time slice and group it by user.
-CREATE INDEX sessions_started_idx ON user_metrics.sessions (started_at) INCLUDE (user_id);
+CREATE INDEX sessions_started_idx ON user_metrics.sessions (started_at) INCLUDE (user_key);
 
--- One row per accepted metrics report. event_id is the client's idempotency key;
--- events sent without one cannot be recognized as repeats. Numbers are kept as
--- the exact decimals that were sent (to at most 9 decimal places).
+-- One row per accepted metrics report. event_id is the client's idempotency key,
+-- per user; events sent without one cannot be recognized as repeats. Numbers are
+-- kept as the exact decimals that were sent (to at most 9 decimal places).
 CREATE TABLE user_metrics.events (
-    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id              bigint GENERATED ALWAYS AS IDENTITY,
     event_id        text COLLATE "C" CHECK (length(event_id) BETWEEN 1 AND 128),
-    session_id      bigint NOT NULL REFERENCES user_metrics.sessions (id),
+    session_id      bigint NOT NULL,
     recorded_at     timestamptz NOT NULL,
     received_at     timestamptz NOT NULL DEFAULT now(),
     talked_time     numeric NOT NULL,
     microphone_used boolean,
     speaker_used    boolean,
     voice_sentiment numeric,
-    CONSTRAINT events_event_id_key UNIQUE (event_id),
+    user_key        bigint NOT NULL,
+    CONSTRAINT events_pkey PRIMARY KEY (user_key, id),
+    CONSTRAINT events_event_id_key UNIQUE (user_key, event_id),
+    CONSTRAINT events_session_fkey FOREIGN KEY (user_key, session_id)
+        REFERENCES user_metrics.sessions (user_key, id),
     CONSTRAINT events_talked_time_check CHECK (talked_time >= 0 AND talked_time <= 86400),
     CONSTRAINT events_voice_sentiment_check CHECK (voice_sentiment >= -1 AND voice_sentiment <= 1)
 );
-CREATE INDEX events_session_idx ON user_metrics.events (session_id);
+CREATE INDEX events_session_idx ON user_metrics.events (user_key, session_id);
 
 -- Every event ingest_metrics refused, with its payload exactly as sent.
 CREATE TABLE user_metrics.rejected_events (
@@ -89,6 +106,9 @@ CREATE TABLE user_metrics.rejected_events (
     event_id      text,
     error_code    text NOT NULL CHECK (error_code IN ('not_an_object', 'missing_field',
                       'invalid_type', 'invalid_value', 'invalid_timestamp', 'unknown_field',
+                      'user_key_collision',
+                      -- Given before 0.3.0, when a session id belonged to one user only;
+                      -- replay_rejected stores such events now.
                       'session_user_conflict')),
     error_message text NOT NULL,
     payload       jsonb NOT NULL,
@@ -103,17 +123,20 @@ CREATE INDEX rejected_events_received_idx ON user_metrics.rejected_events (recei
 -- a statistics reset, and never a count(*). Each backend adds to a row of its own
 -- (its slot is its backend number, unique among running backends), so concurrent
 -- writers never wait for each other here; health() sums the few rows.
+-- last_received_at is the latest time a call stored events, which health()
+-- reports without reading the events table (whose keys all start with user_key).
 CREATE TABLE user_metrics.counters (
     slot     integer PRIMARY KEY,
     users    bigint NOT NULL DEFAULT 0,
     sessions bigint NOT NULL DEFAULT 0,
     events   bigint NOT NULL DEFAULT 0,
-    rejected bigint NOT NULL DEFAULT 0
+    rejected bigint NOT NULL DEFAULT 0,
+    last_received_at timestamptz
 ) WITH (fillfactor = 50);
 
-COMMENT ON TABLE user_metrics.users IS 'People who reported metrics, one per e-mail in its normalized form.';
-COMMENT ON TABLE user_metrics.sessions IS 'Client sessions with running totals kept by ingest_metrics.';
-COMMENT ON TABLE user_metrics.events IS 'Accepted metrics events, one per report; event_id is the idempotency key.';
+COMMENT ON TABLE user_metrics.users IS 'People who reported metrics, one per e-mail in its normalized form, keyed by user_key.';
+COMMENT ON TABLE user_metrics.sessions IS 'Client sessions, per user, with running totals kept by ingest_metrics.';
+COMMENT ON TABLE user_metrics.events IS 'Accepted metrics events, one per report; event_id is the idempotency key, per user.';
 COMMENT ON TABLE user_metrics.rejected_events IS 'Events ingest_metrics refused, with the payload as sent and the reason.';
 COMMENT ON TABLE user_metrics.counters IS 'Row counts of the other tables, one row per backend slot; health() sums them.';
 
@@ -125,7 +148,6 @@ COMMENT ON TABLE user_metrics.counters IS 'Row counts of the other tables, one r
 -- here and in the upgrade script (the backup test checks every table of the
 -- schema).
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.users', '');
-SELECT pg_catalog.pg_extension_config_dump('user_metrics.users_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.sessions', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.sessions_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.events', '');

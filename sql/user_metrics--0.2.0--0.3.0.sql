@@ -103,7 +103,97 @@ WHERE s.id = t.session_id;
 ALTER TABLE user_metrics.sessions ADD CONSTRAINT sessions_talked_time_check
     CHECK (talked_time >= 0);
 
--- Reports return the exact sums: their result types change.
+-- == The user key: every row keyed by its user ==================================
+
+-- Every row of users, sessions and events gets its user's key (64 bits of the
+-- SHA-256 of the canonical e-mail, see sql/schema.sql), and every key includes
+-- it, so that the tables can be distributed by user with Citus. Session ids and
+-- event ids become unique per user: keys that were unique across users remain
+-- unique per user, so no row conflicts. users.id and sessions.user_id give way
+-- to the key.
+CREATE FUNCTION user_metrics.user_key(email text) RETURNS bigint
+    IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE c AS 'MODULE_PATHNAME', 'user_key_wrapper';
+
+ALTER TABLE user_metrics.users ADD COLUMN user_key bigint;
+UPDATE user_metrics.users SET user_key = user_metrics.user_key(email);
+DO $collisions$
+DECLARE
+    pair text;
+BEGIN
+    SELECT pg_catalog.string_agg(pg_catalog.format('%s and %s', u.email, v.email), '; ')
+    INTO pair
+    FROM user_metrics.users AS u
+    JOIN user_metrics.users AS v ON v.user_key = u.user_key AND v.email > u.email;
+    IF pair IS NOT NULL THEN
+        RAISE EXCEPTION 'user_metrics cannot key these users: their e-mails share a user key: %', pair
+            USING ERRCODE = 'unique_violation',
+                  HINT = 'Merge or remove one of each pair, then run ALTER EXTENSION user_metrics UPDATE again.';
+    END IF;
+END
+$collisions$;
+ALTER TABLE user_metrics.users ALTER COLUMN user_key SET NOT NULL;
+
+ALTER TABLE user_metrics.sessions ADD COLUMN user_key bigint;
+UPDATE user_metrics.sessions AS s
+SET user_key = u.user_key
+FROM user_metrics.users AS u
+WHERE u.id = s.user_id;
+ALTER TABLE user_metrics.sessions ALTER COLUMN user_key SET NOT NULL;
+
+ALTER TABLE user_metrics.events ADD COLUMN user_key bigint;
+UPDATE user_metrics.events AS e
+SET user_key = s.user_key
+FROM user_metrics.sessions AS s
+WHERE s.id = e.session_id;
+ALTER TABLE user_metrics.events ALTER COLUMN user_key SET NOT NULL;
+
+-- The keys of 0.2.0 (its foreign keys and indexes were unnamed: these are the
+-- names PostgreSQL gave them).
+ALTER TABLE user_metrics.events DROP CONSTRAINT events_session_id_fkey;
+ALTER TABLE user_metrics.events DROP CONSTRAINT events_event_id_key;
+ALTER TABLE user_metrics.events DROP CONSTRAINT events_pkey;
+DROP INDEX user_metrics.events_session_idx;
+ALTER TABLE user_metrics.sessions DROP CONSTRAINT sessions_user_id_fkey;
+ALTER TABLE user_metrics.sessions DROP CONSTRAINT sessions_client_session_id_key;
+ALTER TABLE user_metrics.sessions DROP CONSTRAINT sessions_pkey;
+-- Also drops sessions_user_started_idx and sessions_started_idx, made again below.
+ALTER TABLE user_metrics.sessions DROP COLUMN user_id;
+ALTER TABLE user_metrics.users DROP CONSTRAINT users_email_key;
+ALTER TABLE user_metrics.users DROP CONSTRAINT users_pkey;
+-- Also drops its identity sequence, users_id_seq.
+ALTER TABLE user_metrics.users DROP COLUMN id;
+
+-- The keys of 0.3.0.
+ALTER TABLE user_metrics.users ADD CONSTRAINT users_pkey PRIMARY KEY (user_key);
+ALTER TABLE user_metrics.sessions ADD CONSTRAINT sessions_pkey PRIMARY KEY (user_key, id);
+ALTER TABLE user_metrics.sessions ADD CONSTRAINT sessions_client_session_id_key
+    UNIQUE (user_key, client_session_id);
+ALTER TABLE user_metrics.sessions ADD CONSTRAINT sessions_user_key_fkey
+    FOREIGN KEY (user_key) REFERENCES user_metrics.users (user_key);
+CREATE INDEX sessions_user_started_idx ON user_metrics.sessions (user_key, started_at);
+CREATE INDEX sessions_started_idx ON user_metrics.sessions (started_at) INCLUDE (user_key);
+ALTER TABLE user_metrics.events ADD CONSTRAINT events_pkey PRIMARY KEY (user_key, id);
+ALTER TABLE user_metrics.events ADD CONSTRAINT events_event_id_key UNIQUE (user_key, event_id);
+ALTER TABLE user_metrics.events ADD CONSTRAINT events_session_fkey
+    FOREIGN KEY (user_key, session_id) REFERENCES user_metrics.sessions (user_key, id);
+CREATE INDEX events_session_idx ON user_metrics.events (user_key, session_id);
+
+COMMENT ON TABLE user_metrics.users IS 'People who reported metrics, one per e-mail in its normalized form, keyed by user_key.';
+COMMENT ON TABLE user_metrics.sessions IS 'Client sessions, per user, with running totals kept by ingest_metrics.';
+COMMENT ON TABLE user_metrics.events IS 'Accepted metrics events, one per report; event_id is the idempotency key, per user.';
+
+-- session_user_conflict is no longer given (a session id sent by two users is two
+-- sessions); events quarantined with it before keep it, and replay_rejected
+-- stores them now. A colliding user key is the one conflict left.
+ALTER TABLE user_metrics.rejected_events DROP CONSTRAINT rejected_events_error_code_check;
+ALTER TABLE user_metrics.rejected_events ADD CONSTRAINT rejected_events_error_code_check
+    CHECK (error_code IN ('not_an_object', 'missing_field',
+                          'invalid_type', 'invalid_value', 'invalid_timestamp', 'unknown_field',
+                          'user_key_collision', 'session_user_conflict'));
+
+-- Reports return the exact sums (and get_session_details takes the e-mail): their
+-- result types change.
 DROP FUNCTION user_metrics.aggregate_user_metrics(text, timestamptz, timestamptz);
 DROP FUNCTION user_metrics.get_session_details(text);
 DROP FUNCTION user_metrics.generate_weekly_report(timestamptz);
@@ -115,13 +205,13 @@ CREATE FUNCTION user_metrics.aggregate_user_metrics(
     SET search_path TO pg_catalog, pg_temp
     LANGUAGE c AS 'MODULE_PATHNAME', 'aggregate_user_metrics_wrapper';
 
-CREATE FUNCTION user_metrics.get_session_details(session_id text)
+CREATE FUNCTION user_metrics.get_session_details(session_id text, email text DEFAULT NULL)
 RETURNS TABLE (
     session_id text, email text, name text, started_at timestamptz, ended_at timestamptz,
     duration_seconds double precision, device jsonb, talked_time numeric, event_count bigint,
     microphone_used boolean, speaker_used boolean, avg_voice_sentiment double precision
 )
-    STRICT STABLE SECURITY DEFINER
+    STABLE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
     SET enable_seqscan TO off
     LANGUAGE c AS 'MODULE_PATHNAME', 'get_session_details_wrapper';
@@ -137,15 +227,16 @@ RETURNS TABLE (
 
 REVOKE ALL ON FUNCTION
     user_metrics.normalize_email(text),
+    user_metrics.user_key(text),
     user_metrics.aggregate_user_metrics(text, timestamptz, timestamptz),
-    user_metrics.get_session_details(text),
+    user_metrics.get_session_details(text, text),
     user_metrics.generate_weekly_report(timestamptz)
     FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION user_metrics.normalize_email(text)
+GRANT EXECUTE ON FUNCTION user_metrics.normalize_email(text), user_metrics.user_key(text)
     TO user_metrics_writer, user_metrics_reader, user_metrics_admin;
 GRANT EXECUTE ON FUNCTION
     user_metrics.aggregate_user_metrics(text, timestamptz, timestamptz),
-    user_metrics.get_session_details(text),
+    user_metrics.get_session_details(text, text),
     user_metrics.generate_weekly_report(timestamptz)
     TO user_metrics_reader, user_metrics_admin;
 
@@ -155,24 +246,24 @@ CREATE TABLE user_metrics.counters (
     users    bigint NOT NULL DEFAULT 0,
     sessions bigint NOT NULL DEFAULT 0,
     events   bigint NOT NULL DEFAULT 0,
-    rejected bigint NOT NULL DEFAULT 0
+    rejected bigint NOT NULL DEFAULT 0,
+    last_received_at timestamptz
 ) WITH (fillfactor = 50);
 COMMENT ON TABLE user_metrics.counters IS 'Row counts of the other tables, one row per backend slot; health() sums them.';
-INSERT INTO user_metrics.counters (slot, users, sessions, events, rejected)
+INSERT INTO user_metrics.counters (slot, users, sessions, events, rejected, last_received_at)
 SELECT 0,
        (SELECT count(*) FROM user_metrics.users),
        (SELECT count(*) FROM user_metrics.sessions),
        (SELECT count(*) FROM user_metrics.events),
-       (SELECT count(*) FROM user_metrics.rejected_events);
+       (SELECT count(*) FROM user_metrics.rejected_events),
+       (SELECT max(received_at) FROM user_metrics.events);
 
-COMMENT ON TABLE user_metrics.users IS 'People who reported metrics, one per e-mail in its normalized form.';
 
 -- == Backups and replication ===================================================
 
 -- pg_dump keeps the rows of every table and the position of every identity
 -- sequence (see the end of sql/schema.sql).
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.users', '');
-SELECT pg_catalog.pg_extension_config_dump('user_metrics.users_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.sessions', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.sessions_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.events', '');

@@ -1,9 +1,12 @@
 //! What the contract says about a batch of valid events as a whole: which of them
-//! are duplicates, which name a session of another user, and what each session's
+//! are duplicates, which cannot be stored for their user, and what each session's
 //! running totals become. Pure logic; storage supplies what is already stored.
+//!
+//! Everything is per user: a session id or an event id sent by two users names
+//! two sessions or two events.
 
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use crate::event::Event;
 use crate::timestamp::Timestamp;
@@ -12,40 +15,34 @@ use crate::timestamp::Timestamp;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fate {
     Store,
-    /// Its event_id was stored before the call, or by an earlier event of the call.
+    /// Its user stored its event_id before the call, or an earlier event of the
+    /// call did.
     Duplicate,
-    /// Its session belongs to another user.
+    /// Its e-mail's user key belongs to another e-mail (see `user_key`).
     Conflict,
 }
 
 /// Decides each event's fate, in batch order.
 ///
-/// - `stored_before(event_id)`: whether that event_id was stored before this call;
-/// - `owner_of(session_id)`: the e-mail of the user the session belongs to, or
-///   `None` for a session that does not exist yet. A new session belongs to the
-///   first event of the batch that names it and is not a duplicate.
+/// - `stored_before(email, event_id)`: whether that user stored that event_id
+///   before this call;
+/// - `collides(email)`: whether the e-mail's user key is held by another e-mail.
 pub fn classify<'e>(
     events: &'e [Event<'_>],
-    stored_before: impl Fn(&str) -> bool,
-    owner_of: impl Fn(&str) -> Option<&'e str>,
+    stored_before: impl Fn(&str, &str) -> bool,
+    collides: impl Fn(&str) -> bool,
 ) -> Vec<Fate> {
-    let mut claimed: HashMap<&'e str, &'e str> = HashMap::new();
-    let mut stored_ids: HashSet<&'e str> = HashSet::new();
+    let mut stored_ids: HashSet<(&'e str, &'e str)> = HashSet::new();
     events
         .iter()
         .map(|event| {
+            let email = event.email.as_ref();
             let id = event.event_id.as_deref();
-            if id.is_some_and(&stored_before) {
-                return Fate::Duplicate;
-            }
-            let session = event.session_id.as_ref();
-            let owner = match owner_of(session) {
-                Some(owner) => owner,
-                None => *claimed.entry(session).or_insert(event.email.as_ref()),
-            };
-            if owner != event.email {
+            if id.is_some_and(|id| stored_before(email, id)) {
+                Fate::Duplicate
+            } else if collides(email) {
                 Fate::Conflict
-            } else if id.is_some_and(|id| !stored_ids.insert(id)) {
+            } else if id.is_some_and(|id| !stored_ids.insert((email, id))) {
                 Fate::Duplicate
             } else {
                 Fate::Store
@@ -53,6 +50,10 @@ pub fn classify<'e>(
         })
         .collect()
 }
+
+/// A session as the contract knows it: the user's e-mail and the client's
+/// session id.
+pub type SessionKey<'e> = (&'e str, &'e str);
 
 /// What a set of events adds to one session.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,19 +112,20 @@ fn any_true(total: Option<bool>, event: Option<bool>) -> Option<bool> {
     }
 }
 
-/// The totals of the events whose fate is `Store`, per session id (sorted), adding
-/// events in batch order so that "first device" means first sent.
+/// The totals of the events whose fate is `Store`, per session (sorted by e-mail,
+/// then session id), adding events in batch order so that "first device" means
+/// first sent.
 pub fn session_totals<'e>(
     events: &'e [Event<'_>],
     stores: impl Fn(usize) -> bool,
-) -> BTreeMap<&'e str, SessionTotals<'e>> {
-    let mut totals: BTreeMap<&'e str, SessionTotals<'e>> = BTreeMap::new();
+) -> BTreeMap<SessionKey<'e>, SessionTotals<'e>> {
+    let mut totals: BTreeMap<SessionKey<'e>, SessionTotals<'e>> = BTreeMap::new();
     for (position, event) in events.iter().enumerate() {
         if !stores(position) {
             continue;
         }
         totals
-            .entry(event.session_id.as_ref())
+            .entry((event.email.as_ref(), event.session_id.as_ref()))
             .and_modify(|t| t.add(event))
             .or_insert_with(|| SessionTotals::of(event));
     }

@@ -13,12 +13,13 @@ mod json;
 mod payload;
 mod rejection;
 mod timestamp;
+mod user_key;
 mod validate;
 
 #[cfg(feature = "generate")]
 pub mod generate;
 
-pub use batch::{classify, session_totals, Fate, SessionTotals};
+pub use batch::{classify, session_totals, Fate, SessionKey, SessionTotals};
 pub use email::normalize_email;
 pub use event::*;
 pub use json::{JsonKind, Path};
@@ -27,4 +28,5 @@ pub use rejection::{RejectCode, Rejection};
 pub use rust_decimal::Decimal;
 pub use serde_json::value::RawValue;
 pub use timestamp::Timestamp;
+pub use user_key::user_key;
 pub use validate::{event_id_hint, parse_event};

@@ -18,8 +18,9 @@ pub enum RejectCode {
     InvalidTimestamp,
     /// A key the contract does not know.
     UnknownField,
-    /// The event names a session that belongs to another user.
-    SessionUserConflict,
+    /// The e-mail's user key is held by another e-mail: two addresses whose
+    /// SHA-256 digests begin with the same 64 bits (see `user_key`).
+    UserKeyCollision,
 }
 
 impl RejectCode {
@@ -30,7 +31,7 @@ impl RejectCode {
         RejectCode::InvalidValue,
         RejectCode::InvalidTimestamp,
         RejectCode::UnknownField,
-        RejectCode::SessionUserConflict,
+        RejectCode::UserKeyCollision,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,7 +42,7 @@ impl RejectCode {
             RejectCode::InvalidValue => "invalid_value",
             RejectCode::InvalidTimestamp => "invalid_timestamp",
             RejectCode::UnknownField => "unknown_field",
-            RejectCode::SessionUserConflict => "session_user_conflict",
+            RejectCode::UserKeyCollision => "user_key_collision",
         }
     }
 }

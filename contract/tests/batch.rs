@@ -1,7 +1,6 @@
-//! The batch rules: duplicates, session ownership and running totals.
+//! The batch rules: duplicates per user, key collisions and running totals.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use user_metrics_contract::*;
 
 fn event<'a>(
@@ -27,12 +26,11 @@ fn event<'a>(
     }
 }
 
-fn fates(events: &[Event], stored: &[&str], owners: &[(&str, &str)]) -> Vec<Fate> {
-    let owners: HashMap<&str, &str> = owners.iter().copied().collect();
+fn fates(events: &[Event], stored: &[(&str, &str)], colliding: &[&str]) -> Vec<Fate> {
     classify(
         events,
-        |id| stored.contains(&id),
-        |s| owners.get(s).copied(),
+        |email, id| stored.contains(&(email, id)),
+        |email| colliding.contains(&email),
     )
 }
 
@@ -48,45 +46,33 @@ fn ids_stored_before_or_earlier_in_the_batch_are_duplicates() {
         event(None, "u@x", "s", 0, "1.0"),
     ];
     assert_eq!(
-        fates(&events, &["b"], &[]),
+        fates(&events, &[("u@x", "b")], &[]),
         [Store, Duplicate, Duplicate, Store, Store]
     );
 }
 
 #[test]
-fn a_new_session_belongs_to_its_first_event_that_is_not_a_duplicate() {
+fn event_ids_are_per_user() {
     let events = [
-        event(Some("old"), "eve@x", "s", 0, "1.0"),
-        event(Some("n1"), "ana@x", "s", 0, "1.0"),
-        event(Some("n2"), "eve@x", "s", 0, "1.0"),
-        event(Some("n3"), "ana@x", "s", 0, "1.0"),
+        event(Some("a"), "ana@x", "s", 0, "1.0"),
+        event(Some("a"), "eve@x", "s", 0, "1.0"),
+        event(Some("b"), "eve@x", "t", 0, "1.0"),
+        event(Some("a"), "eve@x", "t", 0, "1.0"),
     ];
     assert_eq!(
-        fates(&events, &["old"], &[]),
-        [Duplicate, Store, Conflict, Store]
+        fates(&events, &[("ana@x", "b")], &[]),
+        [Store, Store, Store, Duplicate]
     );
 }
 
 #[test]
-fn an_existing_session_keeps_its_owner() {
+fn an_email_whose_key_another_email_holds_is_a_conflict() {
     let events = [
         event(Some("1"), "eve@x", "s", 0, "1.0"),
         event(Some("2"), "ana@x", "s", 0, "1.0"),
+        event(Some("1"), "ana@x", "s", 0, "1.0"),
     ];
-    assert_eq!(fates(&events, &[], &[("s", "ana@x")]), [Conflict, Store]);
-}
-
-#[test]
-fn an_id_refused_for_a_conflict_may_still_be_stored_by_a_later_event() {
-    let events = [
-        event(Some("same"), "eve@x", "s", 0, "1.0"),
-        event(Some("same"), "ana@x", "s", 0, "1.0"),
-        event(Some("same"), "ana@x", "t", 0, "1.0"),
-    ];
-    assert_eq!(
-        fates(&events, &[], &[("s", "ana@x")]),
-        [Conflict, Store, Duplicate]
-    );
+    assert_eq!(fates(&events, &[], &["eve@x"]), [Conflict, Store, Store]);
 }
 
 #[test]
@@ -108,7 +94,7 @@ fn totals_widen_sum_and_keep_the_first_device() {
 
     let totals = session_totals(&events, |p| p != 3);
     assert_eq!(totals.len(), 1);
-    let s = &totals["s"];
+    let s = &totals[&("u@x", "s")];
     assert_eq!(s.email, "u@x");
     assert_eq!(s.started_at.unix_micros, 50);
     assert_eq!(s.ended_at.map(|t| t.unix_micros), Some(200));
@@ -127,6 +113,18 @@ fn totals_widen_sum_and_keep_the_first_device() {
     );
 
     let all = session_totals(&events, |_| true);
-    assert_eq!(all.keys().copied().collect::<Vec<_>>(), ["s", "t"]);
-    assert_eq!(all["t"].microphone_used, None);
+    assert_eq!(
+        all.keys().copied().collect::<Vec<_>>(),
+        [("u@x", "s"), ("v@x", "t")]
+    );
+    assert_eq!(all[&("v@x", "t")].microphone_used, None);
+
+    // The same session id sent by two users is two sessions.
+    let shared = [
+        event(Some("a"), "u@x", "s", 0, "1.0"),
+        event(Some("b"), "v@x", "s", 0, "2.0"),
+    ];
+    let split = session_totals(&shared, |_| true);
+    assert_eq!(split.len(), 2);
+    assert_eq!(split[&("v@x", "s")].talked_time.to_string(), "2.0");
 }

@@ -726,7 +726,7 @@ fn reject_codes_have_stable_names() {
             "invalid_value",
             "invalid_timestamp",
             "unknown_field",
-            "session_user_conflict"
+            "user_key_collision"
         ]
     );
 }

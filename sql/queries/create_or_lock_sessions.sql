@@ -1,21 +1,21 @@
--- One row per session the batch may add to, sorted by session id. A session that
--- does not exist yet is created with its owner and with the totals of the batch's
+-- One row per session the batch may add to, sorted by user key and session id. A
+-- session that does not exist yet is created with the totals of the batch's
 -- events for it, so a new session is written once. One that exists is row-locked
 -- and left as it is (add_to_sessions adds to it once the events are stored); its
 -- row here carries no device, so no JSON is parsed for it. The arrays are sorted
--- by session id and unnest yields them in order, so concurrent calls lock sessions
--- in one order and cannot deadlock.
+-- and unnest yields them in order, so concurrent calls lock sessions in one order
+-- and cannot deadlock.
 -- Returns the sessions this call created.
 INSERT INTO user_metrics.sessions AS s
-    (client_session_id, user_id, started_at, ended_at, device, event_count, talked_time,
+    (user_key, client_session_id, started_at, ended_at, device, event_count, talked_time,
      microphone_used, speaker_used, sentiment_sum, sentiment_count)
-SELECT t.client_session_id, t.user_id, t.started_at, t.ended_at, t.device::jsonb, t.event_count,
+SELECT t.user_key, t.client_session_id, t.started_at, t.ended_at, t.device::jsonb, t.event_count,
        t.talked_time, t.microphone_used, t.speaker_used, t.sentiment_sum, t.sentiment_count
-FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[],
+FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[],
             $6::bigint[], $7::numeric[], $8::boolean[], $9::boolean[],
             $10::numeric[], $11::bigint[])
-     AS t (client_session_id, user_id, started_at, ended_at, device, event_count, talked_time,
+     AS t (user_key, client_session_id, started_at, ended_at, device, event_count, talked_time,
            microphone_used, speaker_used, sentiment_sum, sentiment_count)
-ON CONFLICT (client_session_id) DO UPDATE SET user_id = s.user_id
+ON CONFLICT (user_key, client_session_id) DO UPDATE SET started_at = s.started_at
     WHERE false  -- lock the existing row, change nothing
-RETURNING s.client_session_id, s.id
+RETURNING s.user_key, s.client_session_id, s.id

@@ -1,4 +1,5 @@
--- $1: e-mails, lower-cased. Returns the users that exist, with their current name.
-SELECT u.email, u.id, u.name
+-- $1: user keys. Returns the users that exist, with their e-mail (which the
+-- caller compares with the batch's, to tell a key collision) and current name.
+SELECT u.user_key, u.email, u.name
 FROM user_metrics.users AS u
-WHERE u.email = ANY ($1::text[])
+WHERE u.user_key = ANY ($1::bigint[])

@@ -1,10 +1,11 @@
--- $1: e-mails not found by find_users, lower-cased and sorted, so that concurrent
--- calls take the unique-index locks of new users in the same order (unnest yields
--- the elements in array order, and rows are inserted in that order).
+-- $1: keys of the users not found by find_users, sorted, so that concurrent calls
+-- take the unique-index locks of new users in the same order (unnest yields the
+-- elements in array order, and rows are inserted in that order); $2: their
+-- e-mails in canonical form.
 -- Returns the users this call created; one that a concurrent call created first is
 -- skipped here and found again by find_users.
-INSERT INTO user_metrics.users (email)
-SELECT input.email
-FROM unnest($1::text[]) AS input (email)
-ON CONFLICT (email) DO NOTHING
-RETURNING email, id
+INSERT INTO user_metrics.users (user_key, email)
+SELECT input.user_key, input.email
+FROM unnest($1::bigint[], $2::text[]) AS input (user_key, email)
+ON CONFLICT (user_key) DO NOTHING
+RETURNING user_key

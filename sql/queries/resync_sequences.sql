@@ -8,8 +8,7 @@
 WITH tables (table_name, max_id) AS (
     VALUES ('user_metrics.events'::regclass, (SELECT max(id) FROM user_metrics.events)),
            ('user_metrics.rejected_events'::regclass, (SELECT max(id) FROM user_metrics.rejected_events)),
-           ('user_metrics.sessions'::regclass, (SELECT max(id) FROM user_metrics.sessions)),
-           ('user_metrics.users'::regclass, (SELECT max(id) FROM user_metrics.users))
+           ('user_metrics.sessions'::regclass, (SELECT max(id) FROM user_metrics.sessions))
 ), sequences AS (
     SELECT t.table_name, t.max_id, s.sequence_name,
            -- NULL while the sequence has handed out no value.

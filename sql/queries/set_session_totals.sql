@@ -12,9 +12,10 @@ UPDATE user_metrics.sessions AS s SET
     speaker_used    = t.speaker_used,
     sentiment_sum   = t.sentiment_sum,
     sentiment_count = t.sentiment_count
-FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[], $4::text[],
-            $5::bigint[], $6::numeric[], $7::boolean[], $8::boolean[],
-            $9::numeric[], $10::bigint[])
-     AS t (id, started_at, ended_at, device, event_count, talked_time,
+FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::text[],
+            $6::bigint[], $7::numeric[], $8::boolean[], $9::boolean[],
+            $10::numeric[], $11::bigint[])
+     AS t (user_key, id, started_at, ended_at, device, event_count, talked_time,
            microphone_used, speaker_used, sentiment_sum, sentiment_count)
-WHERE s.id = t.id
+WHERE s.user_key = ANY ($1::bigint[])
+  AND s.user_key = t.user_key AND s.id = t.id

@@ -5,8 +5,8 @@ SELECT u.email, u.name,
        sum(s.talked_time) AS total_talked_time,
        max(s.started_at) AS last_session_at
 FROM user_metrics.sessions AS s
-JOIN user_metrics.users AS u ON u.id = s.user_id
+JOIN user_metrics.users AS u ON u.user_key = s.user_key
 WHERE s.started_at >= $1::timestamptz - interval '7 days'
   AND s.started_at < $1::timestamptz
-GROUP BY u.id
+GROUP BY u.user_key
 ORDER BY total_talked_time DESC, u.email COLLATE "C"

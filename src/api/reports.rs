@@ -27,13 +27,16 @@ pub fn aggregate_user_metrics(
     TableIterator::new(reports::user_totals(email, since, until).or_raise())
 }
 
-/// One row for a known session, none for an unknown one.
+/// The session with this client session id: with the user's e-mail, at most one
+/// row (on Citus, read from that user's shard only); without it, one row per user
+/// who has a session of that id, by e-mail.
 // pgrx reads the column names from the signature, so the row type cannot be an alias.
 #[allow(clippy::type_complexity)]
 #[pg_extern(stable, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 pub fn get_session_details(
-    session_id: &str,
+    session_id: Option<&str>,
+    email: default!(Option<&str>, "NULL"),
 ) -> TableIterator<
     'static,
     (
@@ -51,7 +54,12 @@ pub fn get_session_details(
         name!(avg_voice_sentiment, Option<f64>),
     ),
 > {
-    TableIterator::new(reports::session_details(session_id).or_raise())
+    // No session has a NULL id.
+    let rows = match session_id {
+        Some(session_id) => reports::session_details(session_id, email).or_raise(),
+        None => Vec::new(),
+    };
+    TableIterator::new(rows)
 }
 
 /// Per user with sessions that started in `[week_end - 7 days, week_end)`: session

@@ -2,7 +2,7 @@
 
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::AnyNumeric;
-use user_metrics_contract::normalize_email;
+use user_metrics_contract::{normalize_email, user_key};
 
 use crate::error::Result;
 use crate::storage::rows::required;
@@ -32,12 +32,12 @@ pub fn user_totals(
             || Ok(vec![since.into(), until.into()]),
             row,
         ),
-        // Stored e-mails are in the contract's normalized form.
+        // Users are keyed by their e-mail in the contract's normalized form.
         Some(email) => read(
             &USER_TOTALS_ONE,
             || {
                 Ok(vec![
-                    normalize_email(email).as_ref().into(),
+                    user_key(&normalize_email(email)).into(),
                     since.into(),
                     until.into(),
                 ])

@@ -4,55 +4,84 @@ use std::collections::HashSet;
 use user_metrics_contract::Event;
 
 use super::convert::optional_timestamptz;
+use super::keys::Keys;
 use super::rows::required;
 use super::sessions::Sessions;
 use super::statements::*;
 use crate::error::Result;
 
-/// The batch's event_ids that are already stored.
-pub fn stored_before(events: &[Event]) -> Result<HashSet<String>> {
-    let ids: Vec<&str> = events
-        .iter()
-        .filter_map(|e| e.event_id.as_deref())
-        .collect();
-    if ids.is_empty() {
+/// A user's event_id, as stored: (user key, event_id).
+pub type StoredId = (i64, String);
+
+/// The (user, event_id) pairs of the batch that are already stored.
+pub fn stored_before(events: &[Event], keys: &Keys) -> Result<HashSet<StoredId>> {
+    let mut sent: HashSet<(i64, &str)> = HashSet::new();
+    for event in events {
+        if let Some(id) = event.event_id.as_deref() {
+            sent.insert((keys.of_email(&event.email)?, id));
+        }
+    }
+    if sent.is_empty() {
         return Ok(HashSet::new());
     }
     let known = read(
         &KNOWN_EVENT_IDS,
-        || Ok(vec![ids.into()]),
-        |row| required(row.get::<String>(1)?, "event_id"),
+        || {
+            let user_keys: HashSet<i64> = sent.iter().map(|s| s.0).collect();
+            let ids: HashSet<&str> = sent.iter().map(|s| s.1).collect();
+            Ok(vec![
+                user_keys.into_iter().collect::<Vec<i64>>().into(),
+                ids.into_iter().collect::<Vec<&str>>().into(),
+            ])
+        },
+        key_and_event_id,
     )?;
-    Ok(known.into_iter().collect())
+    // The statement matches any of the users with any of the ids: keep the pairs sent.
+    Ok(known
+        .into_iter()
+        .filter_map(|(key, id)| Some((key, id?)))
+        .filter(|(key, id)| sent.contains(&(*key, id.as_str())))
+        .collect())
+}
+
+fn key_and_event_id(row: pgrx::spi::SpiHeapTupleData<'_>) -> Result<(i64, Option<String>)> {
+    Ok((
+        required(row.get::<i64>(1)?, "user_key")?,
+        row.get::<String>(2)?,
+    ))
 }
 
 /// The events one call inserted.
 pub struct Inserted {
-    /// The event_ids of the stored events that have one.
-    pub event_ids: HashSet<String>,
+    /// The (user, event_id) pairs of the stored events that have an event_id.
+    pub ids: HashSet<StoredId>,
     /// How many rows were inserted, with or without an event_id.
     pub rows: usize,
 }
 
 /// Inserts `to_store`; returns what was actually stored. One that a concurrent
 /// call stored meanwhile is skipped (and is then a duplicate).
-pub fn insert(to_store: &[&Event], sessions: &Sessions) -> Result<Inserted> {
+pub fn insert(to_store: &[&Event], keys: &Keys, sessions: &Sessions) -> Result<Inserted> {
     if to_store.is_empty() {
         return Ok(Inserted {
-            event_ids: HashSet::new(),
+            ids: HashSet::new(),
             rows: 0,
         });
     }
-    // Sorted by event_id, so that concurrent calls wait for each other's
-    // unique-index entries in one order.
-    let mut order: Vec<&Event> = to_store.to_vec();
-    order.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+    // Sorted by user key and event_id, so that concurrent calls wait for each
+    // other's unique-index entries in one order.
+    let mut order: Vec<(i64, &Event)> = Vec::with_capacity(to_store.len());
+    for event in to_store {
+        order.push((keys.of_email(&event.email)?, event));
+    }
+    order.sort_by(|a, b| (a.0, &a.1.event_id).cmp(&(b.0, &b.1.event_id)));
 
     let stored = write(
         &INSERT_EVENTS,
         || {
             let n = order.len();
-            let (mut event_ids, mut session_ids, mut recorded) = (
+            let (mut user_keys, mut event_ids, mut session_ids, mut recorded) = (
+                Vec::with_capacity(n),
                 Vec::with_capacity(n),
                 Vec::with_capacity(n),
                 Vec::with_capacity(n),
@@ -63,9 +92,10 @@ pub fn insert(to_store: &[&Event], sessions: &Sessions) -> Result<Inserted> {
                 Vec::with_capacity(n),
                 Vec::with_capacity(n),
             );
-            for event in &order {
+            for (key, event) in &order {
+                user_keys.push(*key);
                 event_ids.push(event.event_id.as_deref());
-                session_ids.push(sessions.row(&event.session_id)?.id);
+                session_ids.push(sessions.row(&event.email, &event.session_id)?.id);
                 recorded.push(optional_timestamptz(event.recorded_at)?);
                 talked.push(event.talked_time.to_string());
                 microphone.push(event.microphone_used);
@@ -73,6 +103,7 @@ pub fn insert(to_store: &[&Event], sessions: &Sessions) -> Result<Inserted> {
                 sentiment.push(event.voice_sentiment.map(|s| s.to_string()));
             }
             Ok(vec![
+                user_keys.into(),
                 event_ids.into(),
                 session_ids.into(),
                 recorded.into(),
@@ -82,10 +113,13 @@ pub fn insert(to_store: &[&Event], sessions: &Sessions) -> Result<Inserted> {
                 sentiment.into(),
             ])
         },
-        |row| row.get::<String>(1).map_err(Into::into),
+        key_and_event_id,
     )?;
     Ok(Inserted {
         rows: stored.len(),
-        event_ids: stored.into_iter().flatten().collect(),
+        ids: stored
+            .into_iter()
+            .filter_map(|(key, id)| Some((key, id?)))
+            .collect(),
     })
 }

@@ -4,6 +4,7 @@
 pub mod convert;
 pub mod counters;
 mod events;
+mod keys;
 mod quarantine;
 pub mod rows;
 mod sequences;

@@ -1,65 +1,75 @@
 //! The sessions of a batch: created with their totals, or locked and added to.
+//! A session is a user's: it is known by the user's key and the client's session
+//! id, and the same session id sent by two users names two sessions.
 
-use std::collections::{BTreeMap, HashMap};
-use user_metrics_contract::{Decimal, Event, SessionTotals};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use user_metrics_contract::{Decimal, Event, SessionKey, SessionTotals};
 
 use super::convert::{optional_timestamptz, timestamptz};
-use super::rows::{count, required, text_and_id};
+use super::keys::Keys;
+use super::rows::{count, required};
 use super::statements::*;
-use super::users::Users;
 use crate::error::{Error, Result};
 
 /// One session of the batch, locked by this call.
 pub struct SessionRow {
     pub id: i64,
-    /// The user the session belongs to.
-    pub user_id: i64,
+    pub user_key: i64,
     /// Created by this call, with the totals it was created with.
     pub created: bool,
 }
 
-/// Every session the batch may add to, locked.
-pub struct Sessions<'u> {
-    rows: HashMap<String, SessionRow>,
-    users: &'u Users,
+/// Every session the batch may add to, locked, by (e-mail, session id).
+pub struct Sessions {
+    rows: HashMap<(String, String), SessionRow>,
 }
 
-impl<'u> Sessions<'u> {
-    pub fn row(&self, session_id: &str) -> Result<&SessionRow> {
+impl Sessions {
+    pub fn row(&self, email: &str, session_id: &str) -> Result<&SessionRow> {
         self.rows
-            .get(session_id)
+            .get(&(email.to_string(), session_id.to_string()))
             .ok_or_else(|| Error::Internal(format!("session {session_id:?} was not locked")))
     }
+}
 
-    /// The e-mail of the session's owner (`SOMEONE_ELSE` for a user who sent
-    /// nothing in this batch), for the sessions of the batch.
-    pub fn owner_of(&self, session_id: &str) -> Option<&'u str> {
-        let users = self.users;
-        self.rows
-            .get(session_id)
-            .map(|row| users.email_of(row.user_id))
+/// The batch's sessions in the order they are locked: by user key, then session id
+/// (the order of the unique index), the same in every call.
+fn lock_order<'e>(
+    first_events: &BTreeMap<SessionKey<'e>, &'e Event<'e>>,
+    keys: &Keys,
+) -> Result<Vec<(i64, SessionKey<'e>)>> {
+    let mut order = Vec::with_capacity(first_events.len());
+    for &(email, session_id) in first_events.keys() {
+        order.push((keys.of_email(email)?, (email, session_id)));
     }
+    order.sort_unstable_by(|a, b| (a.0, a.1 .1).cmp(&(b.0, b.1 .1)));
+    Ok(order)
 }
 
 /// Creates the sessions that do not exist yet, each with `assumed` totals (those
 /// of the batch's events for it), or, without any, with none; locks the ones that
-/// exist. `first_events` holds, per session id in sorted order, the first event
-/// that may be stored: a new session belongs to its user.
-pub fn create_or_lock<'e, 'u>(
-    first_events: &BTreeMap<&'e str, &'e Event>,
-    assumed: &BTreeMap<&'e str, SessionTotals<'e>>,
-    users: &'u Users,
-) -> Result<Sessions<'u>> {
-    let ids: Vec<&str> = first_events.keys().copied().collect();
-    let mut rows = find(ids.clone())?;
+/// exist. `first_events` holds, per session, the first event that may be stored.
+pub fn create_or_lock<'e>(
+    first_events: &BTreeMap<SessionKey<'e>, &'e Event<'e>>,
+    assumed: &BTreeMap<SessionKey<'e>, SessionTotals<'e>>,
+    keys: &Keys,
+) -> Result<Sessions> {
+    let order = lock_order(first_events, keys)?;
+    let wanted: Vec<(i64, &str, &str)> = order
+        .iter()
+        .map(|&(key, (email, session_id))| (key, email, session_id))
+        .collect();
+    let mut rows = find(&wanted)?;
 
     let created = write(
         &CREATE_OR_LOCK_SESSIONS,
         || {
-            let mut owners = Vec::with_capacity(ids.len());
-            let mut columns = TotalsColumns::with_capacity(ids.len());
-            for (&session_id, &first) in first_events {
-                let mut totals = match assumed.get(session_id) {
+            let mut user_keys = Vec::with_capacity(order.len());
+            let mut session_ids = Vec::with_capacity(order.len());
+            let mut columns = TotalsColumns::with_capacity(order.len());
+            for &(key, session) in &order {
+                let first = first_events[&session];
+                let mut totals = match assumed.get(&session) {
                     Some(totals) => totals.clone(),
                     // No event of the batch is assumed to be stored in it: if the session
                     // is new, it is removed again once that is confirmed.
@@ -76,60 +86,93 @@ pub fn create_or_lock<'e, 'u>(
                         sentiment_count: 0,
                     },
                 };
-                if rows.contains_key(session_id) {
+                if rows.contains_key(&(session.0.to_string(), session.1.to_string())) {
                     // Only locked: its values are not used, so spare parsing the device.
                     totals.device = None;
                 }
-                owners.push(users.id_of(&first.email)?);
+                user_keys.push(key);
+                session_ids.push(session.1);
                 columns.push(&totals)?;
             }
-            let mut args: Args = vec![ids.clone().into(), owners.into()];
+            let mut args: Args = vec![user_keys.into(), session_ids.into()];
             args.extend(columns.into_args());
             Ok(args)
         },
-        text_and_id,
+        key_session_and_id,
     )?;
-    for (session_id, id) in created {
-        let first = first_events
-            .get(session_id.as_str())
+    let email_of: HashMap<(i64, &str), &str> = wanted
+        .iter()
+        .map(|&(key, email, session_id)| ((key, session_id), email))
+        .collect();
+    for (user_key, session_id, id) in created {
+        let email = email_of
+            .get(&(user_key, session_id.as_str()))
             .ok_or_else(|| Error::Internal(format!("created an unknown session {session_id:?}")))?;
-        let user_id = users.id_of(&first.email)?;
         rows.insert(
-            session_id,
+            (email.to_string(), session_id),
             SessionRow {
                 id,
-                user_id,
+                user_key,
                 created: true,
             },
         );
     }
     // Sessions that a concurrent call created after the first lookup: now locked.
-    let raced: Vec<&str> = ids.into_iter().filter(|s| !rows.contains_key(*s)).collect();
+    let raced: Vec<(i64, &str, &str)> = wanted
+        .iter()
+        .copied()
+        .filter(|&(_, email, session_id)| {
+            !rows.contains_key(&(email.to_string(), session_id.to_string()))
+        })
+        .collect();
     if !raced.is_empty() {
-        rows.extend(find(raced)?);
+        rows.extend(find(&raced)?);
     }
-    Ok(Sessions { rows, users })
+    Ok(Sessions { rows })
 }
 
-fn find(ids: Vec<&str>) -> Result<HashMap<String, SessionRow>> {
+fn key_session_and_id(row: pgrx::spi::SpiHeapTupleData<'_>) -> Result<(i64, String, i64)> {
+    Ok((
+        required(row.get::<i64>(1)?, "user_key")?,
+        required(row.get::<String>(2)?, "client_session_id")?,
+        required(row.get::<i64>(3)?, "id")?,
+    ))
+}
+
+/// The existing sessions among `wanted` (user key, e-mail, session id). The
+/// statement returns every session of these users with any of these ids; only
+/// the pairs asked for are kept.
+fn find(wanted: &[(i64, &str, &str)]) -> Result<HashMap<(String, String), SessionRow>> {
+    let email_of: HashMap<(i64, &str), &str> = wanted
+        .iter()
+        .map(|&(key, email, session_id)| ((key, session_id), email))
+        .collect();
     let found = read(
         &FIND_SESSIONS,
-        || Ok(vec![ids.into()]),
-        |row| {
-            let session_id: String = required(row.get(1)?, "client_session_id")?;
-            let id: i64 = required(row.get(2)?, "id")?;
-            let user_id: i64 = required(row.get(3)?, "user_id")?;
-            Ok((
-                session_id,
+        || {
+            let keys: HashSet<i64> = wanted.iter().map(|w| w.0).collect();
+            let ids: HashSet<&str> = wanted.iter().map(|w| w.2).collect();
+            Ok(vec![
+                keys.into_iter().collect::<Vec<i64>>().into(),
+                ids.into_iter().collect::<Vec<&str>>().into(),
+            ])
+        },
+        key_session_and_id,
+    )?;
+    let mut rows = HashMap::with_capacity(found.len());
+    for (user_key, session_id, id) in found {
+        if let Some(email) = email_of.get(&(user_key, session_id.as_str())) {
+            rows.insert(
+                (email.to_string(), session_id),
                 SessionRow {
                     id,
-                    user_id,
+                    user_key,
                     created: false,
                 },
-            ))
-        },
-    )?;
-    Ok(found.into_iter().collect())
+            );
+        }
+    }
+    Ok(rows)
 }
 
 /// Brings every session to the totals of the events actually stored: adds them to
@@ -138,24 +181,26 @@ fn find(ids: Vec<&str>) -> Result<HashMap<String, SessionRow>> {
 /// how many sessions this call added in the end (created, less those removed).
 pub fn settle(
     sessions: &Sessions,
-    assumed: &BTreeMap<&str, SessionTotals<'_>>,
-    stored: &BTreeMap<&str, SessionTotals<'_>>,
+    assumed: &BTreeMap<SessionKey<'_>, SessionTotals<'_>>,
+    stored: &BTreeMap<SessionKey<'_>, SessionTotals<'_>>,
 ) -> Result<i64> {
-    let mut add: Vec<(i64, &SessionTotals)> = Vec::new();
-    let mut set: Vec<(i64, &SessionTotals)> = Vec::new();
-    for (&session_id, totals) in stored {
-        let row = sessions.row(session_id)?;
+    let mut add: Vec<(&SessionRow, &SessionTotals)> = Vec::new();
+    let mut set: Vec<(&SessionRow, &SessionTotals)> = Vec::new();
+    for (&(email, session_id), totals) in stored {
+        let row = sessions.row(email, session_id)?;
         if !row.created {
-            add.push((row.id, totals));
-        } else if assumed.get(session_id) != Some(totals) {
-            set.push((row.id, totals));
+            add.push((row, totals));
+        } else if assumed.get(&(email, session_id)) != Some(totals) {
+            set.push((row, totals));
         }
     }
-    let empty: Vec<i64> = sessions
+    let empty: Vec<&SessionRow> = sessions
         .rows
         .iter()
-        .filter(|(session_id, row)| row.created && !stored.contains_key(session_id.as_str()))
-        .map(|(_, row)| row.id)
+        .filter(|((email, session_id), row)| {
+            row.created && !stored.contains_key(&(email.as_str(), session_id.as_str()))
+        })
+        .map(|(_, row)| row)
         .collect();
     for (statement, sessions) in [(&ADD_TO_SESSIONS, add), (&SET_SESSION_TOTALS, set)] {
         if sessions.is_empty() {
@@ -168,8 +213,9 @@ pub fn settle(
                 for (_, totals) in &sessions {
                     columns.push(totals)?;
                 }
-                let ids: Vec<i64> = sessions.iter().map(|(id, _)| *id).collect();
-                let mut args: Args = vec![ids.into()];
+                let keys: Vec<i64> = sessions.iter().map(|(row, _)| row.user_key).collect();
+                let ids: Vec<i64> = sessions.iter().map(|(row, _)| row.id).collect();
+                let mut args: Args = vec![keys.into(), ids.into()];
                 args.extend(columns.into_args());
                 Ok(args)
             },
@@ -179,7 +225,16 @@ pub fn settle(
     let created = sessions.rows.values().filter(|row| row.created).count();
     let mut removed = 0;
     if !empty.is_empty() {
-        removed = write(&DELETE_EMPTY_SESSIONS, || Ok(vec![empty.into()]), ignore)?.len();
+        removed = write(
+            &DELETE_EMPTY_SESSIONS,
+            || {
+                let keys: Vec<i64> = empty.iter().map(|row| row.user_key).collect();
+                let ids: Vec<i64> = empty.iter().map(|row| row.id).collect();
+                Ok(vec![keys.into(), ids.into()])
+            },
+            ignore,
+        )?
+        .len();
     }
     count(created - removed)
 }

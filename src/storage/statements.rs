@@ -55,6 +55,7 @@ statement!(ADD_TO_COUNTERS, "add_to_counters");
 statement!(USER_TOTALS_ALL, "user_totals_all");
 statement!(USER_TOTALS_ONE, "user_totals_one");
 statement!(SESSION_DETAILS, "session_details");
+statement!(SESSION_DETAILS_ALL_USERS, "session_details_all_users");
 statement!(WEEKLY_REPORT, "weekly_report");
 statement!(HEALTH, "health");
 statement!(LIST_REJECTED_EVENTS, "list_rejected_events");

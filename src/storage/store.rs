@@ -1,27 +1,32 @@
 //! Storing a batch of valid events: users, sessions, events and running totals.
 //!
-//! The steps, each one statement over arrays whatever the batch size:
-//! 1. find the event_ids already stored (repeats take no part in anything);
-//! 2. find or create the users;
+//! The steps, each one statement over arrays whatever the batch size, and each
+//! naming the batch's user keys so that it touches only their rows (on Citus,
+//! only their shards):
+//! 1. find the (user, event_id) pairs already stored (repeats take no part in
+//!    anything);
+//! 2. find or create the users, and set aside the e-mails whose key another
+//!    e-mail holds;
 //! 3. create the new sessions, each with the totals of its events in the batch, and
 //!    lock the existing ones;
-//! 4. insert the events that are neither repeats nor conflicts;
+//! 4. insert the events that are not repeats;
 //! 5. add to the existing sessions' totals, and correct the new ones where step 4
 //!    stored other events than step 3 assumed;
 //! 6. remove what was created only for events that were not stored, and rename
 //!    users.
 //!
-//! Concurrency: locks are taken in one order per table (users by e-mail, sessions
-//! by session id, events by event_id, renamed users by id) and tables in one order,
-//! so concurrent calls on the same users and sessions wait for each other but never
-//! deadlock. Every event stored for a session is stored by a call that holds the
-//! session's row lock, so its totals are exact. A call is stored whole or not at
-//! all, in the caller's transaction.
+//! Concurrency: locks are taken in one order per table (users, sessions and events
+//! by user key and then their id) and tables in one order, so concurrent calls on
+//! the same users and sessions wait for each other but never deadlock. Every event
+//! stored for a session is stored by a call that holds the session's row lock, so
+//! its totals are exact. A call is stored whole or not at all, in the caller's
+//! transaction.
 
 use std::collections::BTreeMap;
 use user_metrics_contract::{classify, session_totals, Event, Fate, RejectCode, Rejection};
 
 use super::counters::Counts;
+use super::keys::Keys;
 use super::rows::count;
 use super::{events, sessions, users};
 use crate::error::{Error, Result};
@@ -30,51 +35,48 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Stored,
-    /// Its event_id was stored before, by an earlier call or earlier in this one.
+    /// Its user stored its event_id before, in an earlier call or earlier in this one.
     Duplicate,
-    /// Its session belongs to another user.
+    /// Its e-mail's user key belongs to another e-mail.
     Conflict(Rejection),
 }
 
 /// Stores `events` (in batch order; `indexes` gives each one's index in the
 /// payload) and returns each one's outcome, in the same order, with the rows the
-/// call added. With `stop_at_conflict`, the first session_user_conflict is
-/// returned as an error before any event is written.
+/// call added. With `stop_at_conflict`, the first user_key_collision is returned
+/// as an error before any event is written.
 pub fn store_events(
     events: &[Event],
     indexes: &[usize],
     stop_at_conflict: bool,
 ) -> Result<(Vec<Outcome>, Counts)> {
-    let stored_before = events::stored_before(events)?;
-    let is_repeat = |id: &str| stored_before.contains(id);
-    let candidates: Vec<&Event> = events
-        .iter()
-        .filter(|e| !e.event_id.as_deref().is_some_and(is_repeat))
-        .collect();
-    if candidates.is_empty() {
+    let keys = Keys::of(events);
+    let stored_before = events::stored_before(events, &keys)?;
+    let is_repeat = |email: &str, id: &str| {
+        keys.of_email(email)
+            .is_ok_and(|key| stored_before.contains(&(key, id.to_string())))
+    };
+    let all_repeats = events.iter().all(|event| {
+        event
+            .event_id
+            .as_deref()
+            .is_some_and(|id| is_repeat(&event.email, id))
+    });
+    if all_repeats {
         return Ok((vec![Outcome::Duplicate; events.len()], Counts::default()));
     }
+    let users = users::find_or_create(&keys)?;
 
-    let users = users::find_or_create(candidates.iter().map(|e| e.email.as_ref()).collect())?;
-
-    // What the batch adds to each session if every session were new.
-    let assumed_fates = classify(events, is_repeat, |_| None);
-    let assumed = session_totals(events, |p| assumed_fates[p] == Fate::Store);
-    let mut first_events: BTreeMap<&str, &Event> = BTreeMap::new();
-    for event in &candidates {
-        first_events
-            .entry(event.session_id.as_ref())
-            .or_insert(event);
-    }
-    let sessions = sessions::create_or_lock(&first_events, &assumed, &users)?;
-
-    // The verdicts, now that every session's owner is known.
-    let fates = classify(events, is_repeat, |s| sessions.owner_of(s));
+    // The verdicts: every user is known now, and sessions take no part in them.
+    let fates = classify(events, is_repeat, |email| users.collides(email));
     let conflict = |event: &Event| {
         Rejection::new(
-            RejectCode::SessionUserConflict,
-            "session.id",
-            format!("session {:?} belongs to another user", event.session_id),
+            RejectCode::UserKeyCollision,
+            "user.email",
+            format!(
+                "the user key of {:?} belongs to another e-mail address",
+                event.email
+            ),
         )
     };
     if stop_at_conflict {
@@ -91,34 +93,75 @@ pub fn store_events(
         .filter(|(_, f)| **f == Fate::Store)
         .map(|(e, _)| e)
         .collect();
-    let inserted = events::insert(&to_store, &sessions)?;
 
-    let outcomes: Vec<Outcome> = events
-        .iter()
-        .zip(&fates)
-        .map(|(event, fate)| match fate {
-            Fate::Conflict => Outcome::Conflict(conflict(event)),
-            Fate::Duplicate => Outcome::Duplicate,
-            Fate::Store => match &event.event_id {
-                Some(id) if !inserted.event_ids.contains(id.as_ref()) => Outcome::Duplicate,
-                _ => Outcome::Stored,
-            },
-        })
-        .collect();
-    let is_stored = |p: usize| outcomes[p] == Outcome::Stored;
+    let (outcomes, sessions_added, events_added) = if to_store.is_empty() {
+        let nothing = events::Inserted {
+            ids: Default::default(),
+            rows: 0,
+        };
+        (
+            outcomes_of(events, &fates, &keys, &nothing, conflict)?,
+            0,
+            0,
+        )
+    } else {
+        // What the batch adds to each session if every session were new.
+        let assumed = session_totals(events, |p| fates[p] == Fate::Store);
+        let mut first_events = BTreeMap::new();
+        for event in &to_store {
+            first_events
+                .entry((event.email.as_ref(), event.session_id.as_ref()))
+                .or_insert(*event);
+        }
+        let sessions = sessions::create_or_lock(&first_events, &assumed, &keys)?;
+        let inserted = events::insert(&to_store, &keys, &sessions)?;
+        let outcomes = outcomes_of(events, &fates, &keys, &inserted, conflict)?;
+        let is_stored = |p: usize| outcomes[p] == Outcome::Stored;
+        let added = sessions::settle(&sessions, &assumed, &session_totals(events, is_stored))?;
+        (outcomes, added, inserted.rows)
+    };
     let stored: Vec<&Event> = (0..events.len())
-        .filter(|&p| is_stored(p))
+        .filter(|&p| outcomes[p] == Outcome::Stored)
         .map(|p| &events[p])
         .collect();
-
-    let sessions_added = sessions::settle(&sessions, &assumed, &session_totals(events, is_stored))?;
-    let users_added = users::remove_unused(&users, &stored)?;
-    users::rename(&users, &stored)?;
+    let users_added = users::remove_unused(&users, &keys, &stored)?;
+    users::rename(&users, &keys, &stored)?;
     let counts = Counts {
         users: users_added,
         sessions: sessions_added,
-        events: count(inserted.rows)?,
+        events: count(events_added)?,
         rejected: 0,
     };
     Ok((outcomes, counts))
+}
+
+/// Each event's outcome, once the insert has said which were stored: an event
+/// meant to be stored whose (user, event_id) a concurrent call stored first is a
+/// duplicate.
+fn outcomes_of(
+    events: &[Event],
+    fates: &[Fate],
+    keys: &Keys,
+    inserted: &events::Inserted,
+    conflict: impl Fn(&Event) -> Rejection,
+) -> Result<Vec<Outcome>> {
+    let mut outcomes = Vec::with_capacity(events.len());
+    for (event, fate) in events.iter().zip(fates) {
+        outcomes.push(match fate {
+            Fate::Conflict => Outcome::Conflict(conflict(event)),
+            Fate::Duplicate => Outcome::Duplicate,
+            Fate::Store => match &event.event_id {
+                Some(id) => {
+                    let key = keys.of_email(&event.email)?;
+                    if inserted.ids.contains(&(key, id.to_string())) {
+                        Outcome::Stored
+                    } else {
+                        Outcome::Duplicate
+                    }
+                }
+                None => Outcome::Stored,
+            },
+        });
+    }
+    Ok(outcomes)
 }

@@ -3,112 +3,124 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use user_metrics_contract::Event;
 
-use super::rows::{count, required, text_and_id};
+use super::keys::Keys;
+use super::rows::{count, required};
 use super::statements::*;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
-/// Every e-mail's user id and current name, and which users this call created.
+/// The batch's users: each key's stored e-mail and name, which e-mails cannot be
+/// stored because another e-mail holds their key, and which users this call
+/// created.
 pub struct Users {
-    ids: HashMap<String, i64>,
-    emails: HashMap<i64, String>,
-    names: HashMap<i64, Option<String>>,
+    stored: HashMap<i64, (String, Option<String>)>,
+    colliding: HashSet<String>,
     pub created: Vec<i64>,
 }
 
-/// What `email_of` answers for a user who sent nothing in this batch. It is not a
-/// valid e-mail (it has spaces), so no event of the batch can match it.
-pub const SOMEONE_ELSE: &str = "another user";
-
 impl Users {
-    pub fn id_of(&self, email: &str) -> Result<i64> {
-        self.ids
-            .get(email)
-            .copied()
-            .ok_or_else(|| Error::Internal(format!("no user row for {email}")))
+    /// Whether the e-mail's key belongs to another e-mail.
+    pub fn collides(&self, email: &str) -> bool {
+        self.colliding.contains(email)
     }
 
-    /// The e-mail of a user of this batch, or `SOMEONE_ELSE`.
-    pub fn email_of(&self, id: i64) -> &str {
-        self.emails.get(&id).map_or(SOMEONE_ELSE, String::as_str)
-    }
-
-    fn add(&mut self, email: String, id: i64, name: Option<String>) {
-        self.names.insert(id, name);
-        self.emails.insert(id, email.clone());
-        self.ids.insert(email, id);
-    }
-
-    fn find(&mut self, emails: Vec<&str>) -> Result<()> {
+    fn find(&mut self, keys: Vec<i64>) -> Result<()> {
         let found = read(
             &FIND_USERS,
-            || Ok(vec![emails.into()]),
+            || Ok(vec![keys.into()]),
             |row| {
                 Ok((
-                    required(row.get::<String>(1)?, "email")?,
-                    required(row.get::<i64>(2)?, "id")?,
+                    required(row.get::<i64>(1)?, "user_key")?,
+                    required(row.get::<String>(2)?, "email")?,
                     row.get::<String>(3)?,
                 ))
             },
         )?;
-        for (email, id, name) in found {
-            self.add(email, id, name);
+        for (key, email, name) in found {
+            self.stored.insert(key, (email, name));
         }
         Ok(())
     }
+
+    /// Marks every e-mail of the batch whose key is stored for another e-mail.
+    fn note_collisions(&mut self, keys: &Keys) {
+        for (email, key) in keys.iter() {
+            if self
+                .stored
+                .get(&key)
+                .is_some_and(|(owner, _)| owner != email)
+            {
+                self.colliding.insert(email.to_string());
+            }
+        }
+    }
 }
 
-/// Finds the users with these e-mails and creates the missing ones. Most calls
-/// name only known users, so the lookup comes first and the insert usually has
-/// nothing to do.
-pub fn find_or_create(mut emails: Vec<&str>) -> Result<Users> {
-    emails.sort_unstable();
-    emails.dedup();
+/// Finds the users of these e-mails and creates the missing ones. Most calls name
+/// only known users, so the lookup comes first and the insert usually has nothing
+/// to do.
+pub fn find_or_create(keys: &Keys) -> Result<Users> {
     let mut users = Users {
-        ids: HashMap::with_capacity(emails.len()),
-        emails: HashMap::with_capacity(emails.len()),
-        names: HashMap::with_capacity(emails.len()),
+        stored: HashMap::new(),
+        colliding: HashSet::new(),
         created: Vec::new(),
     };
-    users.find(emails.clone())?;
-    let missing: Vec<&str> = emails
-        .into_iter()
-        .filter(|email| !users.ids.contains_key(*email))
-        .collect();
+    users.find(keys.sorted())?;
+    users.note_collisions(keys);
+
+    // Per missing key, the e-mail to create it for: if two e-mails of the batch
+    // share a key, the first in byte order.
+    let mut missing: BTreeMap<i64, &str> = BTreeMap::new();
+    for (email, key) in keys.iter() {
+        if users.stored.contains_key(&key) {
+            continue;
+        }
+        let owner = missing.entry(key).or_insert(email);
+        if email < *owner {
+            *owner = email;
+        }
+    }
     if missing.is_empty() {
         return Ok(users);
     }
-    let to_insert = missing.clone();
-    for (email, id) in write(&INSERT_USERS, || Ok(vec![to_insert.into()]), text_and_id)? {
-        users.created.push(id);
-        users.add(email, id, None);
+    let created = write(
+        &INSERT_USERS,
+        || {
+            let keys: Vec<i64> = missing.keys().copied().collect();
+            let emails: Vec<&str> = missing.values().copied().collect();
+            Ok(vec![keys.into(), emails.into()])
+        },
+        |row| required(row.get::<i64>(1)?, "user_key"),
+    )?;
+    for key in &created {
+        if let Some(email) = missing.remove(key) {
+            users.stored.insert(*key, (email.to_string(), None));
+        }
     }
+    users.created = created;
     // Users that a concurrent call created between our lookup and our insert.
-    let raced: Vec<&str> = missing
-        .into_iter()
-        .filter(|email| !users.ids.contains_key(*email))
-        .collect();
-    if !raced.is_empty() {
-        users.find(raced)?;
+    if !missing.is_empty() {
+        users.find(missing.into_keys().collect())?;
     }
+    users.note_collisions(keys);
     Ok(users)
 }
 
 /// Removes the users this call created that ended up with no stored event, so that
 /// a refused or repeated event leaves nothing behind. Returns how many users this
 /// call added in the end (created, less those removed).
-pub fn remove_unused(users: &Users, stored: &[&Event]) -> Result<i64> {
+pub fn remove_unused(users: &Users, keys: &Keys, stored: &[&Event]) -> Result<i64> {
     if users.created.is_empty() {
         return Ok(0);
     }
     let mut used = HashSet::new();
     for event in stored {
-        used.insert(users.id_of(&event.email)?);
+        used.insert(keys.of_email(&event.email)?);
     }
     let unused: Vec<i64> = users
         .created
         .iter()
         .copied()
-        .filter(|id| !used.contains(id))
+        .filter(|key| !used.contains(key))
         .collect();
     let mut removed = 0;
     if !unused.is_empty() {
@@ -119,23 +131,23 @@ pub fn remove_unused(users: &Users, stored: &[&Event]) -> Result<i64> {
 
 /// Gives each user the last non-empty name among the stored events (in batch
 /// order), writing only the names that change.
-pub fn rename(users: &Users, stored: &[&Event]) -> Result<()> {
+pub fn rename(users: &Users, keys: &Keys, stored: &[&Event]) -> Result<()> {
     let mut latest: BTreeMap<i64, &str> = BTreeMap::new();
     for event in stored {
         if let Some(name) = &event.name {
-            latest.insert(users.id_of(&event.email)?, name.as_ref());
+            latest.insert(keys.of_email(&event.email)?, name.as_ref());
         }
     }
-    latest.retain(|id, name| users.names.get(id).and_then(|n| n.as_deref()) != Some(*name));
+    latest.retain(|key, name| users.stored.get(key).and_then(|(_, n)| n.as_deref()) != Some(*name));
     if latest.is_empty() {
         return Ok(());
     }
     write(
         &RENAME_USERS,
         || {
-            let ids: Vec<i64> = latest.keys().copied().collect();
+            let keys: Vec<i64> = latest.keys().copied().collect();
             let names: Vec<&str> = latest.values().copied().collect();
-            Ok(vec![ids.into(), names.into()])
+            Ok(vec![keys.into(), names.into()])
         },
         ignore,
     )?;

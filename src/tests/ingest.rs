@@ -103,11 +103,19 @@ mod tests {
     #[pg_test]
     fn a_repeat_of_an_event_for_a_new_session_leaves_no_session_behind() {
         ingest(&event("e1", "a@x", "s1", "2026-11-23T09:00:00Z", 10.0));
-        // Same event_id, but naming a session and a user that do not exist yet.
-        let summary = ingest(&event("e1", "new@x", "s-new", "2026-11-23T09:00:00Z", 10.0));
-        assert_eq!(summary["duplicates"], json!(1));
-        assert_eq!(count("SELECT count(*) FROM user_metrics.sessions"), 1);
-        assert_eq!(count("SELECT count(*) FROM user_metrics.users"), 1);
+        // The same user's event_id again, naming a session that does not exist yet,
+        // in a batch with another user's event that is a repeat only in this batch.
+        let summary = ingest(&json!([
+            event("e1", "a@x", "s-new", "2026-11-23T09:00:00Z", 10.0),
+            event("e2", "new@x", "s-new", "2026-11-23T09:00:00Z", 1.0),
+            event("e2", "new@x", "s-other", "2026-11-23T09:00:00Z", 1.0),
+        ]));
+        assert_eq!(
+            (&summary["accepted"], &summary["duplicates"]),
+            (&json!(1), &json!(2))
+        );
+        assert_eq!(count("SELECT count(*) FROM user_metrics.sessions"), 2);
+        assert_eq!(count("SELECT count(*) FROM user_metrics.users"), 2);
     }
 
     #[pg_test]
@@ -136,7 +144,7 @@ mod tests {
         ));
         assert_eq!(count("SELECT count(*) FROM user_metrics.users"), 1);
         assert_eq!(
-            count("SELECT count(DISTINCT user_id) FROM user_metrics.sessions"),
+            count("SELECT count(DISTINCT user_key) FROM user_metrics.sessions"),
             1
         );
     }
@@ -188,53 +196,112 @@ mod tests {
     }
 
     #[pg_test]
-    fn a_session_of_another_user_is_a_conflict() {
+    fn the_same_session_id_sent_by_two_users_is_two_sessions() {
         ingest(&event("e1", "a@x", "s1", "2026-11-23T09:00:00Z", 1.0));
         let summary = ingest(&json!([
             event("e2", "b@x", "s1", "2026-11-23T09:00:00Z", 5.0),
             event("e3", "a@x", "s1", "2026-11-23T09:00:00Z", 2.0),
         ]));
-        assert_eq!(summary["accepted"], json!(1));
+        assert_eq!(summary["accepted"], json!(2));
+        assert_eq!(summary["rejected"], json!(0));
         assert_eq!(
-            summary["errors"],
-            json!([{
-                "index": 0,
-                "event_id": "e2",
-                "code": "session_user_conflict",
-                "message": "session.id: session \"s1\" belongs to another user"
-            }])
+            Spi::get_one::<String>(
+                "SELECT string_agg(u.email || '=' || s.talked_time, ',' ORDER BY u.email)
+                 FROM user_metrics.sessions s JOIN user_metrics.users u ON u.user_key = s.user_key"
+            )
+            .unwrap()
+            .as_deref(),
+            Some("a@x=3.0,b@x=5.0")
+        );
+        // Without the e-mail, every user's session of that id; with it, one.
+        assert_eq!(
+            count("SELECT count(*) FROM user_metrics.get_session_details('s1')"),
+            2
         );
         assert_eq!(
-            count("SELECT talked_time::bigint FROM user_metrics.sessions"),
-            3
+            Spi::get_one::<String>(
+                "SELECT talked_time::text FROM user_metrics.get_session_details('s1', 'B@X')"
+            )
+            .unwrap()
+            .as_deref(),
+            Some("5.0")
         );
-        // The refused event left no user behind; its payload is quarantined intact.
-        assert_eq!(count("SELECT count(*) FROM user_metrics.users"), 1);
         assert_eq!(
-            count(
-                "SELECT count(*) FROM user_metrics.rejected_events
-                   WHERE error_code = 'session_user_conflict' AND payload->'user'->>'email' = 'b@x'
-                     AND event_id = 'e2' AND batch_index = 0"
-            ),
-            1
+            count("SELECT count(*) FROM user_metrics.get_session_details('s1', 'c@x')"),
+            0
         );
     }
 
     #[pg_test]
-    fn a_new_session_belongs_to_its_first_event_in_the_batch() {
+    fn event_ids_are_unique_per_user() {
+        let batch = json!([
+            event("e1", "a@x", "s1", "2026-11-23T09:00:00Z", 1.0),
+            event("e1", "b@x", "s1", "2026-11-23T09:00:00Z", 2.0),
+        ]);
+        assert_eq!(ingest(&batch)["accepted"], json!(2));
+        let again = ingest(&batch);
+        assert_eq!(
+            (&again["accepted"], &again["duplicates"]),
+            (&json!(0), &json!(2))
+        );
+        assert_eq!(count("SELECT count(*) FROM user_metrics.events"), 2);
+    }
+
+    #[pg_test]
+    fn user_key_is_sha256_of_the_normalized_email() {
+        // The SQL expression the README gives for computing it without the extension.
+        assert_eq!(
+            Spi::get_one::<bool>(
+                "SELECT user_metrics.user_key('Zoë@X') = ('x' || left(encode(sha256(convert_to(
+                        user_metrics.normalize_email('Zoë@X'), 'UTF8')), 'hex'), 16))::bit(64)::bigint"
+            )
+            .unwrap(),
+            Some(true)
+        );
+        ingest(&event("e1", "Zoë@X", "s1", "2026-11-23T09:00:00Z", 1.0));
+        assert_eq!(
+            Spi::get_one::<bool>(
+                "SELECT user_key = user_metrics.user_key('zoë@x') FROM user_metrics.users"
+            )
+            .unwrap(),
+            Some(true)
+        );
+    }
+
+    /// Writes a user whose key is that of `email` under another address: what two
+    /// e-mails whose SHA-256 digests share their first 64 bits would leave.
+    fn collide_with(email: &str) {
+        Spi::run(&format!(
+            "INSERT INTO user_metrics.users (user_key, email)
+             VALUES (user_metrics.user_key('{email}'), 'holder@x')"
+        ))
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn an_email_whose_key_is_taken_is_quarantined() {
+        collide_with("b@x");
         let summary = ingest(&json!([
             event("e1", "a@x", "s1", "2026-11-23T09:00:00Z", 1.0),
-            event("e2", "b@x", "s1", "2026-11-23T09:00:00Z", 1.0),
+            event("e2", "b@x", "s2", "2026-11-23T09:00:00Z", 5.0),
         ]));
-        assert_eq!(summary["errors"][0]["index"], json!(1));
-        assert_eq!(summary["errors"][0]["code"], json!("session_user_conflict"));
+        assert_eq!(summary["accepted"], json!(1));
         assert_eq!(
-            Spi::get_one::<String>(
-                "SELECT u.email FROM user_metrics.sessions s JOIN user_metrics.users u ON u.id = s.user_id"
-            )
-            .unwrap()
-            .as_deref(),
-            Some("a@x")
+            summary["errors"],
+            json!([{
+                "index": 1,
+                "event_id": "e2",
+                "code": "user_key_collision",
+                "message": "user.email: the user key of \"b@x\" belongs to another e-mail address"
+            }])
+        );
+        assert_eq!(count("SELECT count(*) FROM user_metrics.sessions"), 1);
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM user_metrics.rejected_events
+                   WHERE error_code = 'user_key_collision' AND event_id = 'e2' AND batch_index = 1"
+            ),
+            1
         );
     }
 
@@ -295,8 +362,8 @@ mod tests {
     }
 
     #[pg_test]
-    fn raise_mode_raises_on_a_session_conflict_too() {
-        ingest(&event("e1", "a@x", "s1", "2026-11-23T09:00:00Z", 1.0));
+    fn raise_mode_raises_on_a_key_collision_too() {
+        collide_with("b@x");
         let payload = json!([
             event("e2", "new@x", "s2", "2026-11-23T09:00:00Z", 1.0),
             event("e3", "b@x", "s1", "2026-11-23T09:00:00Z", 1.0)
@@ -306,10 +373,10 @@ mod tests {
         ));
         assert_eq!(
             error.as_deref(),
-            Some("22023: invalid event at index 1: session.id: session_user_conflict")
+            Some("22023: invalid event at index 1: user.email: user_key_collision")
         );
         assert_eq!(count("SELECT count(*) FROM user_metrics.users"), 1);
-        assert_eq!(count("SELECT count(*) FROM user_metrics.sessions"), 1);
+        assert_eq!(count("SELECT count(*) FROM user_metrics.sessions"), 0);
     }
 
     #[pg_test]

@@ -7,10 +7,10 @@ import psycopg
 
 FINGERPRINT = """
     SELECT (SELECT json_agg(u ORDER BY u.email) FROM (SELECT email, name FROM user_metrics.users) u),
-           (SELECT json_agg(s ORDER BY s.client_session_id) FROM (
+           (SELECT json_agg(s ORDER BY s.client_session_id, s.email) FROM (
                 SELECT s.client_session_id, u.email, s.started_at, s.ended_at, s.device, s.event_count,
                        s.talked_time, s.microphone_used, s.speaker_used, s.sentiment_sum, s.sentiment_count
-                FROM user_metrics.sessions s JOIN user_metrics.users u ON u.id = s.user_id) s),
+                FROM user_metrics.sessions s JOIN user_metrics.users u ON u.user_key = s.user_key) s),
            (SELECT json_agg(e ORDER BY e::text) FROM (
                 SELECT e.event_id, s.client_session_id, e.talked_time, e.microphone_used, e.speaker_used,
                        e.voice_sentiment, e.recorded_at

@@ -81,13 +81,16 @@ def test_concurrent_overlapping_ingestion_counts_every_event_once(dsn):
     assert totals == {"accepted": EVENTS, "duplicates": EVENTS, "rejected": 0}
     print(f"soak: {CONNECTIONS} connections x {EVENTS} events x 2 sends ({len(batches)} calls)")
 
+    # A session is a user's: keyed by (e-mail, session id).
     expected_session = defaultdict(lambda: [0, 0.0])
     for e in events:
-        expected_session[e["session"]["id"]][0] += 1
-        expected_session[e["session"]["id"]][1] += e["metrics"]["talked_time"]
+        key = (e["user"]["email"].lower(), e["session"]["id"])
+        expected_session[key][0] += 1
+        expected_session[key][1] += e["metrics"]["talked_time"]
     with psycopg.connect(dsn) as conn:
-        stored = {sid: [count, talked] for sid, count, talked in conn.execute(
-            "SELECT client_session_id, event_count, talked_time FROM user_metrics.sessions")}
+        stored = {(email, sid): [count, talked] for email, sid, count, talked in conn.execute(
+            "SELECT u.email, s.client_session_id, s.event_count, s.talked_time "
+            "FROM user_metrics.sessions s JOIN user_metrics.users u ON u.user_key = s.user_key")}
         assert stored == dict(expected_session)
         assert conn.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0] == EVENTS
         # Reports agree with the events themselves.
@@ -101,5 +104,5 @@ def test_concurrent_overlapping_ingestion_counts_every_event_once(dsn):
         assert report == {u: (t, len(s)) for u, (t, s) in per_user.items()}
         owners = dict(conn.execute(
             "SELECT s.client_session_id, u.email FROM user_metrics.sessions s "
-            "JOIN user_metrics.users u ON u.id = s.user_id").fetchall())
-        assert owners == {s: o for s, o in owner.items() if s in expected_session}
+            "JOIN user_metrics.users u ON u.user_key = s.user_key").fetchall())
+        assert owners == {s: o for s, o in owner.items() if (o, s) in expected_session}

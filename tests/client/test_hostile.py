@@ -187,7 +187,7 @@ def test_odd_but_valid_events_are_stored_as_sent(db, name, event, check):
     row = db.execute("""
         SELECT e.talked_time, e.voice_sentiment, u.name, u.email, s.client_session_id AS session_id
         FROM user_metrics.events e JOIN user_metrics.sessions s ON s.id = e.session_id
-        JOIN user_metrics.users u ON u.id = s.user_id""").fetchone()
+        JOIN user_metrics.users u ON u.user_key = s.user_key""").fetchone()
     names = ["talked_time", "voice_sentiment", "name", "email", "session_id"]
     assert check(dict(zip(names, row))), row
 

@@ -7,7 +7,9 @@ from psycopg.types.json import Jsonb
 
 from events import event
 
-TABLES = ["users", "sessions", "events", "rejected_events"]
+# Each table with a column that an UPDATE may set.
+TABLES = {"users": "name", "sessions": "device", "events": "received_at",
+          "rejected_events": "received_at", "counters": "events"}
 CALLS = {
     "ingest": "SELECT user_metrics.ingest_metrics('[]')",
     "user_totals": "SELECT * FROM user_metrics.aggregate_user_metrics()",
@@ -37,8 +39,9 @@ def roles(dsn):
             for group in groups:
                 conn.execute(f"GRANT {group} TO {role}")
         sequences = [r[0] for r in conn.execute(
-            "SELECT pg_get_serial_sequence('user_metrics.' || t, 'id') FROM unnest(%s::text[]) AS t",
-            (TABLES,))]
+            "SELECT c.oid::regclass::text FROM pg_class AS c "
+            "WHERE c.relnamespace = 'user_metrics'::regnamespace AND c.relkind = 'S'")]
+    assert len(sequences) == 3, sequences
     return sequences
 
 
@@ -47,11 +50,11 @@ def as_role(dsn, role):
 
 
 def table_statements(sequences):
-    for table in TABLES:
+    for table, column in TABLES.items():
         name = f"user_metrics.{table}"
         yield f"SELECT * FROM {name}"
         yield f"INSERT INTO {name} DEFAULT VALUES"
-        yield f"UPDATE {name} SET id = DEFAULT"
+        yield f"UPDATE {name} SET {column} = DEFAULT"
         yield f"DELETE FROM {name}"
         yield f"TRUNCATE {name}"
     for sequence in sequences:
@@ -80,6 +83,32 @@ def test_a_writer_stores_events_it_cannot_read_back(dsn, roles, db):
             event("w1", "w@x", "sw", "2026-11-23T09:00:00Z", 5)),)).fetchone()[0]
         assert summary["accepted"] == 1
     assert db.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0] == 1
+
+
+def test_a_writer_learns_nothing_of_other_users_sessions_and_event_ids(dsn, roles, db):
+    """Session ids and event ids are per user: what a writer's calls answer for its
+    own e-mail is the same whether or not another user has that session or event."""
+    db.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(
+        event("victim-e1", "victim@x", "victim-s1", "2026-11-23T09:00:00Z", 5)),))
+
+    def probe(conn, session, event_id, mode):
+        conn.execute("BEGIN")
+        try:
+            return conn.execute("SELECT user_metrics.ingest_metrics(%s, %s)", (Jsonb(
+                event(event_id, "attacker@x", session, "2026-11-23T09:00:00Z", 1)), mode)
+            ).fetchone()[0]
+        finally:
+            conn.execute("ROLLBACK")
+
+    with as_role(dsn, "um_app") as conn:
+        for mode in ("quarantine", "raise"):
+            taken = probe(conn, "victim-s1", "victim-e1", mode)
+            free = probe(conn, "nobody-s9", "nobody-e9", mode)
+            assert taken == free == {"accepted": 1, "duplicates": 0, "rejected": 0,
+                                     "errors": []}, (mode, taken, free)
+    # The victim's rows are untouched.
+    assert db.execute("SELECT count(*), sum(talked_time) FROM user_metrics.events"
+                      ).fetchone() == (1, 5)
 
 
 def test_public_has_no_rights_on_anything_of_the_extension(db):

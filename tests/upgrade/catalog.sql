@@ -19,7 +19,10 @@ FROM (
     FROM pg_class AS c WHERE c.relnamespace = 'user_metrics'::regnamespace
   UNION ALL
     SELECT 'column', c.relname || '.' || a.attname,
-           a.attnum || ' ' || format_type(a.atttypid, a.atttypmod) || ' notnull=' || a.attnotnull
+           -- The column's place among the live ones: a column dropped by an upgrade
+           -- leaves a gap in attnum that a fresh table does not have.
+           row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum)
+           || ' ' || format_type(a.atttypid, a.atttypmod) || ' notnull=' || a.attnotnull
            || ' identity=' || a.attidentity::text || ' collation=' || coalesce(co.collname, '')
            || ' default=' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), '')
     FROM pg_attribute AS a
