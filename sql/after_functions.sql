@@ -235,6 +235,11 @@ BEGIN
           AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension AS e WHERE e.extname = 'user_metrics')
           AND d.classid <> 'pg_catalog.pg_event_trigger'::pg_catalog.regclass
           AND o.schema = 'user_metrics'
+          -- distribute() runs as the superuser who calls it and changes every
+          -- node of a Citus cluster: it stays with the superuser who installed the
+          -- extension, so that the owner role cannot change what a superuser runs.
+          AND (d.classid, d.objid) <> ('pg_catalog.pg_proc'::pg_catalog.regclass,
+                                       'user_metrics.distribute(integer)'::pg_catalog.regprocedure)
         ORDER BY o.type = 'sequence', o.type, o.identity
     LOOP
         current_owner := CASE member.classid

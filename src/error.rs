@@ -44,6 +44,10 @@ pub enum Error {
     #[error("cannot drop extension user_metrics because its tables hold data")]
     DropWithData(Vec<String>),
 
+    /// DROP EXTENSION user_metrics while Citus distributes these tables.
+    #[error("cannot drop extension user_metrics while its tables are distributed with Citus")]
+    DropDistributed(Vec<String>),
+
     #[error("user_metrics.{0}() can only be called as an event trigger")]
     NotAnEventTrigger(&'static str),
 
@@ -69,6 +73,7 @@ impl Error {
                 ERRCODE_READ_ONLY_SQL_TRANSACTION
             }
             Error::DropWithData(_) => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            Error::DropDistributed(_) => ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
             Error::NotAnEventTrigger(_) => ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
             Error::Spi(_) | Error::Internal(_) => ERRCODE_INTERNAL_ERROR,
         }
@@ -117,6 +122,17 @@ impl From<Error> for ErrorReport {
                     if tables.len() == 1 { "holds" } else { "hold" }
                 ))
                 .set_hint("Back them up first (pg_dump keeps them). To drop them all the same: SET user_metrics.allow_drop_with_data = on, then DROP EXTENSION user_metrics."),
+            Error::DropDistributed(tables) => report
+                .set_detail(format!(
+                    "{} {} distributed: DROP EXTENSION would leave {}, and the shards on the workers, behind.",
+                    tables.join(", "),
+                    if tables.len() == 1 { "is" } else { "are" },
+                    if tables.len() == 1 { "it" } else { "them" }
+                ))
+                .set_hint(format!(
+                    "They hold the data: back it up first. Then drop them (DROP TABLE {}), which removes their shards from every node, and DROP EXTENSION user_metrics.",
+                    tables.join(", ")
+                )),
             _ => report,
         }
     }

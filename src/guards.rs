@@ -1,5 +1,6 @@
 //! Checks that refuse an operation before it does any work: a write where the
-//! transaction cannot write, and DROP EXTENSION while the tables hold data.
+//! transaction cannot write, and DROP EXTENSION while the tables hold data or are
+//! distributed with Citus.
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
@@ -8,7 +9,7 @@ use std::ffi::CStr;
 
 use crate::error::{Error, Result};
 use crate::storage::rows::required;
-use crate::storage::statements::{read, TABLES_HOLDING_ROWS};
+use crate::storage::statements::{read, CITUS_INSTALLED, DISTRIBUTED_TABLES, TABLES_HOLDING_ROWS};
 
 /// Refuses a call of the function `function` (which writes) on a hot standby
 /// or in a read-only transaction, with SQLSTATE 25006 as any write gets there.
@@ -46,8 +47,10 @@ pub fn register_settings() {
 
 /// The event trigger behind `user_metrics.drop_guard()`, fired at
 /// ddl_command_start of DROP EXTENSION: refuses a DROP EXTENSION that names
-/// user_metrics while its tables hold rows, unless allow_drop_with_data is on.
-/// Any other statement goes through untouched.
+/// user_metrics while Citus distributes tables of its schema (DROP EXTENSION
+/// would leave them and their shards behind; they are dropped first), and while
+/// the tables it would drop hold rows, unless allow_drop_with_data is on. Any
+/// other statement goes through untouched.
 pub fn drop_guard(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
     // SAFETY: fcinfo comes from PostgreSQL's function manager; its context, when
     // it is an EventTriggerData node, is the event trigger's data for this call.
@@ -59,7 +62,14 @@ pub fn drop_guard(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
         (*context.cast::<pg_sys::EventTriggerData>()).parsetree
     };
     // SAFETY: the parse tree of the statement being run, valid during the trigger.
-    if !unsafe { drops_user_metrics(parsetree) } || ALLOW_DROP_WITH_DATA.get() {
+    if !unsafe { drops_user_metrics(parsetree) } {
+        return Ok(());
+    }
+    let distributed = distributed_tables()?;
+    if !distributed.is_empty() {
+        return Err(Error::DropDistributed(distributed));
+    }
+    if ALLOW_DROP_WITH_DATA.get() {
         return Ok(());
     }
     let holding: Vec<String> = read(
@@ -80,6 +90,24 @@ pub fn drop_guard(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
     } else {
         Err(Error::DropWithData(holding))
     }
+}
+
+/// The tables of schema user_metrics that Citus distributes; none without Citus,
+/// whose catalog is only read where it is installed.
+fn distributed_tables() -> Result<Vec<String>> {
+    let citus = read(
+        &CITUS_INSTALLED,
+        || Ok(vec![]),
+        |row| required(row.get::<bool>(1)?, "exists"),
+    )?;
+    if citus != [true] {
+        return Ok(vec![]);
+    }
+    read(
+        &DISTRIBUTED_TABLES,
+        || Ok(vec![]),
+        |row| required(row.get::<String>(1)?, "table_name"),
+    )
 }
 
 /// Is this statement a DROP EXTENSION that names user_metrics (alone or with others)?

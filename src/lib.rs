@@ -31,6 +31,7 @@ pub extern "C-unwind" fn _PG_init() {
 }
 
 extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+extension_sql_file!("../sql/distribute.sql", name = "distribute");
 extension_sql_file!(
     "../sql/after_functions.sql",
     name = "after_functions",

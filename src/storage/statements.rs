@@ -67,6 +67,8 @@ statement!(MARK_REPLAYED, "mark_replayed");
 
 // Operations: the DROP EXTENSION guard, and the cut-over after logical replication.
 statement!(TABLES_HOLDING_ROWS, "tables_holding_rows");
+statement!(CITUS_INSTALLED, "citus_installed");
+statement!(DISTRIBUTED_TABLES, "distributed_tables");
 statement!(RESYNC_SEQUENCES, "resync_sequences");
 
 thread_local! {

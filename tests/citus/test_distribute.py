@@ -1,0 +1,157 @@
+"""user_metrics.distribute(): what it leaves on every node, and what it refuses."""
+import psycopg
+import pytest
+
+from citus import (NODES, WORKERS, connect, drop_citus_database, fresh_citus_database, node_dsn,
+                   notices_of)
+from clusters import drop_database, fresh_database
+
+TABLES = ["user_metrics.events", "user_metrics.sessions", "user_metrics.users"]
+MEMBERS = """
+    SELECT coalesce(array_agg(pg_describe_object(d.classid, d.objid, 0) ORDER BY 1), '{}')
+    FROM pg_depend AS d
+    WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e' AND d.classid = 'pg_class'::regclass
+      AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'user_metrics')
+"""
+
+
+def test_what_distribute_leaves_on_every_node(loaded):
+    citus, _, _ = loaded
+    with connect(citus) as conn:
+        # The three tables, distributed by user_key, co-located, 32 shards each.
+        rows = conn.execute("""
+            SELECT logicalrelid::regclass::text, column_to_column_name(logicalrelid, partkey),
+                   colocationid, (SELECT count(*) FROM pg_dist_shard AS s WHERE s.logicalrelid = p.logicalrelid)
+            FROM pg_dist_partition AS p ORDER BY 1""").fetchall()
+        assert [row[0] for row in rows] == TABLES
+        assert {row[1] for row in rows} == {"user_key"}
+        assert len({row[2] for row in rows}) == 1
+        assert {row[3] for row in rows} == {32}
+        # Out of the extension, and so out of pg_dump's configuration list; the
+        # quarantine and the counters stay, local to the coordinator.
+        assert conn.execute(MEMBERS).fetchone()[0] == [
+            "sequence user_metrics.rejected_events_id_seq", "table user_metrics.counters",
+            "table user_metrics.rejected_events"]
+        assert conn.execute("SELECT extconfig::regclass[]::text[] FROM pg_extension "
+                            "WHERE extname = 'user_metrics'").fetchone()[0] == [
+            "user_metrics.rejected_events", "user_metrics.rejected_events_id_seq", "user_metrics.counters"]
+        # Citus no longer hands the extension to workers.
+        assert conn.execute("SELECT count(*) FROM pg_dist_object WHERE classid = 'pg_extension'::regclass "
+                            "AND objid = (SELECT oid FROM pg_extension WHERE extname = 'user_metrics')"
+                            ).fetchone()[0] == 0
+        # The owner role stays NOLOGIN on the coordinator.
+        assert conn.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'user_metrics_owner'"
+                            ).fetchone()[0] is False
+        # distribute() itself belongs to a superuser, not to the owner role.
+        assert conn.execute("SELECT r.rolsuper FROM pg_proc AS p JOIN pg_roles AS r ON r.oid = p.proowner "
+                            "WHERE p.oid = 'user_metrics.distribute(integer)'::regprocedure").fetchone()[0]
+    for worker in WORKERS:
+        with connect(node_dsn(worker, "um_citus")) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'user_metrics'"
+                                ).fetchone()[0] == 0
+            assert conn.execute(
+                "SELECT rolcanlogin, has_schema_privilege(oid, 'user_metrics', 'USAGE, CREATE') "
+                "FROM pg_roles WHERE rolname = 'user_metrics_owner'").fetchone() == (True, True)
+            # Shards of the three tables only, each owned by the owner role.
+            conn.execute("SET citus.override_table_visibility = off")
+            owners = conn.execute(
+                "SELECT DISTINCT regexp_replace(relname, '_[0-9]+$', ''), relowner::regrole::text "
+                "FROM pg_class WHERE relnamespace = 'user_metrics'::regnamespace AND relkind = 'r' "
+                "AND relname ~ '_[0-9]+$' ORDER BY 1").fetchall()
+            assert owners == [("events", "user_metrics_owner"), ("sessions", "user_metrics_owner"),
+                              ("users", "user_metrics_owner")]
+
+
+def test_a_second_call_says_so_and_changes_nothing(loaded):
+    citus, _, _ = loaded
+    with connect(citus) as conn:
+        before = conn.execute("SELECT array_agg((shardid, nodeport) ORDER BY shardid)::text FROM citus_shards"
+                              ).fetchone()[0]
+        notices = notices_of(conn)
+        conn.execute("SELECT user_metrics.distribute(8)")
+        assert notices == ["user_metrics is already distributed: 32 shards over 2 workers; nothing else to do"]
+        assert conn.execute("SELECT array_agg((shardid, nodeport) ORDER BY shardid)::text FROM citus_shards"
+                            ).fetchone()[0] == before
+
+
+def test_without_citus_it_refuses_with_a_hint(single_base):
+    url = fresh_database(single_base, "um_no_citus")
+    try:
+        with connect(url) as conn, pytest.raises(psycopg.errors.FeatureNotSupported) as error:
+            conn.execute("SELECT user_metrics.distribute()")
+        assert error.value.diag.message_primary == \
+            'user_metrics.distribute() needs Citus, which is not installed in database "um_no_citus"'
+        assert "shared_preload_libraries" in error.value.diag.message_hint
+    finally:
+        drop_database(single_base, "um_no_citus")
+
+
+def test_only_a_superuser_may_distribute():
+    url = fresh_citus_database("um_citus_roles")
+    try:
+        with connect(url) as conn:
+            conn.execute("CREATE EXTENSION user_metrics")
+            conn.execute("DROP ROLE IF EXISTS um_citus_dba")
+            conn.execute("CREATE ROLE um_citus_dba LOGIN")
+        with connect(url, user="um_citus_dba") as conn, \
+                pytest.raises(psycopg.errors.InsufficientPrivilege) as error:
+            conn.execute("SELECT user_metrics.distribute()")
+        assert error.value.diag.message_primary == "permission denied for function distribute"
+        # Even when granted (it must not be), the function itself refuses.
+        with connect(url) as conn:
+            conn.execute("GRANT USAGE ON SCHEMA user_metrics TO um_citus_dba")
+            conn.execute("GRANT EXECUTE ON FUNCTION user_metrics.distribute(integer) TO um_citus_dba")
+        with connect(url, user="um_citus_dba") as conn, \
+                pytest.raises(psycopg.errors.InsufficientPrivilege) as error:
+            conn.execute("SELECT user_metrics.distribute()")
+        assert error.value.diag.message_primary == "permission denied to distribute user_metrics"
+        with connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_dist_partition").fetchone()[0] == 0
+    finally:
+        drop_citus_database("um_citus_roles")
+        with connect(node_dsn(NODES[0], "postgres")) as conn:
+            conn.execute("DROP ROLE IF EXISTS um_citus_dba")
+
+
+def test_it_refuses_on_a_worker_and_when_a_worker_copy_holds_rows():
+    url = fresh_citus_database("um_citus_refusals")
+    worker = node_dsn(WORKERS[0], "um_citus_refusals")
+    try:
+        with connect(url) as conn:
+            conn.execute("CREATE EXTENSION user_metrics")
+        # Citus put a copy of the extension on the worker; called there, it refuses.
+        with connect(worker) as conn, \
+                pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState) as error:
+            conn.execute("SELECT user_metrics.distribute()")
+        assert error.value.diag.message_primary.startswith(
+            "user_metrics.distribute() must be called on the Citus coordinator, and this node is a worker")
+        # Rows written on the worker itself are not the coordinator's data: refused,
+        # and nothing is changed on any node.
+        with connect(worker) as conn:
+            conn.execute("SELECT user_metrics.ingest_metrics(%s)",
+                         ('{"event_id": "w-1", "user": {"email": "wanda@x"}, '
+                          '"session": {"id": "s1", "started_at": "2026-11-20T10:00:00Z"}, '
+                          '"metrics": {"talked_time": 1}}',))
+        with connect(url) as conn, pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState) as error:
+            conn.execute("SELECT user_metrics.distribute()")
+        assert error.value.diag.message_primary == \
+            "cannot distribute user_metrics: workers hold rows in their own copies of its tables"
+        assert error.value.diag.message_detail.startswith(
+            f"On 127.0.0.1:{WORKERS[0][1]} (user_metrics.events, user_metrics.sessions, user_metrics.users)")
+        with connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM pg_dist_partition").fetchone()[0] == 0
+            assert conn.execute(MEMBERS).fetchone()[0] != []
+        for node in WORKERS:
+            with connect(node_dsn(node, "um_citus_refusals")) as conn:
+                assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'user_metrics'"
+                                    ).fetchone()[0] == 1
+        # Emptied there, it goes through.
+        with connect(worker) as conn:
+            conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, user_metrics.users")
+        with connect(url) as conn:
+            notices = notices_of(conn)
+            conn.execute("SELECT user_metrics.distribute(4)")
+            assert notices[-1] == ("user_metrics: users, sessions and events are distributed by "
+                                   "user_key: 4 shards over 2 workers")
+    finally:
+        drop_citus_database("um_citus_refusals")
