@@ -6,16 +6,24 @@
 -- and unnest yields them in order, so concurrent calls lock sessions in one order
 -- and cannot deadlock.
 -- Returns the sessions this call created.
-INSERT INTO user_metrics.sessions AS s
-    (user_key, client_session_id, started_at, ended_at, device, event_count, talked_time,
-     microphone_used, speaker_used, sentiment_sum, sentiment_count)
-SELECT t.user_key, t.client_session_id, t.started_at, t.ended_at, t.device::jsonb, t.event_count,
-       t.talked_time, t.microphone_used, t.speaker_used, t.sentiment_sum, t.sentiment_count
-FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[],
-            $6::bigint[], $7::numeric[], $8::boolean[], $9::boolean[],
-            $10::numeric[], $11::bigint[])
-     AS t (user_key, client_session_id, started_at, ended_at, device, event_count, talked_time,
-           microphone_used, speaker_used, sentiment_sum, sentiment_count)
-ON CONFLICT (user_key, client_session_id) DO UPDATE SET started_at = s.started_at
-    WHERE false  -- lock the existing row, change nothing
-RETURNING s.user_key, s.client_session_id, s.id
+-- The statement is the body of a WITH, and the rows it returns are read from
+-- there: PostgreSQL's SPI checks that a statement with RETURNING returned as many
+-- rows as it processed, and on a Citus distributed table that count also holds
+-- the rows it skipped, so run bare it fails with "consistency check on SPI tuple
+-- count failed" whenever it skips one.
+WITH sessions AS (
+    INSERT INTO user_metrics.sessions AS s
+        (user_key, client_session_id, started_at, ended_at, device, event_count, talked_time,
+         microphone_used, speaker_used, sentiment_sum, sentiment_count)
+    SELECT t.user_key, t.client_session_id, t.started_at, t.ended_at, t.device::jsonb, t.event_count,
+           t.talked_time, t.microphone_used, t.speaker_used, t.sentiment_sum, t.sentiment_count
+    FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[],
+                $6::bigint[], $7::numeric[], $8::boolean[], $9::boolean[],
+                $10::numeric[], $11::bigint[])
+         AS t (user_key, client_session_id, started_at, ended_at, device, event_count, talked_time,
+               microphone_used, speaker_used, sentiment_sum, sentiment_count)
+    ON CONFLICT (user_key, client_session_id) DO UPDATE SET started_at = s.started_at
+        WHERE false  -- lock the existing row, change nothing
+    RETURNING s.user_key, s.client_session_id, s.id
+)
+SELECT * FROM sessions

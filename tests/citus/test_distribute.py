@@ -29,12 +29,12 @@ def test_what_distribute_leaves_on_every_node(loaded):
         assert {row[3] for row in rows} == {32}
         # Out of the extension, and so out of pg_dump's configuration list; the
         # quarantine and the counters stay, local to the coordinator.
-        assert conn.execute(MEMBERS).fetchone()[0] == [
+        assert sorted(conn.execute(MEMBERS).fetchone()[0]) == [
             "sequence user_metrics.rejected_events_id_seq", "table user_metrics.counters",
             "table user_metrics.rejected_events"]
-        assert conn.execute("SELECT extconfig::regclass[]::text[] FROM pg_extension "
-                            "WHERE extname = 'user_metrics'").fetchone()[0] == [
-            "user_metrics.rejected_events", "user_metrics.rejected_events_id_seq", "user_metrics.counters"]
+        assert sorted(conn.execute("SELECT extconfig::regclass[]::text[] FROM pg_extension "
+                                   "WHERE extname = 'user_metrics'").fetchone()[0]) == [
+            "user_metrics.counters", "user_metrics.rejected_events", "user_metrics.rejected_events_id_seq"]
         # Citus no longer hands the extension to workers.
         assert conn.execute("SELECT count(*) FROM pg_dist_object WHERE classid = 'pg_extension'::regclass "
                             "AND objid = (SELECT oid FROM pg_extension WHERE extname = 'user_metrics')"
