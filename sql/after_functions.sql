@@ -61,6 +61,7 @@ DECLARE
     problems text[];
     listed text;
     refusals text[] := ARRAY[]::text[];
+    with_citus boolean := pg_catalog.to_regclass('pg_catalog.pg_dist_local_group') IS NOT NULL;
 BEGIN
     -- At most 56 characters, so that the longest role name fits in 63.
     IF prefix !~ '^[a-z][a-z0-9_]{0,55}$' THEN
@@ -81,7 +82,12 @@ BEGIN
 
         listed := pg_catalog.array_to_string(ARRAY[
             CASE WHEN found_role.rolsuper THEN 'SUPERUSER' END,
-            CASE WHEN found_role.rolcanlogin THEN 'LOGIN' END,
+            -- In a database with Citus the owner role may log in (without a
+            -- password): user_metrics.distribute() lets it, since Citus reaches
+            -- the shards as that role, and roles belong to every database of the
+            -- cluster's servers.
+            CASE WHEN found_role.rolcanlogin
+                      AND NOT (with_citus AND role_name = prefix || '_owner') THEN 'LOGIN' END,
             CASE WHEN found_role.rolcreaterole THEN 'CREATEROLE' END,
             CASE WHEN found_role.rolcreatedb THEN 'CREATEDB' END,
             CASE WHEN found_role.rolreplication THEN 'REPLICATION' END,

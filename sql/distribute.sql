@@ -16,9 +16,10 @@
 --     recorded in pg_dist_object): that record goes.
 --   - Citus reaches the shards as the role that runs a query, which inside the
 --     functions (SECURITY DEFINER) is the owner role, and it moves shards
---     (rebalancing) as the tables' owner, creating tables in the schema. So on
---     the workers, and only there, the owner role may log in and create objects
---     in schema user_metrics. On the coordinator it stays NOLOGIN.
+--     (rebalancing) as the tables' owner, creating tables in the schema. So the
+--     owner role may log in (on every node: Citus copies the coordinator's role
+--     attributes to the workers), and on the workers create objects in schema
+--     user_metrics.
 -- Every step checks before it acts, so a second call changes nothing; called
 -- again after a worker is added, it prepares that worker.
 CREATE FUNCTION user_metrics.distribute(shard_count integer DEFAULT 32) RETURNS void
@@ -114,13 +115,20 @@ BEGIN
     -- Then prepare them, in a transaction of their own on each worker, with
     -- Citus's propagation off there (these are the worker's own business): no
     -- copy of the extension, and an owner role that can log in and create the
-    -- shards it is moved. The statements change nothing where already done.
+    -- shards it is moved. (The role is missing there when the coordinator's
+    -- update to 0.3.0 created it with propagation off; Citus takes it as it finds
+    -- it.) The statements change nothing where already done.
     IF pg_catalog.cardinality(unprepared) > 0 THEN
         FOR node IN
             SELECT * FROM pg_catalog.run_command_on_workers(pg_catalog.format($prepare$
                 BEGIN;
                 SET LOCAL citus.enable_ddl_propagation = off;
                 DROP EXTENSION IF EXISTS user_metrics;
+                DO $role$ BEGIN
+                    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles AS r WHERE r.rolname = %1$L) THEN
+                        CREATE ROLE %1$I;
+                    END IF;
+                END $role$;
                 ALTER ROLE %1$I LOGIN;
                 GRANT USAGE, CREATE ON SCHEMA user_metrics TO %1$I;
                 COMMIT;
@@ -132,6 +140,15 @@ BEGIN
             END IF;
         END LOOP;
         RAISE NOTICE 'user_metrics: prepared workers %', pg_catalog.array_to_string(unprepared, ', ');
+    END IF;
+
+    -- Citus copies the coordinator's roles, attributes included, to the workers
+    -- whenever it syncs them (adding a node, among others): the owner role must
+    -- be able to log in on the coordinator too, or a sync takes that away from the
+    -- workers. Citus passes this on to every worker. (The role has no password:
+    -- pg_hba.conf decides who may log in as it; see the README.)
+    IF NOT (SELECT r.rolcanlogin FROM pg_catalog.pg_roles AS r WHERE r.rolname = owner_role) THEN
+        EXECUTE pg_catalog.format('ALTER ROLE %I LOGIN', owner_role);
     END IF;
 
     worker_count := (SELECT pg_catalog.count(*) FROM pg_catalog.pg_dist_node AS n

@@ -77,9 +77,11 @@ def notices_of(conn):
     return received
 
 
-def fingerprint(conn, query, args=()):
-    """(row count, md5 of the rows as text in the order the query returns them)."""
-    rows = [row[0] for row in conn.execute(f"SELECT t::text FROM ({query}) AS t", args)]
+def fingerprint(conn, query, args=(), sort=False):
+    """(row count, md5 of the rows as text in the order the query returns them, or
+    sorted: the order of a subquery over distributed tables is not kept)."""
+    order = ' ORDER BY t::text COLLATE "C"' if sort else ""
+    rows = [row[0] for row in conn.execute(f"SELECT t::text FROM ({query}) AS t{order}", args)]
     return len(rows), hashlib.md5("\n".join(rows).encode()).hexdigest()
 
 

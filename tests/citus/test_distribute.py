@@ -39,9 +39,10 @@ def test_what_distribute_leaves_on_every_node(loaded):
         assert conn.execute("SELECT count(*) FROM pg_dist_object WHERE classid = 'pg_extension'::regclass "
                             "AND objid = (SELECT oid FROM pg_extension WHERE extname = 'user_metrics')"
                             ).fetchone()[0] == 0
-        # The owner role stays NOLOGIN on the coordinator.
-        assert conn.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'user_metrics_owner'"
-                            ).fetchone()[0] is False
+        # Citus reaches the shards as the owner role: it may log in, on every node
+        # (it still has no password and no other attribute).
+        assert conn.execute("SELECT rolcanlogin, rolpassword IS NULL, rolsuper FROM pg_authid "
+                            "WHERE rolname = 'user_metrics_owner'").fetchone() == (True, True, False)
         # distribute() itself belongs to a superuser, not to the owner role.
         assert conn.execute("SELECT r.rolsuper FROM pg_proc AS p JOIN pg_roles AS r ON r.oid = p.proowner "
                             "WHERE p.oid = 'user_metrics.distribute(integer)'::regprocedure").fetchone()[0]
@@ -93,13 +94,14 @@ def test_only_a_superuser_may_distribute():
             conn.execute("CREATE EXTENSION user_metrics")
             conn.execute("DROP ROLE IF EXISTS um_citus_dba")
             conn.execute("CREATE ROLE um_citus_dba LOGIN")
+        with connect(url) as conn:
+            conn.execute("GRANT USAGE ON SCHEMA user_metrics TO um_citus_dba")
         with connect(url, user="um_citus_dba") as conn, \
                 pytest.raises(psycopg.errors.InsufficientPrivilege) as error:
             conn.execute("SELECT user_metrics.distribute()")
         assert error.value.diag.message_primary == "permission denied for function distribute"
         # Even when granted (it must not be), the function itself refuses.
         with connect(url) as conn:
-            conn.execute("GRANT USAGE ON SCHEMA user_metrics TO um_citus_dba")
             conn.execute("GRANT EXECUTE ON FUNCTION user_metrics.distribute(integer) TO um_citus_dba")
         with connect(url, user="um_citus_dba") as conn, \
                 pytest.raises(psycopg.errors.InsufficientPrivilege) as error:

@@ -4,6 +4,8 @@ report's grouping is done whole on the workers."""
 import json
 from pathlib import Path
 
+from psycopg import sql
+
 from citus import connect
 
 QUERIES = Path(__file__).resolve().parents[2] / "sql" / "queries"
@@ -14,8 +16,9 @@ def plan(conn, name, args):
     a prepared statement with parameters like the extension's."""
     conn.execute("DEALLOCATE ALL")
     conn.execute(f"PREPARE q AS {(QUERIES / f'{name}.sql').read_text()}")
-    placeholders = ", ".join(["%s"] * len(args))
-    return conn.execute(f"EXPLAIN (FORMAT JSON) EXECUTE q({placeholders})", args).fetchone()[0][0]["Plan"]
+    explain = sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE q({})").format(
+        sql.SQL(", ").join(sql.Literal(arg) for arg in args))
+    return conn.execute(explain).fetchone()[0][0]["Plan"]
 
 
 def citus_scan(node, above=()):
