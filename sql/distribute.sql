@@ -89,7 +89,8 @@ BEGIN
                 CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_extension AS e WHERE e.extname = 'user_metrics')
                      THEN 'extension' END,
                 CASE WHEN NOT coalesce((SELECT r.rolcanlogin FROM pg_catalog.pg_roles AS r WHERE r.rolname = %1$L), false)
-                       OR NOT pg_catalog.has_schema_privilege(%1$L, 'user_metrics', 'USAGE, CREATE')
+                       OR NOT pg_catalog.has_schema_privilege(%1$L, 'user_metrics', 'USAGE')
+                       OR NOT pg_catalog.has_schema_privilege(%1$L, 'user_metrics', 'CREATE')
                      THEN 'owner' END)
             $check$, owner_role))
     LOOP

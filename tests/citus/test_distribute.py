@@ -51,8 +51,9 @@ def test_what_distribute_leaves_on_every_node(loaded):
             assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'user_metrics'"
                                 ).fetchone()[0] == 0
             assert conn.execute(
-                "SELECT rolcanlogin, has_schema_privilege(oid, 'user_metrics', 'USAGE, CREATE') "
-                "FROM pg_roles WHERE rolname = 'user_metrics_owner'").fetchone() == (True, True)
+                "SELECT rolcanlogin, has_schema_privilege(oid, 'user_metrics', 'USAGE'), "
+                "has_schema_privilege(oid, 'user_metrics', 'CREATE') "
+                "FROM pg_roles WHERE rolname = 'user_metrics_owner'").fetchone() == (True, True, True)
             # Shards of the three tables only, each owned by the owner role.
             conn.execute("SET citus.override_table_visibility = off")
             owners = conn.execute(
