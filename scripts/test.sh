@@ -19,6 +19,8 @@ source "$(dirname "$0")/common.sh"
 
 TEST_PORT="${TEST_PORT:-55433}"
 TEST_PORT_PG18="${TEST_PORT_PG18:-55435}"
+CITUS_PORT="${CITUS_PORT:-55440}"
+export CITUS_PORT
 started=$SECONDS
 
 step() { say "[$((SECONDS - started)) s] $*"; }
@@ -57,11 +59,15 @@ done
 
 # Stops the throwaway clusters still running when the script ends, however it ends.
 running_clusters=()
+citus_running=false
 stop_clusters() {
     local entry
     for entry in "${running_clusters[@]}"; do
         on_pg "${entry%%:*}" "$REPO_ROOT/scripts/cluster.sh" stop "${entry#*:}" || true
     done
+    if $citus_running; then
+        on_pg 15 "$REPO_ROOT/scripts/citus_cluster.sh" stop || true
+    fi
 }
 trap stop_clusters EXIT
 
@@ -102,10 +108,31 @@ install_release_build() {
     cargo pgrx install --release $(pgrx_install_flags)
 }
 
+# The Citus tier on PostgreSQL 15 (Citus is built for it): user_metrics distributed
+# over a throwaway Citus cluster (scripts/citus_cluster.sh: coordinator and two
+# workers on ports CITUS_PORT to CITUS_PORT + 2, a fourth node on CITUS_PORT + 6
+# for the scaling test) against the same data on the single-node test cluster.
+citus_tier() {
+    local socket_dir="$USER_METRICS_RUN_DIR/test"
+    step "Citus tier (tests/citus) on PostgreSQL 15: a coordinator and two workers (ports $CITUS_PORT-$((CITUS_PORT + 2)))"
+    "$REPO_ROOT/scripts/cluster.sh" start test "$TEST_PORT"
+    running_clusters+=("15:test")
+    "$REPO_ROOT/scripts/citus_cluster.sh" remove
+    citus_running=true
+    "$REPO_ROOT/scripts/citus_cluster.sh" start
+    USER_METRICS_TEST_DSN="host=$socket_dir port=$TEST_PORT user=postgres dbname=postgres" \
+    USER_METRICS_CITUS_PORT="$CITUS_PORT" \
+        "$REPO_ROOT/.venv/bin/python" -m pytest -q "$REPO_ROOT/tests/citus"
+    "$REPO_ROOT/scripts/citus_cluster.sh" remove
+    citus_running=false
+    "$REPO_ROOT/scripts/cluster.sh" stop test
+}
+
 step "PostgreSQL 15: building the Debian package and installing it"
 deb="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh")"
 as_root dpkg -i "$deb"
 USER_METRICS_TEST_DEB="$deb" on_pg 15 suites_on_installed_build "$TEST_PORT"
+on_pg 15 citus_tier
 
 # The Debian package and the Docker image are made for PostgreSQL 15 only: their
 # tests (marked `packaging`) run above and are left out here.

@@ -283,6 +283,7 @@ def test_a_database_with_its_own_roles_is_closed_to_the_roles_of_another(dsn):
                                 "um_b_metrics_reader", "um_b_metrics_admin"}
             owners = {row[0] for row in conn.execute("""
                 SELECT proowner::regrole::text FROM pg_proc WHERE pronamespace = 'user_metrics'::regnamespace
+                    AND oid <> 'user_metrics.distribute(integer)'::regprocedure
                 UNION SELECT relowner::regrole::text FROM pg_class WHERE relnamespace = 'user_metrics'::regnamespace
             """)}
             assert owners == {"um_b_metrics_owner"}
@@ -337,6 +338,7 @@ def test_an_update_gives_a_database_with_a_prefix_its_own_roles(dsn):
             """).fetchall()
             owners = {row[0] for row in conn.execute("""
                 SELECT proowner::regrole::text FROM pg_proc WHERE pronamespace = 'user_metrics'::regnamespace
+                    AND oid <> 'user_metrics.distribute(integer)'::regprocedure
                 UNION SELECT relowner::regrole::text FROM pg_class WHERE relnamespace = 'user_metrics'::regnamespace
             """)}
     finally:
@@ -355,13 +357,20 @@ def test_an_update_gives_a_database_with_a_prefix_its_own_roles(dsn):
 def test_everything_belongs_to_a_nologin_owner_role_with_no_other_power(db):
     owners = db.execute("""
         SELECT DISTINCT proowner::regrole::text FROM pg_proc WHERE pronamespace = 'user_metrics'::regnamespace
+            AND oid <> 'user_metrics.distribute(integer)'::regprocedure
         UNION SELECT relowner::regrole::text FROM pg_class WHERE relnamespace = 'user_metrics'::regnamespace
     """).fetchall()
     assert owners == [(OWNER,)]
+    # distribute(), which only a superuser may run, belongs to the superuser who
+    # installed the extension: the owner role cannot change what a superuser runs.
+    assert db.execute("SELECT r.rolsuper, p.proacl::text FROM pg_proc AS p JOIN pg_roles AS r ON r.oid = p.proowner "
+                      "WHERE p.oid = 'user_metrics.distribute(integer)'::regprocedure").fetchone() == \
+        (True, "{postgres=X/postgres}")
     # Every function callers use on the tables runs as the owner role. Not
     # normalize_email, which computes a value from its argument alone, nor the
-    # DROP EXTENSION guard, which runs as whoever drops the extension.
-    assert db.execute("SELECT bool_and(prosecdef = (proname NOT IN ('normalize_email', 'drop_guard'))) "
+    # DROP EXTENSION guard, which runs as whoever drops the extension, nor
+    # distribute(), which runs as the superuser who calls it.
+    assert db.execute("SELECT bool_and(prosecdef = (proname NOT IN ('normalize_email', 'drop_guard', 'distribute'))) "
                       "FROM pg_proc "
                       "WHERE pronamespace = 'user_metrics'::regnamespace").fetchone()[0] is True
     role = db.execute("""
