@@ -60,7 +60,10 @@ def parse_args():
     p.add_argument("--data-dir", required=True, help="the cluster's data directory, for restarts")
     p.add_argument("--pg-bindir", required=True)
     p.add_argument("--run-as", default="", help="OS user the server runs as, when not the current one")
-    p.add_argument("--skip", default="", help="comma-separated parts to skip: ingest,copy,pgbench,reports,memory")
+    p.add_argument("--skip", default="", help="comma-separated parts to skip: ingest,citus,copy,pgbench,reports,memory")
+    p.add_argument("--citus-port", type=int, default=0,
+                   help="coordinator port of the Citus cluster (scripts/citus_cluster.sh) for the Citus row; 0: none")
+    p.add_argument("--citus-cluster", default="citus", help="that cluster's name (CITUS_CLUSTER)")
     return p.parse_args()
 
 
@@ -153,6 +156,66 @@ class Bench:
             same = len({r["fingerprint"] for r in out[str(size)].values()}) == 1
             out[str(size)]["same_result"] = same
         self.results["ingest"] = out
+        return out
+
+    # -- Citus ------------------------------------------------------------------
+    def citus(self, events):
+        """The same ingestion into the tables distributed with user_metrics.distribute()
+        over the Citus cluster of scripts/citus_cluster.sh (a coordinator and two
+        workers on this machine, with the benchmark's server settings): what
+        distribution costs per call, since the three nodes share the same cores."""
+        port = self.args.citus_port
+        nodes = [("coordinator", port), ("worker1", port + 1), ("worker2", port + 2)]
+        run_dir = Path(self.args.socket_dir).parent
+
+        def dsn(node, db):
+            return f"host={run_dir / (self.args.citus_cluster + '-' + node[0])} port={node[1]} user=postgres dbname={db}"
+
+        for node in nodes:
+            with psycopg.connect(dsn(node, "postgres"), autocommit=True) as conn:
+                for name, value in SERVER_SETTINGS.items():
+                    conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+        cluster = [str(ROOT / "scripts" / "citus_cluster.sh")]
+        subprocess.run(cluster + ["stop"], check=True)
+        subprocess.run(cluster + ["start", self.db], check=True)
+        for node in nodes:
+            with psycopg.connect(dsn(node, "postgres"), autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)")
+                conn.execute(f"CREATE DATABASE {self.db}")
+            with psycopg.connect(dsn(node, self.db), autocommit=True) as conn:
+                conn.execute("SET client_min_messages = warning")
+                conn.execute("CREATE EXTENSION citus")
+        coordinator = dsn(nodes[0], self.db)
+        with psycopg.connect(coordinator, autocommit=True) as conn:
+            conn.execute("SELECT citus_set_coordinator_host('127.0.0.1', %s)", (port,))
+            for node in nodes[1:]:
+                conn.execute("SELECT citus_add_node('127.0.0.1', %s)", (node[1],))
+            conn.execute("CREATE EXTENSION user_metrics")
+            conn.execute("SELECT user_metrics.distribute()")
+            shards = conn.execute("SELECT count(*) FROM pg_dist_shard "
+                                  "WHERE logicalrelid = 'user_metrics.users'::regclass").fetchone()[0]
+
+        out = {"nodes": len(nodes), "shards": shards}
+        for size in [int(s) for s in self.args.batch_sizes.split(",")]:
+            subset = events[: self.args.single_event_calls] if size == 1 else events
+            batches = [json.dumps(subset[i:i + size]) for i in range(0, len(subset), size)]
+            with psycopg.connect(coordinator, autocommit=True) as conn:
+                conn.execute(f"TRUNCATE {TABLES}, user_metrics.counters")
+                started = time.perf_counter()
+                for batch in batches:
+                    conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (batch,))
+                seconds = time.perf_counter() - started
+                single = self.results.get("ingest", {}).get(str(size), {}).get("user_metrics", {})
+                fingerprint = self.fingerprint(conn)
+                out[str(size)] = {
+                    "events": len(subset),
+                    "seconds": round(seconds, 3),
+                    "events_per_second": round(len(subset) / seconds),
+                    "fingerprint": fingerprint,
+                    "same_result": fingerprint == single.get("fingerprint"),
+                }
+            print(f"  batch {size:>6}: {'Citus':<13} {out[str(size)]['events_per_second']:>8} events/s", flush=True)
+        self.results["citus"] = out
         return out
 
     # -- COPY -------------------------------------------------------------------
@@ -379,6 +442,15 @@ def table(results):
         if copy:
             lines.append(f"{'COPY of the event rows':<28}{copy:>14} rows/s")
         lines.append("")
+    if "citus" in results and "ingest" in results:
+        c = results["citus"]
+        lines.append(f"ingestion on Citus ({c['nodes']} nodes on these same cores, {c['shards']} shards), events/s")
+        lines.append(f"{'':<28}{'single node':>14}{'Citus':>12}{'ratio':>8}{'same result':>13}")
+        for size, r in results["ingest"].items():
+            if size in c:
+                um, ci = r["user_metrics"]["events_per_second"], c[size]["events_per_second"]
+                lines.append(f"{'batch of ' + size:<28}{um:>14}{ci:>12}{ci / um:>7.2f}x{str(c[size]['same_result']):>13}")
+        lines.append("")
     if "pgbench" in results:
         lines.append(f"{'one event per call':<28}{'user_metrics':>20}{'reference':>20}{'ratio':>8}")
         for clients, r in results["pgbench"].items():
@@ -449,6 +521,9 @@ def main():
     if "ingest" not in skip:
         print("Ingestion, from an empty schema each time", flush=True)
         bench.ingest(events)
+    if "citus" not in skip and args.citus_port:
+        print("Ingestion on Citus (a coordinator and two workers on this machine)", flush=True)
+        bench.citus(events)
     if "copy" not in skip:
         bench.copy_limit(events)
     if "pgbench" not in skip:

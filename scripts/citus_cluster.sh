@@ -19,6 +19,8 @@
 #                                     the same for one node
 #
 # Ports: CITUS_PORT (55440) for the coordinator, the next two for the workers.
+# CITUS_CLUSTER (citus) names the cluster: its nodes live in
+# $USER_METRICS_RUN_DIR/$CITUS_CLUSTER-<node>.
 source "$(dirname "$0")/common.sh"
 
 if [ "$PG_MAJOR" != 15 ]; then
@@ -30,7 +32,8 @@ CITUS_PORT="${CITUS_PORT:-55440}"
 NODES=(coordinator:"$CITUS_PORT" worker1:"$((CITUS_PORT + 1))" worker2:"$((CITUS_PORT + 2))")
 bindir="$(pg_bindir)"
 
-node_dir() { echo "$USER_METRICS_RUN_DIR/citus-$1"; }
+CITUS_CLUSTER="${CITUS_CLUSTER:-citus}"
+node_dir() { echo "$USER_METRICS_RUN_DIR/$CITUS_CLUSTER-$1"; }
 
 # Creates (first time) and starts node $1 on port $2.
 start_node() {
