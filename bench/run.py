@@ -8,6 +8,7 @@ Prints one table and writes bench/results/latest.json, a timestamped copy, and
 bench/results/ingest.png.
 """
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -117,15 +118,19 @@ class Bench:
 
     # -- ingestion --------------------------------------------------------------
     def fingerprint(self, conn):
-        """A digest of what ended up stored, to check both implementations agree."""
-        return conn.execute("""
-            SELECT md5(string_agg(concat_ws('|', s.client_session_id, u.email, u.name, s.event_count,
-                                            round(s.talked_time::numeric, 6), s.started_at, s.ended_at, s.device,
-                                            s.microphone_used, s.speaker_used, s.sentiment_count,
-                                            round(s.sentiment_sum::numeric, 6)), ',' ORDER BY s.client_session_id, u.email))
-                   || '/' || (SELECT count(*) FROM user_metrics.events)
-                   || '/' || (SELECT count(*) FROM user_metrics.rejected_events)
-            FROM user_metrics.sessions s JOIN user_metrics.users u ON u.user_key = s.user_key""").fetchone()[0]
+        """A digest of what ended up stored, to check that the implementations (and a
+        distributed installation) agree. Computed here from plain queries: Citus
+        runs no subquery in a SELECT list over distributed tables."""
+        rows = conn.execute("""
+            SELECT concat_ws('|', s.client_session_id, u.email, u.name, s.event_count,
+                             round(s.talked_time::numeric, 6), s.started_at, s.ended_at, s.device,
+                             s.microphone_used, s.speaker_used, s.sentiment_count,
+                             round(s.sentiment_sum::numeric, 6))
+            FROM user_metrics.sessions s JOIN user_metrics.users u ON u.user_key = s.user_key""").fetchall()
+        digest = hashlib.md5(",".join(sorted(row[0] for row in rows)).encode()).hexdigest()
+        events = conn.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0]
+        rejected = conn.execute("SELECT count(*) FROM user_metrics.rejected_events").fetchone()[0]
+        return f"{digest}/{events}/{rejected}"
 
     def ingest(self, events):
         sizes = [int(s) for s in self.args.batch_sizes.split(",")]

@@ -2,6 +2,52 @@
 -- 0.2.0 installation, with its data, to exactly what CREATE EXTENSION makes for
 -- 0.3.0 (the upgrade test compares the two catalogs). Every constraint is named and
 -- every change is a statement of its own.
+--
+-- From 0.3.0 on, an installation may be distributed with Citus (see
+-- user_metrics.distribute(), in its section below): users, sessions and events
+-- are then Citus's tables, no longer members of the extension, the extension
+-- lives on the coordinator only, and the DBA runs ALTER EXTENSION UPDATE there
+-- with citus.enable_ddl_propagation off (or Citus would send the statement to
+-- workers that have no extension). Citus passes a DDL statement on to the shards
+-- by its text, which in an extension script is the whole script, and refuses it.
+-- So every upgrade script after this one follows this pattern:
+--   1. it begins with a block that refuses, with a clear message, an update of a
+--      distributed installation run with propagation on:
+--        DO $citus$
+--        BEGIN
+--            IF pg_catalog.current_setting('citus.enable_ddl_propagation', true) = 'on'
+--               AND pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+--                IF EXISTS (SELECT FROM pg_catalog.pg_class AS c
+--                           WHERE c.relnamespace = 'user_metrics'::pg_catalog.regnamespace
+--                             AND c.oid IN (SELECT p.logicalrelid FROM pg_catalog.pg_dist_partition AS p)) THEN
+--                    RAISE EXCEPTION 'user_metrics is distributed with Citus: update it with citus.enable_ddl_propagation off'
+--                        USING ERRCODE = 'object_not_in_prerequisite_state',
+--                              HINT = 'BEGIN; SET LOCAL citus.enable_ddl_propagation = off; ALTER EXTENSION user_metrics UPDATE; COMMIT;';
+--                END IF;
+--            END IF;
+--        END
+--        $citus$;
+--   2. each DDL statement on users, sessions or events is alone in an EXECUTE, in
+--      a DO block of its own that turns propagation on for it (the setting does
+--      not exist without Citus, and the block then leaves it alone):
+--        DO $ddl$
+--        DECLARE
+--            propagation text := pg_catalog.current_setting('citus.enable_ddl_propagation', true);
+--        BEGIN
+--            IF propagation IS NOT NULL THEN
+--                PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', 'on', true);
+--            END IF;
+--            EXECUTE 'ALTER TABLE user_metrics.events ADD COLUMN channel text';
+--            IF propagation IS NOT NULL THEN
+--                PERFORM pg_catalog.set_config('citus.enable_ddl_propagation', propagation, true);
+--            END IF;
+--        END
+--        $ddl$;
+--   3. every constraint and index is named (each shard's copy is named after it);
+--   4. a new table is created as a member of the extension, local to the
+--      coordinator: distribute() knows users, sessions and events only.
+-- tests/citus/test_upgrades.py installs a next version written this way and
+-- checks every shard after the update.
 
 -- == Safety checks =============================================================
 
