@@ -74,6 +74,9 @@ def test_a_second_call_says_so_and_changes_nothing(loaded):
         assert notices == ["user_metrics is already distributed: 32 shards over 2 workers; nothing else to do"]
         assert conn.execute("SELECT array_agg((shardid, nodeport) ORDER BY shardid)::text FROM citus_shards"
                             ).fetchone()[0] == before
+        with pytest.raises(psycopg.errors.InvalidParameterValue) as error:
+            conn.execute("SELECT user_metrics.distribute(0)")
+        assert error.value.diag.message_primary == "shard_count must be from 1 to 64000, got 0"
 
 
 def test_without_citus_it_refuses_with_a_hint(single_base):
