@@ -374,6 +374,8 @@ DECLARE
     member record;
     problems text[] := ARRAY[]::text[];
     unprepared text[] := ARRAY[]::text[];
+    copy_names text[] := ARRAY[]::text[];
+    copy_ports integer[] := ARRAY[]::integer[];
     messages text := pg_catalog.current_setting('client_min_messages');
 BEGIN
     -- It changes the extension itself and every node of the cluster.
@@ -406,22 +408,11 @@ BEGIN
     already_distributed := (SELECT pg_catalog.count(*) FROM pg_catalog.pg_dist_partition AS p
                             WHERE p.logicalrelid = ANY (tables));
 
-    -- The workers. First look at each, changing nothing: a worker's own copy of
-    -- the extension must be empty (its rows were written on the worker itself,
-    -- not through the coordinator, and DROP EXTENSION would delete them), and
-    -- note which workers are not prepared yet.
+    -- The workers. First look at each, changing nothing: which have a copy of the
+    -- extension, and which are not prepared yet.
     FOR node IN
         SELECT * FROM pg_catalog.run_command_on_workers(pg_catalog.format($check$
             SELECT pg_catalog.concat_ws(';',
-                (SELECT 'rows:' || pg_catalog.string_agg(c.oid::pg_catalog.regclass::text, ', ' ORDER BY c.relname)
-                 FROM pg_catalog.pg_depend AS d
-                 JOIN pg_catalog.pg_class AS c ON c.oid = d.objid
-                 WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
-                   AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'
-                   AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension AS e WHERE e.extname = 'user_metrics')
-                   AND c.relkind = 'r' AND c.relname <> 'counters'
-                   AND pg_catalog.query_to_xml(pg_catalog.format('SELECT 1 FROM %%s LIMIT 1', c.oid::pg_catalog.regclass),
-                                               false, true, '')::text <> ''),
                 CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_extension AS e WHERE e.extname = 'user_metrics')
                      THEN 'extension' END,
                 CASE WHEN NOT coalesce((SELECT r.rolcanlogin FROM pg_catalog.pg_roles AS r WHERE r.rolname = %1$L), false)
@@ -434,14 +425,38 @@ BEGIN
             RAISE EXCEPTION 'user_metrics.distribute() could not read worker %:%: %', node.nodename, node.nodeport, node.result
                 USING ERRCODE = 'connection_failure';
         END IF;
-        IF node.result ~ '(^|;)rows:' THEN
-            problems := problems || pg_catalog.format('%s:%s (%s)', node.nodename, node.nodeport,
-                                                      pg_catalog.substring(node.result, 'rows:([^;]*)'));
+        IF node.result ~ '(^|;)extension' THEN
+            copy_names := copy_names || node.nodename;
+            copy_ports := copy_ports || node.nodeport;
         END IF;
         IF node.result <> '' THEN
             unprepared := unprepared || pg_catalog.format('%s:%s', node.nodename, node.nodeport);
         END IF;
     END LOOP;
+    -- A worker's copy of the extension must be empty: its rows were written on the
+    -- worker itself, not through the coordinator, and dropping the copy would
+    -- delete them. (These four tables are in the copy of every version.)
+    IF pg_catalog.cardinality(copy_names) > 0 THEN
+        FOR node IN
+            SELECT r.node_name AS nodename, r.node_port AS nodeport, r.success, r.result
+            FROM pg_catalog.master_run_on_worker(copy_names, copy_ports,
+                     pg_catalog.array_fill($rows$
+                         SELECT pg_catalog.concat_ws(', ',
+                             CASE WHEN EXISTS (SELECT FROM user_metrics.events) THEN 'user_metrics.events' END,
+                             CASE WHEN EXISTS (SELECT FROM user_metrics.rejected_events) THEN 'user_metrics.rejected_events' END,
+                             CASE WHEN EXISTS (SELECT FROM user_metrics.sessions) THEN 'user_metrics.sessions' END,
+                             CASE WHEN EXISTS (SELECT FROM user_metrics.users) THEN 'user_metrics.users' END)
+                     $rows$::text, ARRAY[pg_catalog.cardinality(copy_names)]), true) AS r
+        LOOP
+            IF NOT node.success THEN
+                RAISE EXCEPTION 'user_metrics.distribute() could not read worker %:%: %', node.nodename, node.nodeport, node.result
+                    USING ERRCODE = 'connection_failure';
+            END IF;
+            IF node.result <> '' THEN
+                problems := problems || pg_catalog.format('%s:%s (%s)', node.nodename, node.nodeport, node.result);
+            END IF;
+        END LOOP;
+    END IF;
     IF pg_catalog.cardinality(problems) > 0 THEN
         RAISE EXCEPTION 'cannot distribute user_metrics: workers hold rows in their own copies of its tables'
             USING ERRCODE = 'object_not_in_prerequisite_state',

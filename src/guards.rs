@@ -72,19 +72,23 @@ pub fn drop_guard(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
     if ALLOW_DROP_WITH_DATA.get() {
         return Ok(());
     }
-    let holding: Vec<String> = read(
+    let tables = read(
         &TABLES_HOLDING_ROWS,
         || Ok(vec![]),
         |row| {
             Ok((
                 required(row.get::<String>(1)?, "table_name")?,
-                required(row.get::<bool>(2)?, "has_rows")?,
+                required(row.get::<String>(2)?, "probe")?,
             ))
         },
-    )?
-    .into_iter()
-    .filter_map(|(table, has_rows)| has_rows.then_some(table))
-    .collect();
+    )?;
+    // Each probe is the query tables_holding_rows.sql wrote for its table.
+    let mut holding = Vec::new();
+    for (table, probe) in tables {
+        if Spi::get_one::<bool>(&probe)?.unwrap_or(false) {
+            holding.push(table);
+        }
+    }
     if holding.is_empty() {
         Ok(())
     } else {

@@ -26,6 +26,40 @@ mod tests {
         assert_eq!(guarded, tables);
     }
 
+    /// The guard looks at what DROP EXTENSION would drop, the extension's member
+    /// tables: not at a table of the schema that is not one (on a Citus
+    /// coordinator, the distributed tables, which the guard refuses otherwise),
+    /// and it does not need the tables that are gone (dropped before the
+    /// extension). Each probe says whether its table holds a row.
+    #[pg_test]
+    fn the_drop_guard_probes_the_member_tables_only() {
+        let listed = || {
+            Spi::get_one::<Vec<String>>(concat!(
+                "SELECT array_agg(t.table_name || '=' || t.probe ORDER BY t.table_name) FROM (",
+                include_str!("../../sql/queries/tables_holding_rows.sql"),
+                ") AS t"
+            ))
+            .unwrap()
+            .unwrap()
+        };
+        let before = listed();
+        Spi::run("CREATE TABLE user_metrics.not_a_member (x int)").unwrap();
+        assert_eq!(listed(), before);
+        Spi::run("ALTER EXTENSION user_metrics DROP TABLE user_metrics.events").unwrap();
+        Spi::run("DROP TABLE user_metrics.events").unwrap();
+        let after = listed();
+        assert_eq!(after.len(), before.len() - 1);
+        assert!(after.iter().all(|t| !t.starts_with("user_metrics.events=")));
+        assert!(after.contains(
+            &"user_metrics.rejected_events=SELECT EXISTS (SELECT FROM user_metrics.rejected_events)"
+                .to_string()
+        ));
+        assert_eq!(
+            Spi::get_one::<bool>("SELECT EXISTS (SELECT FROM user_metrics.rejected_events)"),
+            Ok(Some(false))
+        );
+    }
+
     /// The event trigger's function reads the event trigger's data; called any
     /// other way it refuses instead of reading what is not there.
     #[pg_test]

@@ -370,7 +370,7 @@ def test_everything_belongs_to_a_nologin_owner_role_with_no_other_power(db):
     # normalize_email, which computes a value from its argument alone, nor the
     # DROP EXTENSION guard, which runs as whoever drops the extension, nor
     # distribute(), which runs as the superuser who calls it.
-    assert db.execute("SELECT bool_and(prosecdef = (proname NOT IN ('normalize_email', 'drop_guard', 'distribute'))) "
+    assert db.execute("SELECT bool_and(prosecdef = (proname NOT IN ('normalize_email', 'user_key', 'drop_guard', 'distribute'))) "
                       "FROM pg_proc "
                       "WHERE pronamespace = 'user_metrics'::regnamespace").fetchone()[0] is True
     role = db.execute("""
