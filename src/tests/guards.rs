@@ -46,6 +46,7 @@ mod tests {
         Spi::run("CREATE TABLE user_metrics.not_a_member (x int)").unwrap();
         assert_eq!(listed(), before);
         Spi::run("ALTER EXTENSION user_metrics DROP TABLE user_metrics.events").unwrap();
+        Spi::run("ALTER EXTENSION user_metrics DROP SEQUENCE user_metrics.events_id_seq").unwrap();
         Spi::run("DROP TABLE user_metrics.events").unwrap();
         let after = listed();
         assert_eq!(after.len(), before.len() - 1);
