@@ -19,7 +19,7 @@ LATEST_RELEASE = max((re.match(r"user_metrics--(.+)\.sql", p.name).group(1)
                      key=lambda version: tuple(int(part) for part in version.split(".")))
 GROUPS = ["user_metrics_writer", "user_metrics_reader", "user_metrics_admin"]
 OWNER = "user_metrics_owner"
-TABLES = ["users", "sessions", "events", "rejected_events"]
+TABLES = ["users", "sessions", "events", "rejected_events", "counters"]
 # A non-superuser who may create roles: on PostgreSQL 15 she may also alter and
 # grant every role that is not a superuser.
 MALLORY = "um_mallory"
