@@ -359,9 +359,10 @@ def test_everything_belongs_to_a_nologin_owner_role_with_no_other_power(db):
     """).fetchall()
     assert owners == [(OWNER,)]
     # Every function callers use on the tables runs as the owner role. Not
-    # normalize_email, which computes a value from its argument alone, nor the
-    # DROP EXTENSION guard, which runs as whoever drops the extension.
-    assert db.execute("SELECT bool_and(prosecdef = (proname NOT IN ('normalize_email', 'drop_guard'))) "
+    # normalize_email and user_key, which compute a value from their argument
+    # alone, nor the DROP EXTENSION guard, which runs as whoever drops the extension.
+    assert db.execute("SELECT bool_and(prosecdef = (proname NOT IN "
+                      "('normalize_email', 'user_key', 'drop_guard'))) "
                       "FROM pg_proc "
                       "WHERE pronamespace = 'user_metrics'::regnamespace").fetchone()[0] is True
     role = db.execute("""
