@@ -197,6 +197,7 @@ GRANT EXECUTE ON FUNCTION
     user_metrics.aggregate_user_metrics(text, timestamptz, timestamptz),
     user_metrics.get_session_details(text, text),
     user_metrics.generate_weekly_report(timestamptz),
+    user_metrics.generate_weekly_report(date, text),
     user_metrics.health()
     TO user_metrics_reader, user_metrics_admin;
 

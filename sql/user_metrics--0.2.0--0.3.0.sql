@@ -216,28 +216,41 @@ RETURNS TABLE (
     SET enable_seqscan TO off
     LANGUAGE c AS 'MODULE_PATHNAME', 'get_session_details_wrapper';
 
+-- A NULL week_end now raises 22004 instead of returning no rows: not STRICT.
 CREATE FUNCTION user_metrics.generate_weekly_report(week_end timestamptz DEFAULT now())
 RETURNS TABLE (
     email text, name text, session_count bigint, total_talked_time numeric,
     last_session_at timestamptz
 )
-    STRICT STABLE SECURITY DEFINER
+    STABLE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
     LANGUAGE c AS 'MODULE_PATHNAME', 'generate_weekly_report_wrapper';
+
+-- New: the weeks of a calendar, in a time zone.
+CREATE FUNCTION user_metrics.generate_weekly_report(week_ending date, tz text)
+RETURNS TABLE (
+    email text, name text, session_count bigint, total_talked_time numeric,
+    last_session_at timestamptz
+)
+    STABLE SECURITY DEFINER
+    SET search_path TO pg_catalog, pg_temp
+    LANGUAGE c AS 'MODULE_PATHNAME', 'generate_local_weekly_report_wrapper';
 
 REVOKE ALL ON FUNCTION
     user_metrics.normalize_email(text),
     user_metrics.user_key(text),
     user_metrics.aggregate_user_metrics(text, timestamptz, timestamptz),
     user_metrics.get_session_details(text, text),
-    user_metrics.generate_weekly_report(timestamptz)
+    user_metrics.generate_weekly_report(timestamptz),
+    user_metrics.generate_weekly_report(date, text)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION user_metrics.normalize_email(text), user_metrics.user_key(text)
     TO user_metrics_writer, user_metrics_reader, user_metrics_admin;
 GRANT EXECUTE ON FUNCTION
     user_metrics.aggregate_user_metrics(text, timestamptz, timestamptz),
     user_metrics.get_session_details(text, text),
-    user_metrics.generate_weekly_report(timestamptz)
+    user_metrics.generate_weekly_report(timestamptz),
+    user_metrics.generate_weekly_report(date, text)
     TO user_metrics_reader, user_metrics_admin;
 
 -- Exact row counts for health(), started from the rows there are now.
