@@ -26,7 +26,7 @@ CREATE EVENT TRIGGER user_metrics_drop_guard ON ddl_command_start
 --   <prefix>_writer   ingest_metrics (and normalize_email, user_key)
 --   <prefix>_reader   the three reports, health(), normalize_email and user_key
 --   <prefix>_admin    all of the above, reading, replaying and discarding
---                     quarantined events, and resync_sequences()
+--                     quarantined events, forget_user() and resync_sequences()
 -- The fourth, <prefix>_owner, owns the tables, their sequences and the functions,
 -- so the SECURITY DEFINER functions run with its rights: those of the tables and
 -- nothing else. Nobody else has any right on the tables.
@@ -203,6 +203,7 @@ GRANT EXECUTE ON FUNCTION
 
 GRANT EXECUTE ON FUNCTION
     user_metrics.list_rejected_events(timestamptz, integer),
+    user_metrics.forget_user(text),
     user_metrics.replay_rejected(bigint[]),
     user_metrics.discard_rejected(bigint[]),
     user_metrics.resync_sequences()

@@ -118,6 +118,25 @@ CREATE TABLE user_metrics.rejected_events (
 );
 CREATE INDEX rejected_events_received_idx ON user_metrics.rejected_events (received_at);
 
+-- One row per erasure by forget_user(), without the e-mail or the name: when, by
+-- whom, and how many rows went. user_key is how ingest_metrics recognizes the
+-- erased user's old events when the app sends them again (it refuses them,
+-- without keeping them, with user_forgotten). It is 64 bits of an unkeyed SHA-256
+-- of the address, so whoever may read this table can test whether a given
+-- address was erased: any record that recognizes an address allows that. Only
+-- the owner role may read it.
+CREATE TABLE user_metrics.forgotten_users (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_key     bigint NOT NULL,
+    forgotten_at timestamptz NOT NULL DEFAULT now(),
+    forgotten_by text NOT NULL DEFAULT session_user,
+    users        bigint NOT NULL CHECK (users >= 0),
+    sessions     bigint NOT NULL CHECK (sessions >= 0),
+    events       bigint NOT NULL CHECK (events >= 0),
+    quarantined  bigint NOT NULL CHECK (quarantined >= 0)
+);
+CREATE INDEX forgotten_users_key_idx ON user_metrics.forgotten_users (user_key, forgotten_at);
+
 -- Exact row counts for health(), kept by the functions that write, in the same
 -- transaction as the rows they count: right on a standby, after a crash and after
 -- a statistics reset, and never a count(*). Each backend adds to a row of its own
@@ -138,6 +157,7 @@ COMMENT ON TABLE user_metrics.users IS 'People who reported metrics, one per e-m
 COMMENT ON TABLE user_metrics.sessions IS 'Client sessions, per user, with running totals kept by ingest_metrics.';
 COMMENT ON TABLE user_metrics.events IS 'Accepted metrics events, one per report; event_id is the idempotency key, per user.';
 COMMENT ON TABLE user_metrics.rejected_events IS 'Events ingest_metrics refused, with the payload as sent and the reason.';
+COMMENT ON TABLE user_metrics.forgotten_users IS 'One row per erasure by forget_user(): when, by whom, what went; no e-mail or name.';
 COMMENT ON TABLE user_metrics.counters IS 'Row counts of the other tables, one row per backend slot; health() sums them.';
 
 -- Backups. pg_dump leaves out the rows of an extension's tables unless they are
@@ -154,4 +174,6 @@ SELECT pg_catalog.pg_extension_config_dump('user_metrics.events', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.forgotten_users', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.forgotten_users_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.counters', '');

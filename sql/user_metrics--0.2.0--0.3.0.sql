@@ -272,6 +272,29 @@ SELECT 0,
        (SELECT max(received_at) FROM user_metrics.events);
 
 
+-- == Erasure: forget_user ======================================================
+
+-- One audit row per erasure, without the address (see sql/schema.sql).
+CREATE TABLE user_metrics.forgotten_users (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_key     bigint NOT NULL,
+    forgotten_at timestamptz NOT NULL DEFAULT now(),
+    forgotten_by text NOT NULL DEFAULT session_user,
+    users        bigint NOT NULL CHECK (users >= 0),
+    sessions     bigint NOT NULL CHECK (sessions >= 0),
+    events       bigint NOT NULL CHECK (events >= 0),
+    quarantined  bigint NOT NULL CHECK (quarantined >= 0)
+);
+CREATE INDEX forgotten_users_key_idx ON user_metrics.forgotten_users (user_key, forgotten_at);
+COMMENT ON TABLE user_metrics.forgotten_users IS 'One row per erasure by forget_user(): when, by whom, what went; no e-mail or name.';
+
+CREATE FUNCTION user_metrics.forget_user(email text) RETURNS jsonb
+    VOLATILE SECURITY DEFINER
+    SET search_path TO pg_catalog, pg_temp
+    LANGUAGE c AS 'MODULE_PATHNAME', 'forget_user_wrapper';
+REVOKE ALL ON FUNCTION user_metrics.forget_user(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION user_metrics.forget_user(text) TO user_metrics_admin;
+
 -- == Backups and replication ===================================================
 
 -- pg_dump keeps the rows of every table and the position of every identity
@@ -283,6 +306,8 @@ SELECT pg_catalog.pg_extension_config_dump('user_metrics.events', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.forgotten_users', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.forgotten_users_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.counters', '');
 
 -- The cut-over after logical replication: identity sequences moved past their tables.

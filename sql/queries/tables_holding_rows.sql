@@ -6,6 +6,7 @@
 SELECT t.table_name, t.has_rows
 FROM (VALUES
     ('user_metrics.events', EXISTS (SELECT FROM user_metrics.events)),
+    ('user_metrics.forgotten_users', EXISTS (SELECT FROM user_metrics.forgotten_users)),
     ('user_metrics.rejected_events', EXISTS (SELECT FROM user_metrics.rejected_events)),
     ('user_metrics.sessions', EXISTS (SELECT FROM user_metrics.sessions)),
     ('user_metrics.users', EXISTS (SELECT FROM user_metrics.users))

@@ -41,8 +41,7 @@ pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
     let raw_events = split_payload(payload)?;
     let (summary, rejected, mut counts) = evaluate(&raw_events, on_error)?;
     if !rejected.is_empty() {
-        quarantine(&rejected)?;
-        counts.rejected = count(rejected.len())?;
+        counts.rejected = count(quarantine(&rejected)?)?;
         log_rejections(raw_events.len(), &summary, &rejected);
     }
     counters::add(counts)?;
@@ -77,6 +76,7 @@ fn evaluate<'a>(
                 event_id: event_id_hint(raw),
                 rejection,
                 payload: raw.get(),
+                kept: true,
             }),
         }
     }
@@ -95,6 +95,14 @@ fn evaluate<'a>(
                     event_id: event.event_id.as_deref().map(str::to_string),
                     rejection,
                     payload: raw_events[*index].get(),
+                    kept: true,
+                }),
+                Outcome::Forgotten(rejection) => rejected.push(Quarantined {
+                    index: *index,
+                    event_id: event.event_id.as_deref().map(str::to_string),
+                    rejection,
+                    payload: raw_events[*index].get(),
+                    kept: false,
                 }),
             }
         }

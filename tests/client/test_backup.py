@@ -44,6 +44,8 @@ def source(dsn):
         assert (summary["accepted"], summary["rejected"]) == (len(STORED), len(REFUSED))
         with conn.transaction(force_rollback=True):
             conn.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(ROLLED_BACK),))
+        # An erasure, so that its audit table holds a row too.
+        conn.execute("SELECT user_metrics.forget_user('erased@example.com')")
         # One quarantined event discarded: the quarantine's sequence is ahead too.
         conn.execute("SELECT user_metrics.discard_rejected(ARRAY[(SELECT min(id) "
                      "FROM user_metrics.rejected_events)])")

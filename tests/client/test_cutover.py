@@ -46,6 +46,8 @@ def publisher(dsn):
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE PUBLICATION user_metrics_pub FOR TABLES IN SCHEMA user_metrics")
         conn.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(FIRST),))
+        # An erasure: its audit row is replicated with the rest.
+        conn.execute("SELECT user_metrics.forget_user('erased@example.com')")
     yield url
     with psycopg.connect(url, autocommit=True) as conn:
         # A slot left behind would keep WAL on the test cluster for ever.

@@ -19,7 +19,7 @@ LATEST_RELEASE = max((re.match(r"user_metrics--(.+)\.sql", p.name).group(1)
                      key=lambda version: tuple(int(part) for part in version.split(".")))
 GROUPS = ["user_metrics_writer", "user_metrics_reader", "user_metrics_admin"]
 OWNER = "user_metrics_owner"
-TABLES = ["users", "sessions", "events", "rejected_events", "counters"]
+TABLES = ["users", "sessions", "events", "rejected_events", "counters", "forgotten_users"]
 # A non-superuser who may create roles: on PostgreSQL 15 she may also alter and
 # grant every role that is not a superuser.
 MALLORY = "um_mallory"
@@ -456,6 +456,8 @@ def test_every_function_runs_as_the_owner_role(dsn):
             ("um_probe_ops", "SELECT * FROM user_metrics.list_rejected_events()", None),
             ("um_probe_ops", "SELECT user_metrics.replay_rejected(%s)", ([replay_id],)),
             ("um_probe_ops", "SELECT user_metrics.discard_rejected(%s)", ([discard_id],)),
+            ("um_probe_dash", "SELECT * FROM user_metrics.generate_weekly_report('2026-11-23', 'UTC')", None),
+            ("um_probe_ops", "SELECT user_metrics.forget_user('ana@x')", None),
         ]
         seen = {}
         for role, statement, params in calls:

@@ -9,7 +9,7 @@ from events import event
 
 # Each table with a column that an UPDATE may set.
 TABLES = {"users": "name", "sessions": "device", "events": "received_at",
-          "rejected_events": "received_at", "counters": "events"}
+          "rejected_events": "received_at", "counters": "events", "forgotten_users": "events"}
 CALLS = {
     "ingest": "SELECT user_metrics.ingest_metrics('[]')",
     "user_totals": "SELECT * FROM user_metrics.aggregate_user_metrics()",
@@ -19,13 +19,14 @@ CALLS = {
     "rejected": "SELECT * FROM user_metrics.list_rejected_events()",
     "replay": "SELECT user_metrics.replay_rejected('{}')",
     "discard": "SELECT user_metrics.discard_rejected('{}')",
+    "forget": "SELECT user_metrics.forget_user('nobody@example.com')",
 }
 REPORTS = {"user_totals", "session_details", "weekly", "health"}
 # Login role -> (group roles granted to it, the calls it may make)
 ROLES = {
     "um_app": (["user_metrics_writer"], {"ingest"}),
     "um_dashboard": (["user_metrics_reader"], REPORTS),
-    "um_ops": (["user_metrics_admin"], {"ingest", "rejected", "replay", "discard"} | REPORTS),
+    "um_ops": (["user_metrics_admin"], {"ingest", "rejected", "replay", "discard", "forget"} | REPORTS),
     "um_nobody": ([], set()),
 }
 
@@ -41,7 +42,7 @@ def roles(dsn):
         sequences = [r[0] for r in conn.execute(
             "SELECT c.oid::regclass::text FROM pg_class AS c "
             "WHERE c.relnamespace = 'user_metrics'::regnamespace AND c.relkind = 'S'")]
-    assert len(sequences) == 3, sequences
+    assert len(sequences) == 4, sequences
     return sequences
 
 
@@ -250,4 +251,4 @@ def test_sql_in_every_text_field_is_stored_verbatim(db):
     assert stored == (INJECTION, bad)
     tables = db.execute("SELECT array_agg(tablename::text ORDER BY tablename) FROM pg_tables "
                         "WHERE schemaname = 'user_metrics'").fetchone()[0]
-    assert tables == ["counters", "events", "rejected_events", "sessions", "users"]
+    assert tables == ["counters", "events", "forgotten_users", "rejected_events", "sessions", "users"]
