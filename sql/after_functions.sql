@@ -24,7 +24,8 @@ CREATE EVENT TRIGGER user_metrics_drop_guard ON ddl_command_start
 -- Four NOLOGIN roles per database. Three carry the rights; a DBA grants them to
 -- login roles:
 --   <prefix>_writer   ingest_metrics (and normalize_email, user_key)
---   <prefix>_reader   the three reports, health(), normalize_email and user_key
+--   <prefix>_reader   the three reports, health(), the view ingest_stats,
+--                     normalize_email and user_key
 --   <prefix>_admin    all of the above, reading, replaying and discarding
 --                     quarantined events, forget_user() and resync_sequences()
 -- The fourth, <prefix>_owner, owns the tables, their sequences and the functions,
@@ -186,6 +187,8 @@ $roles$;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA user_metrics FROM PUBLIC;
 REVOKE ALL ON SCHEMA user_metrics FROM PUBLIC;
 GRANT USAGE ON SCHEMA user_metrics TO user_metrics_writer, user_metrics_reader, user_metrics_admin;
+
+GRANT SELECT ON user_metrics.ingest_stats TO user_metrics_reader, user_metrics_admin;
 
 GRANT EXECUTE ON FUNCTION user_metrics.ingest_metrics(jsonb, text)
     TO user_metrics_writer, user_metrics_admin;

@@ -295,6 +295,48 @@ CREATE FUNCTION user_metrics.forget_user(email text) RETURNS jsonb
 REVOKE ALL ON FUNCTION user_metrics.forget_user(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION user_metrics.forget_user(text) TO user_metrics_admin;
 
+-- == Ingestion statistics: ingest_stats ========================================
+
+-- Statistics of ingest_metrics per UTC day, kept by each call in its own
+-- transaction (a call that is rolled back counts nothing), in a row per day and
+-- backend slot so that concurrent calls never wait for each other here; the view
+-- ingest_stats sums them per day. rejected_by_code maps each error code to a count.
+CREATE TABLE user_metrics.ingest_counters (
+    day              date NOT NULL,
+    slot             integer NOT NULL,
+    calls            bigint NOT NULL DEFAULT 0 CHECK (calls >= 0),
+    accepted         bigint NOT NULL DEFAULT 0 CHECK (accepted >= 0),
+    duplicates       bigint NOT NULL DEFAULT 0 CHECK (duplicates >= 0),
+    rejected         bigint NOT NULL DEFAULT 0 CHECK (rejected >= 0),
+    rejected_by_code jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(rejected_by_code) = 'object'),
+    time_us_total    bigint NOT NULL DEFAULT 0 CHECK (time_us_total >= 0),
+    time_us_max      bigint NOT NULL DEFAULT 0 CHECK (time_us_max >= 0),
+    CONSTRAINT ingest_counters_pkey PRIMARY KEY (day, slot)
+) WITH (fillfactor = 50);
+
+-- Per UTC day: calls of ingest_metrics, events accepted, duplicates and refused
+-- (in all and per code), and the time spent in the calls (in all and the
+-- longest). For user_metrics_reader and user_metrics_admin.
+CREATE VIEW user_metrics.ingest_stats AS
+SELECT c.day,
+       sum(c.calls)::bigint AS calls,
+       sum(c.accepted)::bigint AS accepted,
+       sum(c.duplicates)::bigint AS duplicates,
+       sum(c.rejected)::bigint AS rejected,
+       COALESCE((SELECT jsonb_object_agg(m.code, m.n ORDER BY m.code)
+                 FROM (SELECT r.key AS code, sum(r.value::bigint) AS n
+                       FROM user_metrics.ingest_counters AS d
+                       CROSS JOIN LATERAL jsonb_each_text(d.rejected_by_code) AS r
+                       WHERE d.day = c.day
+                       GROUP BY r.key) AS m), '{}') AS rejected_by_code,
+       make_interval(secs => sum(c.time_us_total) / 1000000.0) AS time_total,
+       make_interval(secs => max(c.time_us_max) / 1000000.0) AS time_max
+FROM user_metrics.ingest_counters AS c
+GROUP BY c.day;
+COMMENT ON TABLE user_metrics.ingest_counters IS 'Per UTC day and backend slot: what ingest_metrics calls did; ingest_stats sums them.';
+COMMENT ON VIEW user_metrics.ingest_stats IS 'Per UTC day: ingest_metrics calls, events accepted, duplicates, refused per code, and time spent.';
+GRANT SELECT ON user_metrics.ingest_stats TO user_metrics_reader, user_metrics_admin;
+
 -- == Backups and replication ===================================================
 
 -- pg_dump keeps the rows of every table and the position of every identity
@@ -308,6 +350,7 @@ SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.forgotten_users', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.forgotten_users_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.ingest_counters', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.counters', '');
 
 -- The cut-over after logical replication: identity sequences moved past their tables.

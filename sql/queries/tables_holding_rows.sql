@@ -1,7 +1,8 @@
 -- For the DROP EXTENSION guard: each table of the extension, and whether it holds
 -- at least one row. EXISTS stops at the first row, so this is cheap at any size.
 -- One line per table that holds data: the tables sql/schema.sql marks for pg_dump
--- except user_metrics.counters, which only sums these (a #[pg_test] checks that
+-- except user_metrics.counters, which only sums these, and
+-- user_metrics.ingest_counters, statistics of the calls (a #[pg_test] checks that
 -- every other table of the schema is here).
 SELECT t.table_name, t.has_rows
 FROM (VALUES

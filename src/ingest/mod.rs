@@ -11,8 +11,10 @@ use user_metrics_contract::{event_id_hint, parse_event, split_payload, Event, Ra
 use crate::error::{Error, Result};
 use crate::storage::counters::{self, Counts};
 use crate::storage::rows::count;
-use crate::storage::{quarantine, store_events, Outcome, Quarantined};
+use crate::storage::{ingest_stats, quarantine, store_events, Outcome, Quarantined};
 pub use replay::{discard, replay};
+use std::collections::BTreeMap;
+use std::time::Instant;
 pub use summary::Summary;
 
 /// What to do with invalid events.
@@ -36,6 +38,7 @@ impl OnError {
 
 /// Ingests a payload given as JSON text (one event object or an array of them).
 pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
+    let started = Instant::now();
     let _watch = crate::elog::watch();
     crate::memory::trim_after_large_call(payload.len());
     let raw_events = split_payload(payload)?;
@@ -45,7 +48,22 @@ pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
         log_rejections(raw_events.len(), &summary, &rejected);
     }
     counters::add(counts)?;
+    ingest_stats::record(&ingest_stats::Call {
+        accepted: summary.accepted,
+        duplicates: summary.duplicates,
+        rejected_by_code: by_code(&rejected),
+        time: started.elapsed(),
+    })?;
     Ok(summary.with_errors(&rejected))
+}
+
+/// How many events were refused, per code.
+fn by_code(rejected: &[Quarantined]) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for r in rejected {
+        *counts.entry(r.rejection.code.as_str()).or_default() += 1;
+    }
+    counts
 }
 
 /// Validates the events, stores the valid ones, and returns the summary with the
@@ -114,11 +132,7 @@ fn evaluate<'a>(
 /// One server-log line per call that rejected anything, with a count per code and
 /// nothing of the payload.
 fn log_rejections(total: usize, summary: &Summary, rejected: &[Quarantined]) {
-    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-    for r in rejected {
-        *counts.entry(r.rejection.code.as_str()).or_default() += 1;
-    }
-    let by_code: Vec<String> = counts
+    let by_code: Vec<String> = by_code(rejected)
         .iter()
         .map(|(code, n)| format!("{code} {n}"))
         .collect();

@@ -6,6 +6,7 @@ pub mod counters;
 mod erasure;
 mod events;
 mod forgotten;
+pub mod ingest_stats;
 mod keys;
 mod quarantine;
 pub mod rows;

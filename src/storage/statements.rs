@@ -51,6 +51,7 @@ statement!(DELETE_UNUSED_USERS, "delete_unused_users");
 statement!(RENAME_USERS, "rename_users");
 statement!(QUARANTINE, "quarantine");
 statement!(ADD_TO_COUNTERS, "add_to_counters");
+statement!(ADD_TO_INGEST_STATS, "add_to_ingest_stats");
 
 // Reports.
 statement!(USER_TOTALS_ALL, "user_totals_all");

@@ -42,7 +42,7 @@ def db(dsn):
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, "
                      "user_metrics.users, user_metrics.rejected_events, user_metrics.counters, "
-                     "user_metrics.forgotten_users")
+                     "user_metrics.forgotten_users, user_metrics.ingest_counters")
         yield conn
 
 
