@@ -94,10 +94,9 @@ def make_events():
     events.insert(260, {"event_id": "bad-004", "user": {"email": "not-an-address"},
                         "session": {"id": "s-bad-4", "started_at": "2026-11-12T09:00:00Z"},
                         "metrics": {"talked_time": 30}})
-    # A session that belongs to someone else.
-    stolen = events[5]["session"]["id"]
-    events.insert(300, {"event_id": "bad-005", "user": {"email": "mallory@example.com"},
-                        "session": {"id": stolen, "started_at": "2026-11-03T09:00:00Z"},
+    # A field the contract does not know.
+    events.insert(300, {"event_id": "bad-005", "user": {"email": "mallory@example.com", "nickname": "m"},
+                        "session": {"id": "s-bad-5", "started_at": "2026-11-03T09:00:00Z"},
                         "metrics": {"talked_time": 1}})
     return events
 

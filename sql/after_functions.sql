@@ -24,9 +24,10 @@ CREATE EVENT TRIGGER user_metrics_drop_guard ON ddl_command_start
 -- Four NOLOGIN roles per database. Three carry the rights; a DBA grants them to
 -- login roles:
 --   <prefix>_writer   ingest_metrics (and normalize_email, user_key)
---   <prefix>_reader   the three reports, health(), normalize_email and user_key
+--   <prefix>_reader   the three reports, health(), the view ingest_stats,
+--                     normalize_email and user_key
 --   <prefix>_admin    all of the above, reading, replaying and discarding
---                     quarantined events, and resync_sequences()
+--                     quarantined events, forget_user() and resync_sequences()
 -- The fourth, <prefix>_owner, owns the tables, their sequences and the functions,
 -- so the SECURITY DEFINER functions run with its rights: those of the tables and
 -- nothing else. Nobody else has any right on the tables.
@@ -193,6 +194,8 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA user_metrics FROM PUBLIC;
 REVOKE ALL ON SCHEMA user_metrics FROM PUBLIC;
 GRANT USAGE ON SCHEMA user_metrics TO user_metrics_writer, user_metrics_reader, user_metrics_admin;
 
+GRANT SELECT ON user_metrics.ingest_stats TO user_metrics_reader, user_metrics_admin;
+
 GRANT EXECUTE ON FUNCTION user_metrics.ingest_metrics(jsonb, text)
     TO user_metrics_writer, user_metrics_admin;
 
@@ -203,11 +206,13 @@ GRANT EXECUTE ON FUNCTION
     user_metrics.aggregate_user_metrics(text, timestamptz, timestamptz),
     user_metrics.get_session_details(text, text),
     user_metrics.generate_weekly_report(timestamptz),
+    user_metrics.generate_weekly_report(date, text),
     user_metrics.health()
     TO user_metrics_reader, user_metrics_admin;
 
 GRANT EXECUTE ON FUNCTION
     user_metrics.list_rejected_events(timestamptz, integer),
+    user_metrics.forget_user(text),
     user_metrics.replay_rejected(bigint[]),
     user_metrics.discard_rejected(bigint[]),
     user_metrics.resync_sequences()

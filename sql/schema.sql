@@ -118,6 +118,62 @@ CREATE TABLE user_metrics.rejected_events (
 );
 CREATE INDEX rejected_events_received_idx ON user_metrics.rejected_events (received_at);
 
+-- One row per erasure by forget_user(), without the e-mail or the name: when, by
+-- whom, and how many rows went. user_key is how ingest_metrics recognizes the
+-- erased user's old events when the app sends them again (it refuses them,
+-- without keeping them, with user_forgotten). It is 64 bits of an unkeyed SHA-256
+-- of the address, so whoever may read this table can test whether a given
+-- address was erased: any record that recognizes an address allows that. Only
+-- the owner role may read it.
+CREATE TABLE user_metrics.forgotten_users (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_key     bigint NOT NULL,
+    forgotten_at timestamptz NOT NULL DEFAULT now(),
+    forgotten_by text NOT NULL DEFAULT session_user,
+    users        bigint NOT NULL CHECK (users >= 0),
+    sessions     bigint NOT NULL CHECK (sessions >= 0),
+    events       bigint NOT NULL CHECK (events >= 0),
+    quarantined  bigint NOT NULL CHECK (quarantined >= 0)
+);
+CREATE INDEX forgotten_users_key_idx ON user_metrics.forgotten_users (user_key, forgotten_at);
+
+-- Statistics of ingest_metrics per UTC day, kept by each call in its own
+-- transaction (a call that is rolled back counts nothing), in a row per day and
+-- backend slot so that concurrent calls never wait for each other here; the view
+-- ingest_stats sums them per day. rejected_by_code maps each error code to a count.
+CREATE TABLE user_metrics.ingest_counters (
+    day              date NOT NULL,
+    slot             integer NOT NULL,
+    calls            bigint NOT NULL DEFAULT 0 CHECK (calls >= 0),
+    accepted         bigint NOT NULL DEFAULT 0 CHECK (accepted >= 0),
+    duplicates       bigint NOT NULL DEFAULT 0 CHECK (duplicates >= 0),
+    rejected         bigint NOT NULL DEFAULT 0 CHECK (rejected >= 0),
+    rejected_by_code jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(rejected_by_code) = 'object'),
+    time_us_total    bigint NOT NULL DEFAULT 0 CHECK (time_us_total >= 0),
+    time_us_max      bigint NOT NULL DEFAULT 0 CHECK (time_us_max >= 0),
+    CONSTRAINT ingest_counters_pkey PRIMARY KEY (day, slot)
+) WITH (fillfactor = 50);
+
+-- Per UTC day: calls of ingest_metrics, events accepted, duplicates and refused
+-- (in all and per code), and the time spent in the calls (in all and the
+-- longest). For user_metrics_reader and user_metrics_admin.
+CREATE VIEW user_metrics.ingest_stats AS
+SELECT c.day,
+       sum(c.calls)::bigint AS calls,
+       sum(c.accepted)::bigint AS accepted,
+       sum(c.duplicates)::bigint AS duplicates,
+       sum(c.rejected)::bigint AS rejected,
+       COALESCE((SELECT jsonb_object_agg(m.code, m.n ORDER BY m.code)
+                 FROM (SELECT r.key AS code, sum(r.value::bigint) AS n
+                       FROM user_metrics.ingest_counters AS d
+                       CROSS JOIN LATERAL jsonb_each_text(d.rejected_by_code) AS r
+                       WHERE d.day = c.day
+                       GROUP BY r.key) AS m), '{}') AS rejected_by_code,
+       make_interval(secs => sum(c.time_us_total) / 1000000.0) AS time_total,
+       make_interval(secs => max(c.time_us_max) / 1000000.0) AS time_max
+FROM user_metrics.ingest_counters AS c
+GROUP BY c.day;
+
 -- Exact row counts for health(), kept by the functions that write, in the same
 -- transaction as the rows they count: right on a standby, after a crash and after
 -- a statistics reset, and never a count(*). Each backend adds to a row of its own
@@ -138,6 +194,9 @@ COMMENT ON TABLE user_metrics.users IS 'People who reported metrics, one per e-m
 COMMENT ON TABLE user_metrics.sessions IS 'Client sessions, per user, with running totals kept by ingest_metrics.';
 COMMENT ON TABLE user_metrics.events IS 'Accepted metrics events, one per report; event_id is the idempotency key, per user.';
 COMMENT ON TABLE user_metrics.rejected_events IS 'Events ingest_metrics refused, with the payload as sent and the reason.';
+COMMENT ON TABLE user_metrics.forgotten_users IS 'One row per erasure by forget_user(): when, by whom, what went; no e-mail or name.';
+COMMENT ON TABLE user_metrics.ingest_counters IS 'Per UTC day and backend slot: what ingest_metrics calls did; ingest_stats sums them.';
+COMMENT ON VIEW user_metrics.ingest_stats IS 'Per UTC day: ingest_metrics calls, events accepted, duplicates, refused per code, and time spent.';
 COMMENT ON TABLE user_metrics.counters IS 'Row counts of the other tables, one row per backend slot; health() sums them.';
 
 -- Backups. pg_dump leaves out the rows of an extension's tables unless they are
@@ -154,4 +213,7 @@ SELECT pg_catalog.pg_extension_config_dump('user_metrics.events', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.forgotten_users', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.forgotten_users_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.ingest_counters', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.counters', '');

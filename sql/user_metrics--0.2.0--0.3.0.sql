@@ -262,28 +262,41 @@ RETURNS TABLE (
     SET enable_seqscan TO off
     LANGUAGE c AS 'MODULE_PATHNAME', 'get_session_details_wrapper';
 
+-- A NULL week_end now raises 22004 instead of returning no rows: not STRICT.
 CREATE FUNCTION user_metrics.generate_weekly_report(week_end timestamptz DEFAULT now())
 RETURNS TABLE (
     email text, name text, session_count bigint, total_talked_time numeric,
     last_session_at timestamptz
 )
-    STRICT STABLE SECURITY DEFINER
+    STABLE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
     LANGUAGE c AS 'MODULE_PATHNAME', 'generate_weekly_report_wrapper';
+
+-- New: the weeks of a calendar, in a time zone.
+CREATE FUNCTION user_metrics.generate_weekly_report(week_ending date, tz text)
+RETURNS TABLE (
+    email text, name text, session_count bigint, total_talked_time numeric,
+    last_session_at timestamptz
+)
+    STABLE SECURITY DEFINER
+    SET search_path TO pg_catalog, pg_temp
+    LANGUAGE c AS 'MODULE_PATHNAME', 'generate_local_weekly_report_wrapper';
 
 REVOKE ALL ON FUNCTION
     user_metrics.normalize_email(text),
     user_metrics.user_key(text),
     user_metrics.aggregate_user_metrics(text, timestamptz, timestamptz),
     user_metrics.get_session_details(text, text),
-    user_metrics.generate_weekly_report(timestamptz)
+    user_metrics.generate_weekly_report(timestamptz),
+    user_metrics.generate_weekly_report(date, text)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION user_metrics.normalize_email(text), user_metrics.user_key(text)
     TO user_metrics_writer, user_metrics_reader, user_metrics_admin;
 GRANT EXECUTE ON FUNCTION
     user_metrics.aggregate_user_metrics(text, timestamptz, timestamptz),
     user_metrics.get_session_details(text, text),
-    user_metrics.generate_weekly_report(timestamptz)
+    user_metrics.generate_weekly_report(timestamptz),
+    user_metrics.generate_weekly_report(date, text)
     TO user_metrics_reader, user_metrics_admin;
 
 -- Exact row counts for health(), started from the rows there are now.
@@ -305,6 +318,71 @@ SELECT 0,
        (SELECT max(received_at) FROM user_metrics.events);
 
 
+-- == Erasure: forget_user ======================================================
+
+-- One audit row per erasure, without the address (see sql/schema.sql).
+CREATE TABLE user_metrics.forgotten_users (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_key     bigint NOT NULL,
+    forgotten_at timestamptz NOT NULL DEFAULT now(),
+    forgotten_by text NOT NULL DEFAULT session_user,
+    users        bigint NOT NULL CHECK (users >= 0),
+    sessions     bigint NOT NULL CHECK (sessions >= 0),
+    events       bigint NOT NULL CHECK (events >= 0),
+    quarantined  bigint NOT NULL CHECK (quarantined >= 0)
+);
+CREATE INDEX forgotten_users_key_idx ON user_metrics.forgotten_users (user_key, forgotten_at);
+COMMENT ON TABLE user_metrics.forgotten_users IS 'One row per erasure by forget_user(): when, by whom, what went; no e-mail or name.';
+
+CREATE FUNCTION user_metrics.forget_user(email text) RETURNS jsonb
+    VOLATILE SECURITY DEFINER
+    SET search_path TO pg_catalog, pg_temp
+    LANGUAGE c AS 'MODULE_PATHNAME', 'forget_user_wrapper';
+REVOKE ALL ON FUNCTION user_metrics.forget_user(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION user_metrics.forget_user(text) TO user_metrics_admin;
+
+-- == Ingestion statistics: ingest_stats ========================================
+
+-- Statistics of ingest_metrics per UTC day, kept by each call in its own
+-- transaction (a call that is rolled back counts nothing), in a row per day and
+-- backend slot so that concurrent calls never wait for each other here; the view
+-- ingest_stats sums them per day. rejected_by_code maps each error code to a count.
+CREATE TABLE user_metrics.ingest_counters (
+    day              date NOT NULL,
+    slot             integer NOT NULL,
+    calls            bigint NOT NULL DEFAULT 0 CHECK (calls >= 0),
+    accepted         bigint NOT NULL DEFAULT 0 CHECK (accepted >= 0),
+    duplicates       bigint NOT NULL DEFAULT 0 CHECK (duplicates >= 0),
+    rejected         bigint NOT NULL DEFAULT 0 CHECK (rejected >= 0),
+    rejected_by_code jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(rejected_by_code) = 'object'),
+    time_us_total    bigint NOT NULL DEFAULT 0 CHECK (time_us_total >= 0),
+    time_us_max      bigint NOT NULL DEFAULT 0 CHECK (time_us_max >= 0),
+    CONSTRAINT ingest_counters_pkey PRIMARY KEY (day, slot)
+) WITH (fillfactor = 50);
+
+-- Per UTC day: calls of ingest_metrics, events accepted, duplicates and refused
+-- (in all and per code), and the time spent in the calls (in all and the
+-- longest). For user_metrics_reader and user_metrics_admin.
+CREATE VIEW user_metrics.ingest_stats AS
+SELECT c.day,
+       sum(c.calls)::bigint AS calls,
+       sum(c.accepted)::bigint AS accepted,
+       sum(c.duplicates)::bigint AS duplicates,
+       sum(c.rejected)::bigint AS rejected,
+       COALESCE((SELECT jsonb_object_agg(m.code, m.n ORDER BY m.code)
+                 FROM (SELECT r.key AS code, sum(r.value::bigint) AS n
+                       FROM user_metrics.ingest_counters AS d
+                       CROSS JOIN LATERAL jsonb_each_text(d.rejected_by_code) AS r
+                       WHERE d.day = c.day
+                       GROUP BY r.key) AS m), '{}') AS rejected_by_code,
+       make_interval(secs => sum(c.time_us_total) / 1000000.0) AS time_total,
+       make_interval(secs => max(c.time_us_max) / 1000000.0) AS time_max
+FROM user_metrics.ingest_counters AS c
+GROUP BY c.day;
+COMMENT ON TABLE user_metrics.ingest_counters IS 'Per UTC day and backend slot: what ingest_metrics calls did; ingest_stats sums them.';
+COMMENT ON VIEW user_metrics.ingest_stats IS 'Per UTC day: ingest_metrics calls, events accepted, duplicates, refused per code, and time spent.';
+GRANT SELECT ON user_metrics.ingest_stats TO user_metrics_reader, user_metrics_admin;
+
 -- == Backups and replication ===================================================
 
 -- pg_dump keeps the rows of every table and the position of every identity
@@ -316,6 +394,9 @@ SELECT pg_catalog.pg_extension_config_dump('user_metrics.events', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.rejected_events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.forgotten_users', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.forgotten_users_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('user_metrics.ingest_counters', '');
 SELECT pg_catalog.pg_extension_config_dump('user_metrics.counters', '');
 
 -- The cut-over after logical replication: identity sequences moved past their tables.

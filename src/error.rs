@@ -51,6 +51,10 @@ pub enum Error {
     #[error("user_metrics.{0}() can only be called as an event trigger")]
     NotAnEventTrigger(&'static str),
 
+    /// forget_user of an address whose user key another address holds.
+    #[error("cannot forget this address: its user key belongs to another address")]
+    KeyHeldByAnother,
+
     #[error("internal error in SPI: {0}")]
     Spi(#[from] SpiError),
 
@@ -72,7 +76,9 @@ impl Error {
             Error::InRecovery(_) | Error::ReadOnlyTransaction(_) => {
                 ERRCODE_READ_ONLY_SQL_TRANSACTION
             }
-            Error::DropWithData(_) => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            Error::DropWithData(_) | Error::KeyHeldByAnother => {
+                ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
+            }
             Error::DropDistributed(_) => ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
             Error::NotAnEventTrigger(_) => ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
             Error::Spi(_) | Error::Internal(_) => ERRCODE_INTERNAL_ERROR,

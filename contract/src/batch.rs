@@ -1,5 +1,5 @@
 //! What the contract says about a batch of valid events as a whole: which of them
-//! are duplicates, which cannot be stored for their user, and what each session's
+//! are duplicates, which their user cannot take, and what each session's
 //! running totals become. Pure logic; storage supplies what is already stored.
 //!
 //! Everything is per user: a session id or an event id sent by two users names
@@ -18,19 +18,21 @@ pub enum Fate {
     /// Its user stored its event_id before the call, or an earlier event of the
     /// call did.
     Duplicate,
-    /// Its e-mail's user key belongs to another e-mail (see `user_key`).
-    Conflict,
+    /// Refused for its user, whatever its contents: the e-mail's user key belongs
+    /// to another e-mail, or the user was erased (storage says which).
+    Refused,
 }
 
 /// Decides each event's fate, in batch order.
 ///
 /// - `stored_before(email, event_id)`: whether that user stored that event_id
 ///   before this call;
-/// - `collides(email)`: whether the e-mail's user key is held by another e-mail.
+/// - `refused(event)`: whether the event's user cannot take it. A refused event is
+///   refused even if its event_id is repeated, in the batch or from before.
 pub fn classify<'e>(
     events: &'e [Event<'_>],
     stored_before: impl Fn(&str, &str) -> bool,
-    collides: impl Fn(&str) -> bool,
+    refused: impl Fn(&Event<'_>) -> bool,
 ) -> Vec<Fate> {
     let mut stored_ids: HashSet<(&'e str, &'e str)> = HashSet::new();
     events
@@ -38,11 +40,12 @@ pub fn classify<'e>(
         .map(|event| {
             let email = event.email.as_ref();
             let id = event.event_id.as_deref();
-            if id.is_some_and(|id| stored_before(email, id)) {
-                Fate::Duplicate
-            } else if collides(email) {
-                Fate::Conflict
-            } else if id.is_some_and(|id| !stored_ids.insert((email, id))) {
+            if refused(event) {
+                Fate::Refused
+            } else if id.is_some_and(|id| {
+                // Stored before the call, or earlier in it.
+                stored_before(email, id) || !stored_ids.insert((email, id))
+            }) {
                 Fate::Duplicate
             } else {
                 Fate::Store

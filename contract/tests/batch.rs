@@ -26,11 +26,11 @@ fn event<'a>(
     }
 }
 
-fn fates(events: &[Event], stored: &[(&str, &str)], colliding: &[&str]) -> Vec<Fate> {
+fn fates(events: &[Event], stored: &[(&str, &str)], refused: &[&str]) -> Vec<Fate> {
     classify(
         events,
         |email, id| stored.contains(&(email, id)),
-        |email| colliding.contains(&email),
+        |event| refused.contains(&event.email.as_ref()),
     )
 }
 
@@ -66,13 +66,18 @@ fn event_ids_are_per_user() {
 }
 
 #[test]
-fn an_email_whose_key_another_email_holds_is_a_conflict() {
+fn a_refused_user_s_events_are_refused_even_when_repeated() {
     let events = [
         event(Some("1"), "eve@x", "s", 0, "1.0"),
         event(Some("2"), "ana@x", "s", 0, "1.0"),
         event(Some("1"), "ana@x", "s", 0, "1.0"),
+        event(Some("1"), "eve@x", "s", 0, "1.0"),
+        event(Some("old"), "eve@x", "s", 0, "1.0"),
     ];
-    assert_eq!(fates(&events, &[], &["eve@x"]), [Conflict, Store, Store]);
+    assert_eq!(
+        fates(&events, &[("eve@x", "old")], &["eve@x"]),
+        [Refused, Store, Store, Refused, Refused]
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 -- every identity sequence of the schema is covered).
 WITH tables (table_name, max_id) AS (
     VALUES ('user_metrics.events'::regclass, (SELECT max(id) FROM user_metrics.events)),
+           ('user_metrics.forgotten_users'::regclass, (SELECT max(id) FROM user_metrics.forgotten_users)),
            ('user_metrics.rejected_events'::regclass, (SELECT max(id) FROM user_metrics.rejected_events)),
            ('user_metrics.sessions'::regclass, (SELECT max(id) FROM user_metrics.sessions))
 ), sequences AS (

@@ -4,6 +4,7 @@
 //! only EXECUTE on it, never rights on the tables, and cannot redirect the names
 //! it uses. The work is done in `ingest`, `storage` and `reports`.
 
+mod erasure;
 mod health;
 mod identity;
 mod ingest;

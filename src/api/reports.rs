@@ -1,4 +1,4 @@
-use pgrx::datum::TimestampWithTimeZone;
+use pgrx::datum::{Date, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::{AnyNumeric, JsonB};
 
@@ -64,11 +64,12 @@ pub fn get_session_details(
 
 /// Per user with sessions that started in `[week_end - 7 days, week_end)`: session
 /// count, total talked time and the start of the latest. Most talked time first,
-/// then by e-mail.
+/// then by e-mail. The days are those of the session's TimeZone; for the weeks of
+/// a calendar, see the `(date, text)` form.
 #[pg_extern(stable, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 pub fn generate_weekly_report(
-    week_end: default!(TimestampWithTimeZone, "now()"),
+    week_end: default!(Option<TimestampWithTimeZone>, "now()"),
 ) -> TableIterator<
     'static,
     (
@@ -80,4 +81,25 @@ pub fn generate_weekly_report(
     ),
 > {
     TableIterator::new(reports::weekly_report(week_end).or_raise())
+}
+
+/// The same over the seven calendar days before `week_ending` in time zone `tz`
+/// (e.g. 'Europe/Berlin'), from local midnight to local midnight, whatever the
+/// session's TimeZone: a week in which the clocks change is 167 or 169 hours long.
+#[pg_extern(stable, security_definer, name = "generate_weekly_report")]
+#[search_path(pg_catalog, pg_temp)]
+pub fn generate_local_weekly_report(
+    week_ending: Option<Date>,
+    tz: Option<&str>,
+) -> TableIterator<
+    'static,
+    (
+        name!(email, String),
+        name!(name, Option<String>),
+        name!(session_count, i64),
+        name!(total_talked_time, AnyNumeric),
+        name!(last_session_at, TimestampWithTimeZone),
+    ),
+> {
+    TableIterator::new(reports::local_weekly_report(week_ending, tz).or_raise())
 }

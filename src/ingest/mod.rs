@@ -11,8 +11,10 @@ use user_metrics_contract::{event_id_hint, parse_event, split_payload, Event, Ra
 use crate::error::{Error, Result};
 use crate::storage::counters::{self, Counts};
 use crate::storage::rows::count;
-use crate::storage::{quarantine, store_events, Outcome, Quarantined};
+use crate::storage::{ingest_stats, quarantine, store_events, Outcome, Quarantined};
 pub use replay::{discard, replay};
+use std::collections::BTreeMap;
+use std::time::Instant;
 pub use summary::Summary;
 
 /// What to do with invalid events.
@@ -36,17 +38,32 @@ impl OnError {
 
 /// Ingests a payload given as JSON text (one event object or an array of them).
 pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
+    let started = Instant::now();
     let _watch = crate::elog::watch();
     crate::memory::trim_after_large_call(payload.len());
     let raw_events = split_payload(payload)?;
     let (summary, rejected, mut counts) = evaluate(&raw_events, on_error)?;
     if !rejected.is_empty() {
-        quarantine(&rejected)?;
-        counts.rejected = count(rejected.len())?;
+        counts.rejected = count(quarantine(&rejected)?)?;
         log_rejections(raw_events.len(), &summary, &rejected);
     }
     counters::add(counts)?;
+    ingest_stats::record(&ingest_stats::Call {
+        accepted: summary.accepted,
+        duplicates: summary.duplicates,
+        rejected_by_code: by_code(&rejected),
+        time: started.elapsed(),
+    })?;
     Ok(summary.with_errors(&rejected))
+}
+
+/// How many events were refused, per code.
+fn by_code(rejected: &[Quarantined]) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for r in rejected {
+        *counts.entry(r.rejection.code.as_str()).or_default() += 1;
+    }
+    counts
 }
 
 /// Validates the events, stores the valid ones, and returns the summary with the
@@ -77,6 +94,7 @@ fn evaluate<'a>(
                 event_id: event_id_hint(raw),
                 rejection,
                 payload: raw.get(),
+                kept: true,
             }),
         }
     }
@@ -95,6 +113,14 @@ fn evaluate<'a>(
                     event_id: event.event_id.as_deref().map(str::to_string),
                     rejection,
                     payload: raw_events[*index].get(),
+                    kept: true,
+                }),
+                Outcome::Forgotten(rejection) => rejected.push(Quarantined {
+                    index: *index,
+                    event_id: event.event_id.as_deref().map(str::to_string),
+                    rejection,
+                    payload: raw_events[*index].get(),
+                    kept: false,
                 }),
             }
         }
@@ -106,11 +132,7 @@ fn evaluate<'a>(
 /// One server-log line per call that rejected anything, with a count per code and
 /// nothing of the payload.
 fn log_rejections(total: usize, summary: &Summary, rejected: &[Quarantined]) {
-    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-    for r in rejected {
-        *counts.entry(r.rejection.code.as_str()).or_default() += 1;
-    }
-    let by_code: Vec<String> = counts
+    let by_code: Vec<String> = by_code(rejected)
         .iter()
         .map(|(code, n)| format!("{code} {n}"))
         .collect();

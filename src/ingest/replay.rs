@@ -47,8 +47,11 @@ pub fn replay(ids: &[i64]) -> Result<Value> {
     }
 
     let (summary, still_rejected, stored) = evaluate(&raw_events, OnError::Quarantine)?;
+    // What is still refused stays, except an erased user's event (user_forgotten),
+    // which leaves the quarantine like a stored one: it is not to be kept.
     let still: Vec<(i64, &str, &str)> = still_rejected
         .iter()
+        .filter(|r| r.kept)
         .map(|r| {
             (
                 rows[r.index].0,

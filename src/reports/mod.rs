@@ -12,4 +12,4 @@ pub use health::health;
 pub use rejected::rejected_events;
 pub use session_details::session_details;
 pub use user_totals::user_totals;
-pub use weekly::weekly_report;
+pub use weekly::{local_weekly_report, weekly_report};

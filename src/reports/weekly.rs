@@ -1,11 +1,13 @@
 //! generate_weekly_report: per-user activity over the seven days before week_end.
 
-use pgrx::datum::TimestampWithTimeZone;
+use pgrx::datum::{Date, TimestampWithTimeZone};
 use pgrx::AnyNumeric;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::storage::rows::required;
-use crate::storage::statements::{read, WEEKLY_REPORT};
+use crate::storage::statements::{
+    read, Args, Statement, LOCAL_WEEK_BOUNDS, WEEKLY_REPORT, WEEK_BOUNDS,
+};
 
 pub type WeeklyRow = (
     String,
@@ -15,12 +17,39 @@ pub type WeeklyRow = (
     TimestampWithTimeZone,
 );
 
-/// Per user with sessions that started in `[week_end - 7 days, week_end)`: their
-/// count, total talked time and the latest start. Most talked time first.
-pub fn weekly_report(week_end: TimestampWithTimeZone) -> Result<Vec<WeeklyRow>> {
+/// Per user with sessions that started in `[week_end - 7 days, week_end)` (days of
+/// the session's TimeZone): their count, total talked time and the latest start.
+/// Most talked time first.
+pub fn weekly_report(week_end: Option<TimestampWithTimeZone>) -> Result<Vec<WeeklyRow>> {
+    let week_end = week_end.ok_or(Error::NullArgument("week_end"))?;
+    report_between(&WEEK_BOUNDS, vec![week_end.into()])
+}
+
+/// The same over the seven calendar days before `week_ending` in time zone `tz`.
+pub fn local_weekly_report(week_ending: Option<Date>, tz: Option<&str>) -> Result<Vec<WeeklyRow>> {
+    let week_ending = week_ending.ok_or(Error::NullArgument("week_ending"))?;
+    let tz = tz.ok_or(Error::NullArgument("tz"))?;
+    report_between(&LOCAL_WEEK_BOUNDS, vec![week_ending.into(), tz.into()])
+}
+
+fn report_between(bounds: &Statement, bounds_args: Args) -> Result<Vec<WeeklyRow>> {
+    let week = read(
+        bounds,
+        || Ok(bounds_args),
+        |row| {
+            Ok((
+                required(row.get::<TimestampWithTimeZone>(1)?, "week start")?,
+                required(row.get::<TimestampWithTimeZone>(2)?, "week end")?,
+            ))
+        },
+    )?;
+    let (start, end) = week
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Internal("the week's bounds were not computed".into()))?;
     read(
         &WEEKLY_REPORT,
-        || Ok(vec![week_end.into()]),
+        || Ok(vec![start.into(), end.into()]),
         |row| {
             Ok((
                 required(row.get(1)?, "email")?,

@@ -48,7 +48,7 @@ pub fn add(counts: Counts) -> Result<()> {
 /// This backend's number: no two running backends share one, so concurrent
 /// writers never update the same counters row.
 #[cfg(any(feature = "pg15", feature = "pg16"))]
-fn backend_slot() -> i32 {
+pub(super) fn backend_slot() -> i32 {
     // SAFETY: a plain global that PostgreSQL sets once when the backend starts.
     unsafe { pgrx::pg_sys::MyBackendId }
 }
@@ -56,7 +56,7 @@ fn backend_slot() -> i32 {
 /// This backend's number: no two running backends share one, so concurrent
 /// writers never update the same counters row.
 #[cfg(any(feature = "pg17", feature = "pg18"))]
-fn backend_slot() -> i32 {
+pub(super) fn backend_slot() -> i32 {
     // SAFETY: a plain global that PostgreSQL sets once when the backend starts.
     unsafe { pgrx::pg_sys::MyProcNumber }
 }

@@ -3,7 +3,10 @@
 
 pub mod convert;
 pub mod counters;
+mod erasure;
 mod events;
+mod forgotten;
+pub mod ingest_stats;
 mod keys;
 mod quarantine;
 pub mod rows;
@@ -13,6 +16,7 @@ pub mod statements;
 mod store;
 mod users;
 
+pub use erasure::forget_user;
 pub use quarantine::{quarantine, Quarantined};
 pub use sequences::resync_sequences;
 pub use store::{store_events, Outcome};

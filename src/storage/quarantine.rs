@@ -12,14 +12,23 @@ pub struct Quarantined<'a> {
     pub rejection: Rejection,
     /// The event's JSON text exactly as it came in.
     pub payload: &'a str,
+    /// Kept in the quarantine; an erased user's event is refused without being
+    /// kept (user_forgotten).
+    pub kept: bool,
 }
 
-pub fn quarantine(rejected: &[Quarantined<'_>]) -> Result<()> {
+/// Keeps the rejected events that are to be kept; returns how many it kept.
+pub fn quarantine(rejected: &[Quarantined<'_>]) -> Result<usize> {
+    let rejected: Vec<&Quarantined> = rejected.iter().filter(|r| r.kept).collect();
+    let kept = rejected.len();
+    if kept == 0 {
+        return Ok(0);
+    }
     write(
         &QUARANTINE,
         || {
             let mut indexes = Vec::with_capacity(rejected.len());
-            for r in rejected {
+            for r in &rejected {
                 indexes.push(
                     i32::try_from(r.index)
                         .map_err(|_| Error::Internal("batch index overflows int".into()))?,
@@ -43,5 +52,5 @@ pub fn quarantine(rejected: &[Quarantined<'_>]) -> Result<()> {
         },
         ignore,
     )?;
-    Ok(())
+    Ok(kept)
 }

@@ -5,8 +5,9 @@
 //! only their shards):
 //! 1. find the (user, event_id) pairs already stored (repeats take no part in
 //!    anything);
-//! 2. find or create the users, and set aside the e-mails whose key another
-//!    e-mail holds;
+//! 2. set aside the events of erased users (forget_user) that belong to what was
+//!    erased; find or create the other users, and set aside the e-mails whose key
+//!    another e-mail holds;
 //! 3. create the new sessions, each with the totals of its events in the batch, and
 //!    lock the existing ones;
 //! 4. insert the events that are not repeats;
@@ -28,7 +29,7 @@ use user_metrics_contract::{classify, session_totals, Event, Fate, RejectCode, R
 use super::counters::Counts;
 use super::keys::Keys;
 use super::rows::count;
-use super::{events, sessions, users};
+use super::{events, forgotten, sessions, users};
 use crate::error::{Error, Result};
 
 /// What became of one valid event.
@@ -39,12 +40,14 @@ pub enum Outcome {
     Duplicate,
     /// Its e-mail's user key belongs to another e-mail.
     Conflict(Rejection),
+    /// Its user was erased after its session started: refused, and not kept.
+    Forgotten(Rejection),
 }
 
 /// Stores `events` (in batch order; `indexes` gives each one's index in the
 /// payload) and returns each one's outcome, in the same order, with the rows the
-/// call added. With `stop_at_conflict`, the first user_key_collision is returned
-/// as an error before any event is written.
+/// call added. With `stop_at_conflict`, the first refused event (user_key_collision
+/// or user_forgotten) is returned as an error before any event is written.
 pub fn store_events(
     events: &[Event],
     indexes: &[usize],
@@ -65,26 +68,52 @@ pub fn store_events(
     if all_repeats {
         return Ok((vec![Outcome::Duplicate; events.len()], Counts::default()));
     }
-    let users = users::find_or_create(&keys)?;
+    let erased = forgotten::erased(&keys)?;
+    let is_erased = |event: &Event| {
+        keys.of_email(&event.email)
+            .is_ok_and(|key| erased.covers(key, event.started_at.unix_micros))
+    };
+    // No user row is written, even for a moment, for a user all of whose events
+    // are erased ones.
+    let live_emails: std::collections::HashSet<&str> = events
+        .iter()
+        .filter(|event| !is_erased(event))
+        .map(|event| event.email.as_ref())
+        .collect();
+    let users = users::find_or_create(&keys.only(|email| live_emails.contains(email)))?;
 
     // The verdicts: every user is known now, and sessions take no part in them.
-    let fates = classify(events, is_repeat, |email| users.collides(email));
-    let conflict = |event: &Event| {
-        Rejection::new(
-            RejectCode::UserKeyCollision,
-            "user.email",
-            format!(
-                "the user key of {:?} belongs to another e-mail address",
-                event.email
-            ),
-        )
+    let fates = classify(events, is_repeat, |event| {
+        is_erased(event) || users.collides(&event.email)
+    });
+    let refusal = |event: &Event| {
+        if is_erased(event) {
+            Outcome::Forgotten(Rejection::new(
+                RejectCode::UserForgotten,
+                "user.email",
+                "this user was erased with forget_user() after the session started",
+            ))
+        } else {
+            Outcome::Conflict(Rejection::new(
+                RejectCode::UserKeyCollision,
+                "user.email",
+                format!(
+                    "the user key of {:?} belongs to another e-mail address",
+                    event.email
+                ),
+            ))
+        }
     };
     if stop_at_conflict {
-        if let Some(p) = fates.iter().position(|f| *f == Fate::Conflict) {
-            return Err(Error::InvalidEvent {
-                index: indexes[p],
-                rejection: conflict(&events[p]),
-            });
+        if let Some(p) = fates.iter().position(|f| *f == Fate::Refused) {
+            if let Outcome::Conflict(rejection) | Outcome::Forgotten(rejection) =
+                refusal(&events[p])
+            {
+                return Err(Error::InvalidEvent {
+                    index: indexes[p],
+                    rejection,
+                });
+            }
         }
     }
     let to_store: Vec<&Event> = events
@@ -99,11 +128,7 @@ pub fn store_events(
             ids: Default::default(),
             rows: 0,
         };
-        (
-            outcomes_of(events, &fates, &keys, &nothing, conflict)?,
-            0,
-            0,
-        )
+        (outcomes_of(events, &fates, &keys, &nothing, refusal)?, 0, 0)
     } else {
         // What the batch adds to each session if every session were new.
         let assumed = session_totals(events, |p| fates[p] == Fate::Store);
@@ -115,7 +140,7 @@ pub fn store_events(
         }
         let sessions = sessions::create_or_lock(&first_events, &assumed, &keys)?;
         let inserted = events::insert(&to_store, &keys, &sessions)?;
-        let outcomes = outcomes_of(events, &fates, &keys, &inserted, conflict)?;
+        let outcomes = outcomes_of(events, &fates, &keys, &inserted, refusal)?;
         let is_stored = |p: usize| outcomes[p] == Outcome::Stored;
         let added = sessions::settle(&sessions, &assumed, &session_totals(events, is_stored))?;
         (outcomes, added, inserted.rows)
@@ -143,12 +168,12 @@ fn outcomes_of(
     fates: &[Fate],
     keys: &Keys,
     inserted: &events::Inserted,
-    conflict: impl Fn(&Event) -> Rejection,
+    refusal: impl Fn(&Event) -> Outcome,
 ) -> Result<Vec<Outcome>> {
     let mut outcomes = Vec::with_capacity(events.len());
     for (event, fate) in events.iter().zip(fates) {
         outcomes.push(match fate {
-            Fate::Conflict => Outcome::Conflict(conflict(event)),
+            Fate::Refused => refusal(event),
             Fate::Duplicate => Outcome::Duplicate,
             Fate::Store => match &event.event_id {
                 Some(id) => {

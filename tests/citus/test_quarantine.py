@@ -71,3 +71,20 @@ def test_list_replay_and_discard_on_citus(citus):
         assert conn.execute("SELECT user_metrics.discard_rejected(%s)", ([typo, 424_242],)).fetchone()[0] == 1
         assert conn.execute("SELECT count(*) FROM user_metrics.list_rejected_events()").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0] == 3
+
+
+def test_forget_user_on_citus(citus):
+    """Erasure deletes from the distributed tables and from the coordinator's
+    quarantine in one transaction; the same person's old events are then refused."""
+    with connect(citus) as conn:
+        ingest(conn, [event("f-1", "ana@x", "s1", "2026-11-23T09:00:00Z", 1),
+                      event("f-2", "ana@x", "s2", "2026-11-23T10:00:00Z", 2),
+                      event("f-3", "ana@x", "s2", "2026-11-23T10:00:00", 2),
+                      event("k-1", "bob@x", "s1", "2026-11-23T09:00:00Z", 5)])
+        erased = conn.execute("SELECT user_metrics.forget_user('ANA@x')").fetchone()[0]
+        assert (erased["users"], erased["sessions"], erased["events"], erased["quarantined"]) == (1, 2, 2, 1)
+        assert conn.execute("SELECT array_agg(email) FROM user_metrics.users").fetchone()[0] == ["bob@x"]
+        assert conn.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM user_metrics.rejected_events").fetchone()[0] == 0
+        summary = ingest(conn, [event("f-1", "ana@x", "s1", "2026-11-23T09:00:00Z", 1)])
+        assert [e["code"] for e in summary["errors"]] == ["user_forgotten"], summary

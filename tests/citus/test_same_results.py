@@ -29,6 +29,11 @@ REPORTS = [
     (f"generate_weekly_report({end})", "SELECT * FROM user_metrics.generate_weekly_report(%s)", (end,))
     for end in WEEK_ENDS
 ] + [
+    (f"generate_weekly_report({end}, {tz})", "SELECT * FROM user_metrics.generate_weekly_report(%s::date, %s)",
+     (end, tz))
+    for end, tz in [("2026-11-16", "Europe/Lisbon"), ("2026-11-02", "America/New_York"),
+                    ("2026-10-19", "Asia/Tokyo")]
+] + [
     (f"aggregate_user_metrics({email})", "SELECT * FROM user_metrics.aggregate_user_metrics(%s)",
      (email.upper(),))
     for email in EMAILS

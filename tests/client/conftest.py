@@ -41,7 +41,8 @@ def db(dsn):
     """An autocommit connection to an emptied database."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, "
-                     "user_metrics.users, user_metrics.rejected_events, user_metrics.counters")
+                     "user_metrics.users, user_metrics.rejected_events, user_metrics.counters, "
+                     "user_metrics.forgotten_users, user_metrics.ingest_counters")
         yield conn
 
 

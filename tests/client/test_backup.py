@@ -23,11 +23,11 @@ STORED = [
 ]
 REFUSED = [
     event("bad-time", "bob@example.com", "bs2", "2026-11-21T10:00:00", 7),
-    # A new user and session refused by the database: created, then removed again,
-    # which leaves the sequences ahead of the largest stored id.
-    event("conflict", "dan@example.com", "bs1", "2026-11-23T10:00:00Z", 2),
     event("bad-talk", "eve@example.com", "bs9", "2026-11-23T10:00:00Z", -1),
 ]
+# Stored in a transaction that rolls back: its session and event ids are used up,
+# which leaves the sequences ahead of the largest stored id.
+ROLLED_BACK = [event("gone", "dan@example.com", "bs-gone", "2026-11-23T10:00:00Z", 2)]
 LATER = [
     event("b5", "ana@example.com", "bs1", "2026-11-20T10:00:00Z", 1),
     event("b6", "fay@example.com", "bs10", "2026-11-24T10:00:00Z", 3, user__name="Fay"),
@@ -42,6 +42,10 @@ def source(dsn):
         summary = conn.execute("SELECT user_metrics.ingest_metrics(%s)",
                                (Jsonb(STORED + REFUSED),)).fetchone()[0]
         assert (summary["accepted"], summary["rejected"]) == (len(STORED), len(REFUSED))
+        with conn.transaction(force_rollback=True):
+            conn.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(ROLLED_BACK),))
+        # An erasure, so that its audit table holds a row too.
+        conn.execute("SELECT user_metrics.forget_user('erased@example.com')")
         # One quarantined event discarded: the quarantine's sequence is ahead too.
         conn.execute("SELECT user_metrics.discard_rejected(ARRAY[(SELECT min(id) "
                      "FROM user_metrics.rejected_events)])")
@@ -75,7 +79,7 @@ def assert_ingestion_goes_on(url):
                             "user_metrics.get_session_details('bs1')").fetchone() == (15.5, 3)
         quarantined = [row[0] for row in conn.execute(
             "SELECT event_id FROM user_metrics.list_rejected_events() ORDER BY id")]
-        assert quarantined == ["conflict", "bad-talk", "bad-later"]
+        assert quarantined == ["bad-talk", "bad-later"]
 
 
 def test_pg_dump_custom_format_and_pg_restore(dsn, source, tmp_path):

@@ -18,7 +18,8 @@ FIRST = [
     event("c1", "ana@example.com", "cs1", "2026-11-20T09:00:00Z", 10, user__name="Ana"),
     event("c2", "bob@example.com", "cs2", "2026-11-21T09:00:00Z", 5),
     event("c-bad", "bob@example.com", "cs2", "2026-11-21T09:00:00", 5),
-    event("c-conflict", "cy@example.com", "cs1", "2026-11-21T09:00:00Z", 5),
+    # Cy's own session cs1: session ids are per user.
+    event("c-cy", "cy@example.com", "cs1", "2026-11-21T09:00:00Z", 5),
 ]
 SECOND = [
     event("c3", "ana@example.com", "cs1", "2026-11-20T10:00:00Z", 2),
@@ -45,6 +46,8 @@ def publisher(dsn):
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE PUBLICATION user_metrics_pub FOR TABLES IN SCHEMA user_metrics")
         conn.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(FIRST),))
+        # An erasure: its audit row is replicated with the rest.
+        conn.execute("SELECT user_metrics.forget_user('erased@example.com')")
     yield url
     with psycopg.connect(url, autocommit=True) as conn:
         # A slot left behind would keep WAL on the test cluster for ever.
@@ -120,8 +123,9 @@ def test_logical_replication_then_cut_over_with_resync_sequences(dsn, publisher,
                              (Jsonb(FIRST[:2] + SECOND[:2]),)).fetchone()[0]
         assert (resent["accepted"], resent["duplicates"]) == (0, 4)
         assert sub.execute("SELECT talked_time, event_count FROM "
-                           "user_metrics.get_session_details('cs1')").fetchone() == (13, 3)
-        assert sub.execute("SELECT count(*) FROM user_metrics.rejected_events").fetchone()[0] == 4
+                           "user_metrics.get_session_details('cs1', 'ana@example.com')"
+                           ).fetchone() == (13, 3)
+        assert sub.execute("SELECT count(*) FROM user_metrics.rejected_events").fetchone()[0] == 3
 
 
 def test_resync_sequences_is_for_admins_only(dsn):

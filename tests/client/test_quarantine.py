@@ -18,17 +18,25 @@ def quarantine(conn):
                         "FROM user_metrics.rejected_events ORDER BY id").fetchall()
 
 
+def quarantine_as_before_0_3_0(conn, *events):
+    """Writes events into the quarantine as 0.2.0 refused them for naming another
+    user's session (session_user_conflict): since 0.3.0 session ids are per user,
+    so a replay stores them."""
+    for e in events:
+        conn.execute("INSERT INTO user_metrics.rejected_events "
+                     "(batch_index, event_id, error_code, error_message, payload) "
+                     "VALUES (0, %s, 'session_user_conflict', 'session.id: belongs to another user', %s)",
+                     (e["event_id"], Jsonb(e)))
+    conn.execute("INSERT INTO user_metrics.counters (slot, rejected) VALUES (-1, %s) "
+                 "ON CONFLICT (slot) DO UPDATE SET rejected = counters.rejected + excluded.rejected",
+                 (len(events),))
+
+
 def test_replay_stores_what_has_become_valid_and_keeps_the_rest(db):
     ingest(db, event("owner", "ana@x", "s1", "2026-11-23T09:00:00Z", 1))
-    ingest(db, [
-        event("conflict", "bob@x", "s1", "2026-11-23T09:00:00Z", 5),
-        event("bad", "bob@x", "s2", "2026-11-23T09:00:00", 5),
-    ])
+    quarantine_as_before_0_3_0(db, event("conflict", "bob@x", "s1", "2026-11-23T09:00:00Z", 5))
+    ingest(db, event("bad", "bob@x", "s2", "2026-11-23T09:00:00", 5))
     (conflict_id, *_), (bad_id, *_) = quarantine(db)
-
-    # The session's first owner turns out to be a mistake and is removed by the DBA.
-    db.execute("DELETE FROM user_metrics.events WHERE event_id = 'owner'")
-    db.execute("DELETE FROM user_metrics.sessions WHERE client_session_id = 's1'")
 
     result = db.execute("SELECT user_metrics.replay_rejected(%s)", ([conflict_id, bad_id, 999_999],)).fetchone()[0]
     assert result == {
@@ -38,11 +46,12 @@ def test_replay_stores_what_has_become_valid_and_keeps_the_rest(db):
         "not_found": [999_999],
     }
     assert quarantine(db) == [(bad_id, "bad", "invalid_timestamp", 1, True)]
-    details = db.execute("SELECT email, talked_time FROM user_metrics.get_session_details('s1')").fetchone()
-    assert details == ("bob@x", 5.0)
+    details = db.execute("SELECT email, talked_time FROM user_metrics.get_session_details('s1')").fetchall()
+    assert details == [("ana@x", 1), ("bob@x", 5)]
+    assert db.execute("SELECT user_metrics.health()->'rejected'").fetchone()[0] == 1
 
-    # Replaying an event whose event_id is stored by now removes it as a duplicate.
-    ingest(db, event("dupe", "eve@x", "s1", "2026-11-23T09:00:00Z", 2))
+    # Replaying an event whose event_id its user stored by now removes it as a duplicate.
+    quarantine_as_before_0_3_0(db, event("dupe", "bob@x", "s1", "2026-11-23T09:00:00Z", 2))
     dupe_id = quarantine(db)[-1][0]
     ingest(db, event("dupe", "bob@x", "s1", "2026-11-23T09:00:00Z", 2))
     result = db.execute("SELECT user_metrics.replay_rejected(%s)", ([dupe_id],)).fetchone()[0]
@@ -62,10 +71,8 @@ def test_the_fix_and_discard_flow(db):
 
 def test_two_replays_of_the_same_events_store_them_once(dsn, db):
     ingest(db, event("owner", "ana@x", "s1", "2026-11-23T09:00:00Z", 1))
-    ingest(db, event("conflict", "bob@x", "s1", "2026-11-23T09:00:00Z", 5))
+    quarantine_as_before_0_3_0(db, event("conflict", "bob@x", "s1", "2026-11-23T09:00:00Z", 5))
     (conflict_id, *_), = quarantine(db)
-    db.execute("DELETE FROM user_metrics.events WHERE event_id = 'owner'")
-    db.execute("DELETE FROM user_metrics.sessions WHERE client_session_id = 's1'")
     with psycopg.connect(dsn) as first, psycopg.connect(dsn) as second:
         a = first.execute("SELECT user_metrics.replay_rejected(%s)", ([conflict_id],)).fetchone()[0]
         # The second waits for the first's lock on the quarantined row, then finds it gone.

@@ -19,7 +19,7 @@ LATEST_RELEASE = max((re.match(r"user_metrics--(.+)\.sql", p.name).group(1)
                      key=lambda version: tuple(int(part) for part in version.split(".")))
 GROUPS = ["user_metrics_writer", "user_metrics_reader", "user_metrics_admin"]
 OWNER = "user_metrics_owner"
-TABLES = ["users", "sessions", "events", "rejected_events"]
+TABLES = ["users", "sessions", "events", "rejected_events", "counters", "forgotten_users"]
 # A non-superuser who may create roles: on PostgreSQL 15 she may also alter and
 # grant every role that is not a superuser.
 MALLORY = "um_mallory"
@@ -367,10 +367,11 @@ def test_everything_belongs_to_a_nologin_owner_role_with_no_other_power(db):
                       "WHERE p.oid = 'user_metrics.distribute(integer)'::regprocedure").fetchone() == \
         (True, "{postgres=X/postgres}")
     # Every function callers use on the tables runs as the owner role. Not
-    # normalize_email, which computes a value from its argument alone, nor the
-    # DROP EXTENSION guard, which runs as whoever drops the extension, nor
-    # distribute(), which runs as the superuser who calls it.
-    assert db.execute("SELECT bool_and(prosecdef = (proname NOT IN ('normalize_email', 'user_key', 'drop_guard', 'distribute'))) "
+    # normalize_email and user_key, which compute a value from their argument
+    # alone, nor the DROP EXTENSION guard, which runs as whoever drops the extension,
+    # nor distribute(), which runs as the superuser who calls it.
+    assert db.execute("SELECT bool_and(prosecdef = (proname NOT IN "
+                      "('normalize_email', 'user_key', 'drop_guard', 'distribute'))) "
                       "FROM pg_proc "
                       "WHERE pronamespace = 'user_metrics'::regnamespace").fetchone()[0] is True
     role = db.execute("""
@@ -464,6 +465,8 @@ def test_every_function_runs_as_the_owner_role(dsn):
             ("um_probe_ops", "SELECT * FROM user_metrics.list_rejected_events()", None),
             ("um_probe_ops", "SELECT user_metrics.replay_rejected(%s)", ([replay_id],)),
             ("um_probe_ops", "SELECT user_metrics.discard_rejected(%s)", ([discard_id],)),
+            ("um_probe_dash", "SELECT * FROM user_metrics.generate_weekly_report('2026-11-23', 'UTC')", None),
+            ("um_probe_ops", "SELECT user_metrics.forget_user('ana@x')", None),
         ]
         seen = {}
         for role, statement, params in calls:

@@ -9,7 +9,8 @@ from events import event
 
 # Each table with a column that an UPDATE may set.
 TABLES = {"users": "name", "sessions": "device", "events": "received_at",
-          "rejected_events": "received_at", "counters": "events"}
+          "rejected_events": "received_at", "counters": "events", "forgotten_users": "events",
+          "ingest_counters": "calls"}
 CALLS = {
     "ingest": "SELECT user_metrics.ingest_metrics('[]')",
     "user_totals": "SELECT * FROM user_metrics.aggregate_user_metrics()",
@@ -19,13 +20,15 @@ CALLS = {
     "rejected": "SELECT * FROM user_metrics.list_rejected_events()",
     "replay": "SELECT user_metrics.replay_rejected('{}')",
     "discard": "SELECT user_metrics.discard_rejected('{}')",
+    "forget": "SELECT user_metrics.forget_user('nobody@example.com')",
+    "ingest_stats": "SELECT * FROM user_metrics.ingest_stats",
 }
-REPORTS = {"user_totals", "session_details", "weekly", "health"}
+REPORTS = {"user_totals", "session_details", "weekly", "health", "ingest_stats"}
 # Login role -> (group roles granted to it, the calls it may make)
 ROLES = {
     "um_app": (["user_metrics_writer"], {"ingest"}),
     "um_dashboard": (["user_metrics_reader"], REPORTS),
-    "um_ops": (["user_metrics_admin"], {"ingest", "rejected", "replay", "discard"} | REPORTS),
+    "um_ops": (["user_metrics_admin"], {"ingest", "rejected", "replay", "discard", "forget"} | REPORTS),
     "um_nobody": ([], set()),
 }
 
@@ -41,7 +44,7 @@ def roles(dsn):
         sequences = [r[0] for r in conn.execute(
             "SELECT c.oid::regclass::text FROM pg_class AS c "
             "WHERE c.relnamespace = 'user_metrics'::regnamespace AND c.relkind = 'S'")]
-    assert len(sequences) == 3, sequences
+    assert len(sequences) == 4, sequences
     return sequences
 
 
@@ -121,10 +124,17 @@ def test_public_has_no_rights_on_anything_of_the_extension(db):
         FROM pg_class c, unnest(c.relacl) AS acl
         WHERE c.relnamespace = 'user_metrics'::regnamespace
           AND acl::text NOT LIKE (SELECT rolname FROM pg_roles r WHERE r.oid = c.relowner) || '=%'
+          -- The one grant on a relation: reading the statistics view.
+          AND NOT (c.relname = 'ingest_stats'
+                   AND acl::text ~ '^user_metrics_(reader|admin)=r/user_metrics_owner$')
         UNION ALL
         SELECT 'schema usage' WHERE has_schema_privilege('public', 'user_metrics', 'USAGE')
     """).fetchall()
     assert rows == []
+    assert db.execute("SELECT relacl::text[] FROM pg_class WHERE oid = 'user_metrics.ingest_stats'::regclass"
+                      ).fetchone()[0] == ["user_metrics_owner=arwdDxt/user_metrics_owner",
+                                          "user_metrics_reader=r/user_metrics_owner",
+                                          "user_metrics_admin=r/user_metrics_owner"]
 
 
 HOSTILE_SETUP = r"""
@@ -250,4 +260,5 @@ def test_sql_in_every_text_field_is_stored_verbatim(db):
     assert stored == (INJECTION, bad)
     tables = db.execute("SELECT array_agg(tablename::text ORDER BY tablename) FROM pg_tables "
                         "WHERE schemaname = 'user_metrics'").fetchone()[0]
-    assert tables == ["counters", "events", "rejected_events", "sessions", "users"]
+    assert tables == ["counters", "events", "forgotten_users", "ingest_counters", "rejected_events",
+                      "sessions", "users"]

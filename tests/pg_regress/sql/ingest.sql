@@ -22,7 +22,8 @@ SELECT user_metrics.ingest_metrics('{
   "metrics": { "talked_time": 312.5 }
 }');
 
--- A batch: two valid events, a repeat, and one bad event of each kind.
+-- A batch: two valid events, a repeat, one bad event of each kind, and an event of
+-- another user naming the same session id as Ana: a session of her own.
 SELECT jsonb_pretty(user_metrics.ingest_metrics('[
   {"event_id": "e-2", "user": {"email": "ana@example.com"},
    "session": {"id": "s-1001", "started_at": "2026-11-23T08:55:00Z", "ended_at": "2026-11-23T09:45:00Z"},
@@ -44,7 +45,7 @@ SELECT jsonb_pretty(user_metrics.ingest_metrics('[
    "session": {"id": "s-2001", "started_at": "2026-11-23T09:00:00"}, "metrics": {"talked_time": 1}},
   {"event_id": "bad-key", "user": {"email": "bob@example.com"},
    "session": {"id": "s-2001", "started_at": "2026-11-23T09:00:00Z"}, "metrics": {"talk_time": 1}},
-  {"event_id": "bad-owner", "user": {"email": "eve@example.com"},
+  {"event_id": "e-eve", "user": {"email": "eve@example.com"},
    "session": {"id": "s-1001", "started_at": "2026-11-23T09:00:00Z"}, "metrics": {"talked_time": 1}}
 ]'));
 
@@ -52,7 +53,7 @@ SELECT jsonb_pretty(user_metrics.ingest_metrics('[
 SELECT email, name FROM user_metrics.users ORDER BY email;
 SELECT client_session_id, started_at, ended_at, event_count, talked_time,
        microphone_used, speaker_used, device
-FROM user_metrics.sessions ORDER BY client_session_id;
+FROM user_metrics.sessions ORDER BY client_session_id, started_at;
 SELECT event_id, talked_time FROM user_metrics.events ORDER BY event_id;
 
 -- What was refused, with the payload as sent.

@@ -1,0 +1,38 @@
+"""The weekly report in a calendar: the same week, to the hour, whatever time zone
+the client's session runs on, across a change of the clocks; a NULL or unknown
+argument is an error with its SQLSTATE, not an empty report."""
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from events import event
+
+# Around Berlin's change to winter time on Sunday 2026-10-25: the first and the
+# last local hour of the week of 19 to 25 October, and the hour on each side.
+EVENTS = [
+    event("in-first", "ana@x", "s1", "2026-10-18T22:30:00Z", 10),   # Mon 00:30 CEST
+    event("in-last", "ana@x", "s2", "2026-10-25T22:30:00Z", 20),    # Sun 23:30 CET
+    event("before", "bob@x", "s3", "2026-10-18T21:30:00Z", 40),     # Sun 23:30 CEST
+    event("after", "bob@x", "s4", "2026-10-25T23:30:00Z", 80),      # Mon 00:30 CET
+]
+REPORT = "SELECT email, session_count, total_talked_time FROM user_metrics.generate_weekly_report(%s, %s)"
+
+
+@pytest.mark.parametrize("session_zone", ["UTC", "Europe/Berlin", "Asia/Tokyo", "America/Los_Angeles"])
+def test_a_calendar_week_is_the_same_in_every_session_time_zone(db, session_zone):
+    db.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(EVENTS),))
+    db.execute(f"SET TimeZone = '{session_zone}'")
+    assert db.execute(REPORT, ("2026-10-26", "Europe/Berlin")).fetchall() == [("ana@x", 2, 30)]
+    assert db.execute(REPORT, ("2026-10-19", "Europe/Berlin")).fetchall() == [("bob@x", 1, 40)]
+    assert db.execute(REPORT, ("2026-11-02", "Europe/Berlin")).fetchall() == [("bob@x", 1, 80)]
+
+
+def test_null_and_unknown_arguments_are_errors(db):
+    with pytest.raises(psycopg.errors.NullValueNotAllowed):
+        db.execute(REPORT, (None, "Europe/Berlin"))
+    with pytest.raises(psycopg.errors.NullValueNotAllowed):
+        db.execute(REPORT, ("2026-10-26", None))
+    with pytest.raises(psycopg.errors.NullValueNotAllowed):
+        db.execute("SELECT * FROM user_metrics.generate_weekly_report(NULL::timestamptz)")
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        db.execute(REPORT, ("2026-10-26", "Europe/Atlantis"))
