@@ -36,7 +36,9 @@ if [ ! -x "$PG_CONFIG" ] && [ "$PG_CONFIG" = "/opt/postgresql/$PG_MAJOR/bin/pg_c
 fi
 
 packages=(libclang-dev clang pkg-config sudo)
-is_debian_layout && packages+=(postgresql-"$PG_MAJOR" postgresql-server-dev-"$PG_MAJOR")
+# pg_cron: the client tests schedule purge() with it.
+is_debian_layout && packages+=(postgresql-"$PG_MAJOR" postgresql-server-dev-"$PG_MAJOR"
+                               postgresql-"$PG_MAJOR"-cron)
 # What the source build needs; the archive holds no generated parser files.
 $build_from_source && packages+=(bison flex gcc make zlib1g-dev libssl-dev)
 $with_python && packages+=(python3 python3-venv)

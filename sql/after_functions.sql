@@ -27,7 +27,8 @@ CREATE EVENT TRIGGER user_metrics_drop_guard ON ddl_command_start
 --   <prefix>_reader   the three reports, health(), the view ingest_stats,
 --                     normalize_email and user_key
 --   <prefix>_admin    all of the above, reading, replaying and discarding
---                     quarantined events, forget_user() and resync_sequences()
+--                     quarantined events, forget_user(), purge() and
+--                     resync_sequences()
 -- The fourth, <prefix>_owner, owns the tables, their sequences and the functions,
 -- so the SECURITY DEFINER functions run with its rights: those of the tables and
 -- nothing else. Nobody else has any right on the tables.
@@ -213,6 +214,7 @@ GRANT EXECUTE ON FUNCTION
 GRANT EXECUTE ON FUNCTION
     user_metrics.list_rejected_events(timestamptz, integer),
     user_metrics.forget_user(text),
+    user_metrics.purge(interval, integer),
     user_metrics.replay_rejected(bigint[]),
     user_metrics.discard_rejected(bigint[]),
     user_metrics.resync_sequences()

@@ -383,6 +383,16 @@ COMMENT ON TABLE user_metrics.ingest_counters IS 'Per UTC day and backend slot: 
 COMMENT ON VIEW user_metrics.ingest_stats IS 'Per UTC day: ingest_metrics calls, events accepted, duplicates, refused per code, and time spent.';
 GRANT SELECT ON user_metrics.ingest_stats TO user_metrics_reader, user_metrics_admin;
 
+-- == Retention: purge ==========================================================
+
+CREATE FUNCTION user_metrics.purge(older_than interval, max_sessions integer DEFAULT 10000)
+RETURNS jsonb
+    VOLATILE SECURITY DEFINER
+    SET search_path TO pg_catalog, pg_temp
+    LANGUAGE c AS 'MODULE_PATHNAME', 'purge_wrapper';
+REVOKE ALL ON FUNCTION user_metrics.purge(interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION user_metrics.purge(interval, integer) TO user_metrics_admin;
+
 -- == Backups and replication ===================================================
 
 -- pg_dump keeps the rows of every table and the position of every identity

@@ -22,6 +22,9 @@ pub enum Error {
     #[error("max_rows must not be negative, got {0}")]
     NegativeLimit(i32),
 
+    #[error("{0}")]
+    InvalidArgument(String),
+
     /// With `on_error => 'raise'`: the first invalid event ends the call. The
     /// message names the field and the code only: it goes to the server log too,
     /// and the rejection's own message may quote the value (an e-mail, a name). That
@@ -71,7 +74,8 @@ impl Error {
             Error::UnknownMode(_)
             | Error::Payload(_)
             | Error::InvalidEvent { .. }
-            | Error::NegativeLimit(_) => ERRCODE_INVALID_PARAMETER_VALUE,
+            | Error::NegativeLimit(_)
+            | Error::InvalidArgument(_) => ERRCODE_INVALID_PARAMETER_VALUE,
             Error::NotUtf8 => ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
             Error::InRecovery(_) | Error::ReadOnlyTransaction(_) => {
                 ERRCODE_READ_ONLY_SQL_TRANSACTION

@@ -13,5 +13,6 @@ mod operations;
 mod quarantine;
 mod rejected;
 mod reports;
+mod retention;
 
 pub use jsonb_text::JsonbText;

@@ -20,17 +20,6 @@ pub struct Erasure {
     pub forgotten_at: TimestampWithTimeZone,
 }
 
-fn count_of(statement: &Statement, args: Args) -> Result<i64> {
-    let rows = write(
-        statement,
-        || Ok(args),
-        |row| required(row.get::<i64>(1)?, "count"),
-    )?;
-    rows.into_iter()
-        .next()
-        .ok_or_else(|| Error::Internal(format!("{} returned no count", statement.name)))
-}
-
 /// Erases the user with this e-mail (matched as ingestion matches it), in the
 /// caller's transaction. An address that no user has is still searched for in the
 /// quarantine, and still recorded, so that its old events sent again are refused.
@@ -45,10 +34,10 @@ pub fn forget_user(email: &str) -> Result<Erasure> {
     if holder.iter().any(|held| *held != email) {
         return Err(Error::KeyHeldByAnother);
     }
-    let events = count_of(&FORGET_EVENTS, vec![key.into()])?;
-    let sessions = count_of(&FORGET_SESSIONS, vec![key.into()])?;
-    let users = count_of(&FORGET_USER_ROW, vec![key.into(), email.as_str().into()])?;
-    let quarantined = count_of(&FORGET_QUARANTINED, vec![email.as_str().into()])?;
+    let events = write_count(&FORGET_EVENTS, vec![key.into()])?;
+    let sessions = write_count(&FORGET_SESSIONS, vec![key.into()])?;
+    let users = write_count(&FORGET_USER_ROW, vec![key.into(), email.as_str().into()])?;
+    let quarantined = write_count(&FORGET_QUARANTINED, vec![email.as_str().into()])?;
     let recorded = write(
         &FORGET_RECORD,
         || {

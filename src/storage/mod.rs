@@ -9,6 +9,7 @@ mod forgotten;
 pub mod ingest_stats;
 mod keys;
 mod quarantine;
+mod retention;
 pub mod rows;
 mod sequences;
 mod sessions;
@@ -18,5 +19,6 @@ mod users;
 
 pub use erasure::forget_user;
 pub use quarantine::{quarantine, Quarantined};
+pub use retention::purge;
 pub use sequences::resync_sequences;
 pub use store::{store_events, Outcome};

@@ -226,7 +226,7 @@ pub fn settle(
     let mut removed = 0;
     if !empty.is_empty() {
         removed = write(
-            &DELETE_EMPTY_SESSIONS,
+            &DELETE_SESSIONS,
             || {
                 let keys: Vec<i64> = empty.iter().map(|row| row.user_key).collect();
                 let ids: Vec<i64> = empty.iter().map(|row| row.id).collect();

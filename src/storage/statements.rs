@@ -46,7 +46,7 @@ statement!(CREATE_OR_LOCK_SESSIONS, "create_or_lock_sessions");
 statement!(INSERT_EVENTS, "insert_events");
 statement!(ADD_TO_SESSIONS, "add_to_sessions");
 statement!(SET_SESSION_TOTALS, "set_session_totals");
-statement!(DELETE_EMPTY_SESSIONS, "delete_empty_sessions");
+statement!(DELETE_SESSIONS, "delete_sessions");
 statement!(DELETE_UNUSED_USERS, "delete_unused_users");
 statement!(RENAME_USERS, "rename_users");
 statement!(QUARANTINE, "quarantine");
@@ -68,6 +68,12 @@ statement!(LIST_REJECTED_EVENTS, "list_rejected_events");
 statement!(LOCK_REJECTED, "lock_rejected");
 statement!(DELETE_REJECTED, "delete_rejected");
 statement!(MARK_REPLAYED, "mark_replayed");
+
+// Retention: purge, in the order it runs them (with DELETE_SESSIONS and
+// DELETE_UNUSED_USERS).
+statement!(PURGE_FIND_SESSIONS, "purge_find_sessions");
+statement!(PURGE_EVENTS, "purge_events");
+statement!(PURGE_QUARANTINE, "purge_quarantine");
 
 // Erasure: forget_user, in the order it runs them.
 statement!(FORGET_FIND_USER, "forget_find_user");
@@ -165,4 +171,21 @@ pub fn read<T>(
 /// For statements whose result rows are not needed.
 pub fn ignore(_row: SpiHeapTupleData<'_>) -> Result<()> {
     Ok(())
+}
+
+/// Runs a statement that changes data and answers with one count (a
+/// `WITH ... RETURNING` counted by `SELECT count(*)`): the count.
+pub fn write_count(statement: &Statement, args: Args) -> Result<i64> {
+    let counts = write(
+        statement,
+        || Ok(args),
+        |row| {
+            row.get::<i64>(1)?.ok_or_else(|| {
+                crate::error::Error::Internal(format!("{} returned NULL", statement.name))
+            })
+        },
+    )?;
+    counts.into_iter().next().ok_or_else(|| {
+        crate::error::Error::Internal(format!("{} returned no count", statement.name))
+    })
 }

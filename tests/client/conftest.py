@@ -11,7 +11,8 @@ DATABASE = "user_metrics_client"
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "packaging: the Debian package and the Docker image, made for PostgreSQL 15 only")
+        "markers", "packaging: what Debian packages for PostgreSQL 15 only: our package, the "
+                   "Docker image, pg_cron")
 
 
 def _base_dsn():

@@ -1,0 +1,33 @@
+use pgrx::datum::Interval;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::json;
+
+use crate::error::{Error, OrRaise};
+use crate::guards;
+use crate::storage;
+
+/// Retention: removes at most `max_sessions` of the oldest sessions that started
+/// more than `older_than` ago, with their events, the users left without a
+/// session, and at most as many quarantined events received more than
+/// `older_than` ago. One bounded batch per call, so that its locks are short:
+/// call it again while it answers `"more": true`, or schedule it (pg_cron).
+#[pg_extern(volatile, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+pub fn purge(older_than: Option<Interval>, max_sessions: default!(Option<i32>, 10000)) -> JsonB {
+    guards::writable("purge").or_raise();
+    let older_than = older_than
+        .ok_or(Error::NullArgument("older_than"))
+        .or_raise();
+    let max_sessions = max_sessions
+        .ok_or(Error::NullArgument("max_sessions"))
+        .or_raise();
+    let purged = storage::purge(older_than, max_sessions).or_raise();
+    JsonB(json!({
+        "sessions": purged.sessions,
+        "events": purged.events,
+        "users": purged.users,
+        "quarantined": purged.quarantined,
+        "more": purged.more,
+    }))
+}
