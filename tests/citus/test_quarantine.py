@@ -88,3 +88,22 @@ def test_forget_user_on_citus(citus):
         assert conn.execute("SELECT count(*) FROM user_metrics.rejected_events").fetchone()[0] == 0
         summary = ingest(conn, [event("f-1", "ana@x", "s1", "2026-11-23T09:00:00Z", 1)])
         assert [e["code"] for e in summary["errors"]] == ["user_forgotten"], summary
+
+
+def test_purge_on_citus(citus):
+    """Retention deletes old sessions with their events and the users left without
+    one from the distributed tables, in bounded batches."""
+    with connect(citus) as conn:
+        ingest(conn, [event(f"old-{n}", f"user{n % 5}@x", f"old-{n % 12}", "2020-01-06T09:00:00Z", 1)
+                      for n in range(60)]
+               + [event("new-1", "user0@x", "new-1", "2026-11-23T09:00:00Z", 2)])
+        first = conn.execute("SELECT user_metrics.purge('1 year', 5)").fetchone()[0]
+        assert (first["sessions"], first["more"]) == (5, True), first
+        rest = conn.execute("SELECT user_metrics.purge('1 year')").fetchone()[0]
+        assert rest["more"] is False, rest
+        # Sessions are per user: 60 events make 60 (user, session id) pairs.
+        assert first["sessions"] + rest["sessions"] == 60, (first, rest)
+        assert first["events"] + rest["events"] == 60
+        assert conn.execute("SELECT array_agg(client_session_id) FROM user_metrics.sessions").fetchone()[0] == \
+            ["new-1"]
+        assert conn.execute("SELECT array_agg(email) FROM user_metrics.users").fetchone()[0] == ["user0@x"]
