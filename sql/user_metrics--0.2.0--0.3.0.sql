@@ -847,6 +847,12 @@ BEGIN
                 (SELECT t.typowner FROM pg_catalog.pg_type AS t WHERE t.oid = member.objid)
         END;
         CONTINUE WHEN current_owner = owner_role::pg_catalog.regrole;
+        -- The row type of a table or view, and its array type (members of their
+        -- own on PostgreSQL 18), go with their relation.
+        CONTINUE WHEN member.classid = 'pg_catalog.pg_type'::pg_catalog.regclass
+            AND EXISTS (SELECT FROM pg_catalog.pg_type AS t
+                        LEFT JOIN pg_catalog.pg_type AS e ON e.oid = t.typelem
+                        WHERE t.oid = member.objid AND (t.typrelid <> 0 OR e.typrelid <> 0));
         IF member.type NOT IN ('table', 'sequence', 'view', 'materialized view', 'foreign table',
                                'function', 'procedure', 'aggregate', 'type') THEN
             RAISE EXCEPTION 'user_metrics cannot give % to its owner role', member.identity
