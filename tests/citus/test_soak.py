@@ -2,15 +2,11 @@
 twice (some reversed), batches of mixed sizes shuffled: every event is stored
 once, and the totals are exact."""
 import os
-import threading
 from collections import defaultdict
 from decimal import Decimal
 
-import psycopg
-from psycopg.types.json import Jsonb
-
 from citus import connect, drop_citus_database, fresh_citus_database
-from test_concurrency import build_workload
+from test_concurrency import build_workload, send_concurrently
 
 CONNECTIONS = 8
 EVENTS = int(os.environ.get("USER_METRICS_CITUS_SOAK_EVENTS", "6000"))
@@ -26,28 +22,7 @@ def test_eight_connections_sending_every_batch_twice_store_every_event_once(monk
             conn.execute("CREATE EXTENSION user_metrics")
             conn.execute("SELECT user_metrics.distribute(8)")
 
-        totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
-        failures = []
-        lock = threading.Lock()
-
-        def worker(mine):
-            try:
-                with psycopg.connect(url, autocommit=True) as conn:
-                    for batch in mine:
-                        summary = conn.execute("SELECT user_metrics.ingest_metrics(%s)",
-                                               (Jsonb(batch),)).fetchone()[0]
-                        with lock:
-                            for key in totals:
-                                totals[key] += summary[key]
-            except Exception as error:  # collected and asserted on below
-                failures.append(error)
-
-        threads = [threading.Thread(target=worker, args=(batches[k::CONNECTIONS],))
-                   for k in range(CONNECTIONS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        totals, failures = send_concurrently(url, batches, CONNECTIONS)
         assert failures == []
         assert totals == {"accepted": EVENTS, "duplicates": EVENTS, "rejected": 0}
         print(f"Citus soak: {CONNECTIONS} connections x {EVENTS} events x 2 sends ({len(batches)} calls)")

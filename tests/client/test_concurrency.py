@@ -48,12 +48,10 @@ def build_workload(seed):
     return owner, events, batches
 
 
-def test_concurrent_overlapping_ingestion_counts_every_event_once(dsn):
-    owner, events, batches = build_workload(seed=4242)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, "
-                     "user_metrics.users, user_metrics.rejected_events, user_metrics.counters")
-
+def send_concurrently(dsn, batches, connections):
+    """Sends the batches over `connections` connections at once, each taking every
+    connections-th batch, one call per batch. Returns the summed summaries and the
+    exceptions the connections met."""
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
     failures = []
     lock = threading.Lock()
@@ -67,15 +65,25 @@ def test_concurrent_overlapping_ingestion_counts_every_event_once(dsn):
                     with lock:
                         for key in totals:
                             totals[key] += summary[key]
-        except Exception as error:  # collected and asserted on below
+        except Exception as error:  # collected and asserted on by the caller
             failures.append(error)
 
-    threads = [threading.Thread(target=worker, args=(batches[k::CONNECTIONS],))
-               for k in range(CONNECTIONS)]
+    threads = [threading.Thread(target=worker, args=(batches[k::connections],))
+               for k in range(connections)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return totals, failures
+
+
+def test_concurrent_overlapping_ingestion_counts_every_event_once(dsn):
+    owner, events, batches = build_workload(seed=4242)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, "
+                     "user_metrics.users, user_metrics.rejected_events, user_metrics.counters")
+
+    totals, failures = send_concurrently(dsn, batches, CONNECTIONS)
 
     assert failures == []
     assert totals == {"accepted": EVENTS, "duplicates": EVENTS, "rejected": 0}
