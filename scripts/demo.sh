@@ -2,7 +2,8 @@
 # The main job, from a fresh machine: install what is missing, build and install
 # user_metrics (release), start a throwaway PostgreSQL of our own, create the
 # extension, ingest the sample data set (sample/events.json) and print the ingest
-# summary, the three reports and health(). The cluster is left running.
+# summary, the three reports and health(), and start user-metrics-http (the HTTP
+# API) on port 5001 against the demo database. Both are left running.
 # Safe to run again: it rebuilds what changed and recreates the demo database.
 # PostgreSQL 15 by default; PG_CONFIG (or PG_MAJOR) chooses another, e.g.
 #   PG_CONFIG=/opt/postgresql/18/bin/pg_config ./scripts/demo.sh
@@ -12,6 +13,7 @@ source "$(dirname "$0")/common.sh"
 if [ "$PG_MAJOR" = 15 ]; then default_port=55432; else default_port=55436; fi
 DEMO_PORT="${DEMO_PORT:-$default_port}"
 DEMO_DB=user_metrics_demo
+DEMO_HTTP_PORT="${DEMO_HTTP_PORT:-5001}"
 cluster="$(cluster_name demo)"
 socket_dir="$USER_METRICS_RUN_DIR/$cluster"
 
@@ -21,6 +23,8 @@ say "Building and installing user_metrics (release)"
 cd "$REPO_ROOT"
 # shellcheck disable=SC2046
 cargo pgrx install --release $(pgrx_install_flags)
+say "Building user-metrics-http (release)"
+cargo build --release -p user-metrics-http
 
 say "Starting a throwaway PostgreSQL $PG_MAJOR on port $DEMO_PORT ($socket_dir)"
 "$REPO_ROOT/scripts/cluster.sh" start "$cluster" "$DEMO_PORT"
@@ -67,10 +71,19 @@ FROM user_metrics.generate_weekly_report('2026-11-23 00:00Z');
 SELECT jsonb_pretty(user_metrics.health()) AS health;
 SQL
 
+say "Starting user-metrics-http on port $DEMO_HTTP_PORT"
+"$REPO_ROOT/scripts/http_server.sh" start "$cluster" "$DEMO_PORT" "$DEMO_DB" "$DEMO_HTTP_PORT"
+echo "curl -s localhost:$DEMO_HTTP_PORT/health"
+curl -s "localhost:$DEMO_HTTP_PORT/health"
+echo
+
 cat <<EOF
 
-The demo cluster is still running. Connect with:
+The demo cluster and the HTTP API are still running. Connect with:
     $(pg_bindir)/psql -h $socket_dir -p $DEMO_PORT -U postgres $DEMO_DB
-Stop it with:
+    source $socket_dir/http/tokens.env      # WRITER_TOKEN and READER_TOKEN
+    curl -s -H "Authorization: Bearer \$READER_TOKEN" localhost:$DEMO_HTTP_PORT/users/julia.rossi@example.com/metrics
+Stop them with:
+    scripts/http_server.sh stop $cluster
     PG_MAJOR=$PG_MAJOR scripts/cluster.sh stop $cluster      (remove instead of stop also deletes it)
 EOF

@@ -2,7 +2,8 @@
 # Installs what building and testing user_metrics needs for one PostgreSQL major
 # version (PG_MAJOR or PG_CONFIG, 15 by default), skipping whatever is already
 # there, so it is safe to run again:
-#   - Debian packages: clang/libclang (for pgrx's bindgen), pkg-config, sudo; for
+#   - Debian packages: clang/libclang (for pgrx's bindgen), pkg-config, sudo, curl
+#     (the demo and the HTTP tests call user-metrics-http with it); for
 #     Debian's layout, the PostgreSQL server and headers (postgresql-N,
 #     postgresql-server-dev-N);
 #   - PostgreSQL 18 built from source into /opt/postgresql/18, when that is the
@@ -35,7 +36,7 @@ if [ ! -x "$PG_CONFIG" ] && [ "$PG_CONFIG" = "/opt/postgresql/$PG_MAJOR/bin/pg_c
     build_from_source=true
 fi
 
-packages=(libclang-dev clang pkg-config sudo)
+packages=(libclang-dev clang pkg-config sudo curl)
 # pg_cron: the client tests schedule purge() with it.
 is_debian_layout && packages+=(postgresql-"$PG_MAJOR" postgresql-server-dev-"$PG_MAJOR"
                                postgresql-"$PG_MAJOR"-cron)

@@ -11,7 +11,10 @@
 #      every client test over real psycopg connections (ingestion, concurrency,
 #      crashes, hostile input, roles, upgrades, and the Docker files and Debian
 #      package, which are made for PostgreSQL 15);
-#   5. on PostgreSQL 18: the release build, installed with cargo pgrx install, on a
+#   5. on PostgreSQL 15, after the client tests: user-metrics-http (release build)
+#      over real HTTP against the same cluster (tests/http), its server on
+#      HTTP_TEST_PORT (55605) and the port after it;
+#   6. on PostgreSQL 18: the release build, installed with cargo pgrx install, on a
 #      throwaway cluster (test-pg18, port 55435): the same pg_regress and isolation
 #      suites and the same client tests except those marked `packaging`.
 # The clusters are started fresh and stopped at the end.
@@ -19,6 +22,7 @@ source "$(dirname "$0")/common.sh"
 
 TEST_PORT="${TEST_PORT:-55433}"
 TEST_PORT_PG18="${TEST_PORT_PG18:-55435}"
+HTTP_TEST_PORT="${HTTP_TEST_PORT:-55605}"
 CITUS_PORT="${CITUS_PORT:-55440}"
 export CITUS_PORT
 started=$SECONDS
@@ -48,6 +52,10 @@ cargo test -p user_metrics_contract --lib --test rules --test batch
 step "Fuzzing the event contract for ${CONTRACT_FUZZ_SECONDS:-60} s"
 CONTRACT_FUZZ_SECONDS="${CONTRACT_FUZZ_SECONDS:-60}" \
     cargo test -p user_metrics_contract --release --features generate --test fuzz -- --nocapture
+
+step "user-metrics-http: unit tests and the release build"
+cargo test -p user-metrics-http
+cargo build --release -p user-metrics-http
 
 as_root install -d -m 0755 "$USER_METRICS_RUN_DIR"
 for major in "${TESTED_PG_MAJORS[@]}"; do
@@ -128,10 +136,25 @@ citus_tier() {
     "$REPO_ROOT/scripts/cluster.sh" stop test
 }
 
+# user-metrics-http over real HTTP (tests/http), on PostgreSQL 15's test cluster:
+# the release binary, started by the tests with tokens and a login role of their own.
+http_tier() {
+    local socket_dir="$USER_METRICS_RUN_DIR/test"
+    step "HTTP tests (tests/http) on PostgreSQL 15: user-metrics-http on port $HTTP_TEST_PORT"
+    "$REPO_ROOT/scripts/cluster.sh" start test "$TEST_PORT"
+    running_clusters+=("15:test")
+    USER_METRICS_TEST_DSN="host=$socket_dir port=$TEST_PORT user=postgres dbname=postgres" \
+    USER_METRICS_HTTP_TEST_PORT="$HTTP_TEST_PORT" \
+    USER_METRICS_HTTP_BIN="$REPO_ROOT/target/release/user-metrics-http" \
+        "$REPO_ROOT/.venv/bin/python" -m pytest -q "$REPO_ROOT/tests/http"
+    "$REPO_ROOT/scripts/cluster.sh" stop test
+}
+
 step "PostgreSQL 15: building the Debian package and installing it"
 deb="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh")"
 as_root dpkg -i "$deb"
 USER_METRICS_TEST_DEB="$deb" on_pg 15 suites_on_installed_build "$TEST_PORT"
+on_pg 15 http_tier
 on_pg 15 citus_tier
 
 # The Debian package and the Docker image are made for PostgreSQL 15 only: their

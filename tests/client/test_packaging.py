@@ -115,3 +115,69 @@ def test_the_debian_package_is_installed_and_used(dsn):
     with psycopg.connect(url) as conn:
         health = conn.execute("SELECT user_metrics.health()").fetchone()[0]
     assert (health["status"], health["version"]) == ("ok", VERSION)
+
+
+def test_the_http_dockerfile_passes_hadolint_and_ships_only_the_binary():
+    dockerfile = ROOT / "docker" / "http.Dockerfile"
+    run = subprocess.run([BIN / "hadolint", dockerfile], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    stages = dockerfile.read_text().split("\nFROM ")
+    assert len(stages) == 3, "a builder stage and a final stage"
+    builder, final = stages[1], stages[2]
+    assert "cargo build --release --locked -p user-metrics-http" in builder
+    copies = [line for line in final.splitlines() if line.startswith("COPY")]
+    assert copies == ["COPY --from=builder /src/target/release/user-metrics-http /usr/local/bin/user-metrics-http"]
+    assert "\nUSER user-metrics-http" in final, "not root"
+    assert "USER_METRICS_HTTP_LISTEN=0.0.0.0:5001" in final
+
+
+def test_the_compose_http_service_waits_for_a_healthy_database_and_is_local():
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
+    http = compose["services"]["http"]
+    assert http["build"]["dockerfile"] == "docker/http.Dockerfile"
+    assert http["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert http["ports"] == ["127.0.0.1:${USER_METRICS_HTTP_PORT:-5001}:5001"]
+    assert http["volumes"] == ["./http-tokens:/run/user-metrics-http/tokens:ro"]
+    env = http["environment"]
+    assert env["USER_METRICS_HTTP_TOKENS"] == "/run/user-metrics-http/tokens"
+    assert "host=db " in env["USER_METRICS_HTTP_DATABASE"] and "user=user_metrics_http" in env["USER_METRICS_HTTP_DATABASE"]
+    example = (ROOT / "docker" / ".env.example").read_text()
+    for name in ["USER_METRICS_HTTP_PASSWORD", "USER_METRICS_HTTP_PORT"]:
+        assert re.search(rf"^{name}=", example, re.M), name
+    assert "docker/http-tokens" in (ROOT / ".gitignore").read_text()
+
+
+def test_the_image_init_script_makes_the_http_login_role_with_no_rights_of_its_own(dsn):
+    url = fresh_database(dsn, "user_metrics_docker_http", with_extension=True)
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS user_metrics_http")
+    env = {**tool_env(dsn), "POSTGRES_USER": "postgres", "POSTGRES_DB": name,
+           "USER_METRICS_HTTP_PASSWORD": "it's a secret",
+           "PATH": str(Path(pg_bin("psql")).parent) + ":" + os.environ["PATH"]}
+    script = ROOT / "docker" / "initdb" / "20-http-role.sh"
+    try:
+        run = subprocess.run(["bash", script], env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        with psycopg.connect(url, autocommit=True) as conn:
+            assert conn.execute("SELECT rolcanlogin, rolinherit, rolpassword IS NOT NULL FROM pg_authid "
+                                "WHERE rolname = 'user_metrics_http'").fetchone() == (True, False, True)
+            assert sorted(r[0] for r in conn.execute(
+                "SELECT b.rolname FROM pg_auth_members m JOIN pg_roles a ON a.oid = m.member "
+                "JOIN pg_roles b ON b.oid = m.roleid WHERE a.rolname = 'user_metrics_http'")) == \
+                ["user_metrics_reader", "user_metrics_writer"]
+        with psycopg.connect(psycopg.conninfo.make_conninfo(url, user="user_metrics_http")) as conn:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SELECT user_metrics.health()")
+            conn.rollback()
+            conn.execute("SET ROLE user_metrics_reader")
+            assert conn.execute("SELECT user_metrics.health()->>'status'").fetchone() == ("ok",)
+        # Without the password set, it refuses to run.
+        unset = subprocess.run(["bash", script], env={k: v for k, v in env.items()
+                                                        if k != "USER_METRICS_HTTP_PASSWORD"},
+                               capture_output=True, text=True)
+        assert unset.returncode != 0 and "USER_METRICS_HTTP_PASSWORD" in unset.stderr
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute("DROP ROLE IF EXISTS user_metrics_http")

@@ -1,0 +1,19 @@
+# user-metrics-http, the HTTP API of user_metrics (README, "HTTP API"), in two
+# stages: the builder compiles the one binary; the final image is Debian slim
+# with that binary, run as a user of its own.
+#
+#   docker build -f docker/http.Dockerfile -t user-metrics-http .
+ARG RUST_VERSION=1.95.0
+
+FROM rust:${RUST_VERSION}-bookworm AS builder
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked -p user-metrics-http
+
+FROM debian:bookworm-slim
+RUN useradd --system --no-create-home --shell /usr/sbin/nologin user-metrics-http
+COPY --from=builder /src/target/release/user-metrics-http /usr/local/bin/user-metrics-http
+USER user-metrics-http
+ENV USER_METRICS_HTTP_LISTEN=0.0.0.0:5001
+EXPOSE 5001
+ENTRYPOINT ["/usr/local/bin/user-metrics-http"]

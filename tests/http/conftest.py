@@ -1,0 +1,142 @@
+"""Tests of user-metrics-http over real HTTP: the release binary, started here
+against a fresh database of the throwaway cluster that scripts/test.sh runs
+(USER_METRICS_TEST_DSN), on USER_METRICS_HTTP_TEST_PORT (55605 by default) and
+the port after it (a second server, for the shutdown test)."""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = Path(os.environ.get("USER_METRICS_HTTP_BIN", ROOT / "target" / "release" / "user-metrics-http"))
+PORT = int(os.environ.get("USER_METRICS_HTTP_TEST_PORT", "55605"))
+DATABASE = "user_metrics_http"
+# The server's login role: no rights of its own (NOINHERIT), it acts as the
+# roles it is granted, one per pool. bogus_reader is named like a reader but the
+# extension granted it nothing: what the database refuses on its own.
+LOGIN_ROLE = "user_metrics_http_test"
+BOGUS_ROLE = "http_bogus_reader"
+# Small limits, so that the tests can reach them.
+BODY_LIMIT = 1024 * 1024
+TIMEOUT_MS = 4000
+POOL_SIZE = 6
+
+
+def _base_dsn():
+    dsn = os.environ.get("USER_METRICS_TEST_DSN")
+    if not dsn:
+        raise RuntimeError("USER_METRICS_TEST_DSN is not set: run these tests through scripts/test.sh, "
+                           "which starts the test cluster")
+    return dsn
+
+
+@pytest.fixture(scope="session")
+def dsn():
+    """A fresh database with the extension and the server's login role."""
+    base = _base_dsn()
+    with psycopg.connect(base, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+        for role in (LOGIN_ROLE, BOGUS_ROLE):
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
+        conn.execute(f"CREATE ROLE {LOGIN_ROLE} LOGIN NOINHERIT")
+        conn.execute(f"CREATE ROLE {BOGUS_ROLE} NOLOGIN")
+    url = psycopg.conninfo.make_conninfo(base, dbname=DATABASE)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION user_metrics")
+        conn.execute(f"GRANT user_metrics_writer, user_metrics_reader, {BOGUS_ROLE} TO {LOGIN_ROLE}")
+    return url
+
+
+def server_conninfo(dsn):
+    return psycopg.conninfo.make_conninfo(dsn, user=LOGIN_ROLE)
+
+
+class Server:
+    def __init__(self, dsn, port, tmp, wait_status=200, **settings):
+        self.url = f"http://127.0.0.1:{port}"
+        self.tokens_file = tmp / f"tokens-{port}"
+        self.tokens_file.unlink(missing_ok=True)
+        self.tokens = {role: self.make_token(role)
+                       for role in ("user_metrics_writer", "user_metrics_reader", BOGUS_ROLE)}
+        self.log_path = tmp / f"server-{port}.log"
+        env = {**os.environ,
+               "USER_METRICS_HTTP_DATABASE": dsn if wait_status != 200 else server_conninfo(dsn),
+               "USER_METRICS_HTTP_TOKENS": str(self.tokens_file),
+               "USER_METRICS_HTTP_LISTEN": f"127.0.0.1:{port}",
+               "USER_METRICS_HTTP_POOL_SIZE": str(POOL_SIZE),
+               "USER_METRICS_HTTP_BODY_LIMIT": str(BODY_LIMIT),
+               "USER_METRICS_HTTP_TIMEOUT_MS": str(TIMEOUT_MS),
+               **settings}
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen([BINARY], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while True:
+            assert self.process.poll() is None, self.log_text()
+            try:
+                if requests.get(self.url + "/health", timeout=2).status_code == wait_status:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "the server did not answer /health:\n" + self.log_text()
+            time.sleep(0.1)
+
+    def make_token(self, role):
+        run = subprocess.run([BINARY, "token", role, self.tokens_file], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        return run.stdout.strip()
+
+    def headers(self, role):
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    @property
+    def writer(self):
+        return self.headers("user_metrics_writer")
+
+    @property
+    def reader(self):
+        return self.headers("user_metrics_reader")
+
+    def log_text(self):
+        self.log.flush()
+        return self.log_path.read_text()
+
+    def stop(self):
+        """SIGTERM, as docker stop sends it; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=30)
+        self.log.close()
+        return code
+
+
+@pytest.fixture(scope="session")
+def server(dsn, tmp_path_factory):
+    server = Server(dsn, PORT, tmp_path_factory.mktemp("http"))
+    yield server
+    assert server.stop() == 0, server.log_text()
+
+
+@pytest.fixture
+def db(dsn):
+    """An autocommit superuser connection to an emptied database."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, "
+                     "user_metrics.users, user_metrics.rejected_events, user_metrics.counters, "
+                     "user_metrics.forgotten_users, user_metrics.ingest_counters")
+        yield conn
+
+
+def event(event_id, email, session, started_at, talked, **extra):
+    e = {"event_id": event_id, "user": {"email": email},
+         "session": {"id": session, "started_at": started_at},
+         "metrics": {"talked_time": talked}}
+    for key, value in extra.items():
+        section, field = key.split("__")
+        e[section][field] = value
+    return e
