@@ -23,7 +23,7 @@ pub async fn limit_and_log(
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "(no route)".to_owned(), |p| p.as_str().to_owned());
+        .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
     let response = match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::unavailable(

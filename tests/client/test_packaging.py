@@ -127,7 +127,7 @@ def test_the_http_dockerfile_passes_hadolint_and_ships_only_the_binary():
     assert "cargo build --release --locked -p user-metrics-http" in builder
     copies = [line for line in final.splitlines() if line.startswith("COPY")]
     assert copies == ["COPY --from=builder /src/target/release/user-metrics-http /usr/local/bin/user-metrics-http"]
-    assert "\nUSER user-metrics-http" in final, "not root"
+    assert "\nUSER 10001" in final and "--uid 10001" in final, "not root"
     assert "USER_METRICS_HTTP_LISTEN=0.0.0.0:5001" in final
 
 

@@ -103,7 +103,8 @@ class Server:
         return self.headers("user_metrics_reader")
 
     def log_text(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text()
 
     def stop(self):

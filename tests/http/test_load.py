@@ -15,7 +15,7 @@ import requests
 from conftest import event
 
 CONNECTIONS = 32
-EVENTS = int(os.environ.get("USER_METRICS_HTTP_LOAD_EVENTS", "6000"))
+EVENTS = int(os.environ.get("USER_METRICS_HTTP_LOAD_EVENTS", "20000"))
 USERS = 16
 SESSIONS = 60
 
