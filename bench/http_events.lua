@@ -6,11 +6,13 @@
 -- Sessions come from a pool of 40,000, each always of the same one of 10,000
 -- users, so users and sessions are created, then met again.
 local thread_count = 0
-local id, batch, sent = 0, 1, 0
+-- `id` is not local: setup() sets it in each thread's own Lua state.
+local batch, sent = 1, 0
 local headers = { ["Content-Type"] = "application/json" }
 local run = os.getenv("BENCH_RUN") or "run"
 
 function setup(thread)
+    -- Runs in the main Lua state, once per thread, before the threads start.
     thread:set("id", thread_count)
     thread_count = thread_count + 1
 end

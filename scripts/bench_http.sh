@@ -92,7 +92,7 @@ run_wrk() {
 requests_per_second() { sed -nE 's/^Requests\/sec: +([0-9.]+)/\1/p' "$results/http-$1.txt"; }
 # p99 in ms, whatever unit wrk printed it in.
 p99_ms() {
-    sed -nE 's/^ +99% +([0-9.]+)(us|ms|s)$/\1 \2/p' "$results/http-$1.txt" |
+    sed -nE 's/^ +99% +([0-9.]+)(us|ms|s) *$/\1 \2/p' "$results/http-$1.txt" |
         awk '{ if ($2 == "us") print $1 / 1000; else if ($2 == "s") print $1 * 1000; else print $1 }'
 }
 requests_done() { sed -nE 's/^ +([0-9]+) requests in .*/\1/p' "$results/http-$1.txt"; }
@@ -134,7 +134,7 @@ flask_rps="$(requests_per_second flask)"
 http_rps="$(requests_per_second http)"
 batch_rps="$(requests_per_second batch)"
 {
-    echo "machine: $(nproc) cores, $(uname -sr); PostgreSQL $("$(pg_bindir)/postgres" --version | sed 's/.* //')"
+    echo "machine: $(nproc) cores, $(uname -sr); PostgreSQL $("$(pg_bindir)/postgres" --version | sed -E 's/^[^0-9]*([0-9.]+).*/\1/')"
     echo "wrk --threads 2 --latency, bench/http_events.lua, ${BENCH_SECONDS} s per run after a 5 s warm-up"
     echo
     printf '%-44s %12s %10s\n' "one event per request, $BENCH_CLIENTS connections" "requests/s" "p99 ms"
