@@ -6,8 +6,10 @@
 #   - user-metrics-http (release build), one event per request;
 # each with BENCH_CLIENTS (16) connections for BENCH_SECONDS (30) after a 5-second
 # warm-up; then user-metrics-http with BENCH_BATCH (1,000) events per request and
-# BENCH_BATCH_CLIENTS (4) connections. Prints requests/s, p99 and events/s, and
-# checks that every event answered with 200 is stored. Both write into the same
+# BENCH_BATCH_CLIENTS (4) connections; then the same single events sent over
+# SQL by pgbench (bench/http_events_pgbench.sql), what PostgreSQL alone takes for
+# them. Prints requests/s, p99 and events/s, and checks that every event
+# answered with 200 is stored. Both write into the same
 # throwaway cluster (bench-http, port BENCH_PG_PORT = 55460), each into its own
 # tables, started fresh and removed at the end. Not part of the test command.
 #
@@ -130,6 +132,13 @@ if [ "$stored_flask" -lt "$sent_flask" ] || [ "$stored_flask" -gt $((sent_flask 
     exit 1
 fi
 
+say "The same events over SQL, one per call (pgbench -M prepared), $BENCH_CLIENTS clients, $BENCH_SECONDS s"
+"$(pg_bindir)/pgbench" -n -h "$socket_dir" -p "$BENCH_PG_PORT" -U postgres -c "$BENCH_CLIENTS" -j 2 \
+    -T "$BENCH_SECONDS" -M prepared -f "$REPO_ROOT/bench/http_events_pgbench.sql" "$database" \
+    >"$results/http-pgbench.txt"
+sql_tps="$(sed -nE 's/^tps = ([0-9.]+) .*/\1/p' "$results/http-pgbench.txt")"
+sql_latency="$(sed -nE 's/^latency average = ([0-9.]+) ms/\1/p' "$results/http-pgbench.txt")"
+
 flask_rps="$(requests_per_second flask)"
 http_rps="$(requests_per_second http)"
 batch_rps="$(requests_per_second batch)"
@@ -141,6 +150,7 @@ batch_rps="$(requests_per_second batch)"
     printf '%-44s %12s %10s\n' "Flask + psycopg (gunicorn 4 x 4 threads)" "$flask_rps" "$(p99_ms flask)"
     printf '%-44s %12s %10s\n' "user-metrics-http" "$http_rps" "$(p99_ms http)"
     awk -v a="$http_rps" -v b="$flask_rps" 'BEGIN { printf "%-44s %11.2fx\n", "ratio", a / b }'
+    printf '%-44s %12s %10s\n' "same events over SQL, no HTTP (pgbench)" "$sql_tps" "avg $sql_latency"
     echo
     printf '%-44s %12s %10s %12s\n' "$BENCH_BATCH events per request, $BENCH_BATCH_CLIENTS connections" \
         "requests/s" "p99 ms" "events/s"

@@ -61,10 +61,13 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             return Ok(Caller(None));
         };
+        // The scheme's name is case-insensitive (RFC 9110, section 11.1).
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
             .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer <token>"))?;
         match state.tokens.grant(token.trim()) {
             Some(grant) => Ok(Caller(Some(grant.clone()))),

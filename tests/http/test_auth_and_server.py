@@ -30,13 +30,18 @@ def test_no_token_no_data(server, db):
 
 
 def test_unknown_or_malformed_tokens_are_401(server):
-    tokens = [server.tokens["user_metrics_reader"][:-1] + "0", "umt_" + "0" * 64, ""]
+    reader = server.tokens["user_metrics_reader"]
+    one_digit_off = reader[:-1] + ("1" if reader[-1] == "0" else "0")
+    tokens = [one_digit_off, reader[:-1], reader + "0", "umt_" + "0" * 64, ""]
     for token in tokens:
         response = requests.get(server.url + READS[2], headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert response.status_code == 401, token
     for header in [f"Basic {server.tokens['user_metrics_reader']}", server.tokens["user_metrics_reader"]]:
         assert requests.get(server.url + READS[2], headers={"Authorization": header},
                             timeout=10).status_code == 401
+    # The scheme's name in any case.
+    assert requests.get(server.url + READS[2], timeout=10, headers={
+        "Authorization": f"bearer {server.tokens['user_metrics_reader']}"}).status_code == 200
     # A wrong token on the public health route is refused too, not ignored.
     assert requests.get(server.url + "/health", headers={"Authorization": "Bearer nope"},
                         timeout=10).status_code == 401
