@@ -149,8 +149,14 @@ async fn ingest(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(query_error)?;
-    // Over the size limit: 413 (BytesRejection carries the status).
-    let body = body.map_err(|e| ApiError::new(e.status(), "payload_too_large", e.body_text()))?;
+    // Over the size limit: 413; a body that could not be read: 400.
+    let body = body.map_err(|e| {
+        let code = match e.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            _ => "bad_request",
+        };
+        ApiError::new(e.status(), code, e.body_text())
+    })?;
     // Malformed JSON is the client's mistake (400), told before any database work;
     // the document is checked only, never turned into Rust values, and goes to
     // the database as sent.
