@@ -150,7 +150,7 @@ batch_rps="$(requests_per_second batch)"
     printf '%-44s %12s %10s\n' "Flask + psycopg (gunicorn 4 x 4 threads)" "$flask_rps" "$(p99_ms flask)"
     printf '%-44s %12s %10s\n' "user-metrics-http" "$http_rps" "$(p99_ms http)"
     awk -v a="$http_rps" -v b="$flask_rps" 'BEGIN { printf "%-44s %11.2fx\n", "ratio", a / b }'
-    printf '%-44s %12s %10s\n' "same events over SQL, no HTTP (pgbench)" "$sql_tps" "avg $sql_latency"
+    printf '%-44s %12.2f %10s\n' "same events over SQL, no HTTP (pgbench)" "$sql_tps" "avg $sql_latency"
     echo
     printf '%-44s %12s %10s %12s\n' "$BENCH_BATCH events per request, $BENCH_BATCH_CLIENTS connections" \
         "requests/s" "p99 ms" "events/s"
