@@ -2,7 +2,7 @@
 //! A session is a user's: it is known by the user's key and the client's session
 //! id, and the same session id sent by two users names two sessions.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use user_metrics_contract::{Decimal, Event, SessionKey, SessionTotals};
 
 use super::convert::{optional_timestamptz, timestamptz};
@@ -139,9 +139,7 @@ fn key_session_and_id(row: pgrx::spi::SpiHeapTupleData<'_>) -> Result<(i64, Stri
     ))
 }
 
-/// The existing sessions among `wanted` (user key, e-mail, session id). The
-/// statement returns every session of these users with any of these ids; only
-/// the pairs asked for are kept.
+/// The existing sessions among `wanted` (user key, e-mail, session id).
 fn find(wanted: &[(i64, &str, &str)]) -> Result<HashMap<(String, String), SessionRow>> {
     let email_of: HashMap<(i64, &str), &str> = wanted
         .iter()
@@ -150,12 +148,9 @@ fn find(wanted: &[(i64, &str, &str)]) -> Result<HashMap<(String, String), Sessio
     let found = read(
         &FIND_SESSIONS,
         || {
-            let keys: HashSet<i64> = wanted.iter().map(|w| w.0).collect();
-            let ids: HashSet<&str> = wanted.iter().map(|w| w.2).collect();
-            Ok(vec![
-                keys.into_iter().collect::<Vec<i64>>().into(),
-                ids.into_iter().collect::<Vec<&str>>().into(),
-            ])
+            let keys: Vec<i64> = wanted.iter().map(|w| w.0).collect();
+            let ids: Vec<&str> = wanted.iter().map(|w| w.2).collect();
+            Ok(vec![keys.into(), ids.into()])
         },
         key_session_and_id,
     )?;
