@@ -5,7 +5,9 @@
 # raise mode and prints the 22023 error it catches, then prints the per-user
 # report. The same calls made with psql in a reference database give the expected
 # lines: every example must print exactly those, and leave its database with the
-# same health() counts (so the raise-mode batch stored nothing).
+# same health() counts (so the raise-mode batch stored nothing). While each
+# example starts, another transaction holds rows its batch needs, so that its
+# first call fails with lock_timeout (55P03) and its retry loop has to work.
 #
 # The extension must be installed into PostgreSQL $PG_MAJOR (cargo pgrx install,
 # or the Debian package), and the examples' tools by `scripts/install.sh --examples`.
@@ -64,6 +66,8 @@ SET client_min_messages = warning;
 CREATE EXTENSION user_metrics;
 CREATE ROLE metrics_app LOGIN PASSWORD '$password';
 GRANT user_metrics_writer, user_metrics_reader TO metrics_app;
+-- A call that waits longer for a row fails with 55P03 (see the blocker below).
+ALTER ROLE metrics_app SET lock_timeout = '1s';
 \c postgres
 CREATE DATABASE examples_reference TEMPLATE examples_template;
 CREATE DATABASE examples_node TEMPLATE examples_template;
@@ -107,12 +111,39 @@ health_counts() {
 }
 expected_counts="$(health_counts examples_reference)"
 
+# Holds the first sample event's user, session and event, inserted and not
+# committed, for 3 s, then rolls back. The example's first call waits for them
+# and fails after lock_timeout (1 s); a retry gets through once they are gone,
+# and stores what it would have stored anyway.
+start_blocker() {
+    psql_as_postgres -d "$1" -v events="$(cat "$REPO_ROOT/sample/events.json")" >/dev/null <<'SQL' &
+BEGIN;
+SELECT user_metrics.ingest_metrics((:'events'::jsonb)->0);
+SELECT pg_sleep(3);
+ROLLBACK;
+SQL
+    blocker=$!
+    until [ "$(psql_as_postgres -d postgres -c "SELECT count(*) FROM pg_stat_activity
+               WHERE datname = '$1' AND query LIKE 'SELECT pg_sleep%'")" = 1 ]; do
+        kill -0 "$blocker" 2>/dev/null || { echo "the blocking transaction failed" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+
 for name in "${names[@]}"; do
     say "Example: $name"
     output="$socket_dir/$name.out"
+    start_blocker "examples_$name"
     (cd "$examples/$name" &&
         export USER_METRICS_DSN="postgresql://metrics_app:$password@127.0.0.1:$port/examples_$name" &&
         run_example "$name") | tee "$output"
+    wait "$blocker"
+    timeouts="$(grep -c "metrics_app@examples_$name ERROR:  canceling statement due to lock timeout" \
+        "$socket_dir/postgres.log" || true)"
+    if [ "$timeouts" -lt 1 ]; then
+        echo "examples/$name never met the lock timeout: its retry was not exercised" >&2
+        exit 1
+    fi
     if ! diff -u <(sort "$expected") <(sort "$output"); then
         echo "examples/$name printed other lines than expected (- expected, + printed)" >&2
         exit 1
@@ -122,6 +153,7 @@ for name in "${names[@]}"; do
         echo "examples/$name left $counts in its database, expected $expected_counts" >&2
         exit 1
     fi
+    echo "(retried after $timeouts lock timeout(s); health(): $counts)"
 done
 
 say "All ${#names[@]} examples printed the expected $(wc -l <"$expected") lines and stored the same rows ($expected_counts)"
