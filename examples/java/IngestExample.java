@@ -2,7 +2,7 @@
 // read its summary, catch an invalid event in raise mode, retry what is safe to
 // retry, print a report.
 //
-//   javac -d build IngestExample.java
+//   javac -cp /usr/share/java/postgresql.jar -d build IngestExample.java
 //   USER_METRICS_DSN=postgresql://metrics_app:secret@127.0.0.1:5432/metrics \
 //       java -cp build:/usr/share/java/postgresql.jar IngestExample
 
