@@ -10,7 +10,9 @@
 #      isolation suite of concurrent calls (pg_isolation_regress), then
 #      every client test over real psycopg connections (ingestion, concurrency,
 #      crashes, hostile input, roles, upgrades, and the Docker files and Debian
-#      package, which are made for PostgreSQL 15);
+#      package, which are made for PostgreSQL 15); then the four driver
+#      examples (examples/: Node.js, Java, Rust, Python) on a cluster of their
+#      own (examples, port 55437), checked by scripts/examples.sh;
 #   5. on PostgreSQL 18: the release build, installed with cargo pgrx install, on a
 #      throwaway cluster (test-pg18, port 55435): the same pg_regress and isolation
 #      suites and the same client tests except those marked `packaging`.
@@ -19,6 +21,7 @@ source "$(dirname "$0")/common.sh"
 
 TEST_PORT="${TEST_PORT:-55433}"
 TEST_PORT_PG18="${TEST_PORT_PG18:-55435}"
+EXAMPLES_PORT="${EXAMPLES_PORT:-55437}"
 CITUS_PORT="${CITUS_PORT:-55440}"
 export CITUS_PORT
 started=$SECONDS
@@ -32,7 +35,7 @@ on_pg() {
     PG_MAJOR="$major" PG_CONFIG="$(default_pg_config "$major")" "$@"
 }
 
-"$REPO_ROOT/scripts/install.sh" --python
+"$REPO_ROOT/scripts/install.sh" --python --examples
 for major in "${TESTED_PG_MAJORS[@]}"; do
     on_pg "$major" "$REPO_ROOT/scripts/install.sh"
 done
@@ -132,6 +135,8 @@ step "PostgreSQL 15: building the Debian package and installing it"
 deb="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh")"
 as_root dpkg -i "$deb"
 USER_METRICS_TEST_DEB="$deb" on_pg 15 suites_on_installed_build "$TEST_PORT"
+step "Driver examples (examples/) on PostgreSQL 15, port $EXAMPLES_PORT"
+on_pg 15 "$REPO_ROOT/scripts/examples.sh" "$EXAMPLES_PORT"
 on_pg 15 citus_tier
 
 # The Debian package and the Docker image are made for PostgreSQL 15 only: their
