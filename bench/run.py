@@ -86,7 +86,8 @@ class Bench:
         return psycopg.connect(f"{self.base} dbname={self.db}", autocommit=True, **kw)
 
     def pg_ctl(self, *argv):
-        command = [f"{self.args.pg_bindir}/pg_ctl", "-D", self.args.data_dir, *argv]
+        # The server's environment: no RUST_BACKTRACE (errors would carry a backtrace).
+        command = ["env", "-u", "RUST_BACKTRACE", f"{self.args.pg_bindir}/pg_ctl", "-D", self.args.data_dir, *argv]
         if self.args.run_as:
             command = ["runuser", "-u", self.args.run_as, "--", *command]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -330,11 +331,11 @@ class Bench:
                 WITH s AS (
                     INSERT INTO user_metrics.sessions (user_key, client_session_id, started_at, ended_at,
                                                        event_count, talked_time)
-                    SELECT user_metrics.user_key(format('preload%%s@example.com', 1 + (random() * (%s - 1))::int)),
-                           format('preload-%%s-%%s', %s, n),
+                    SELECT user_metrics.user_key(format('preload%%s@example.com', 1 + (random() * (%s::integer - 1))::int)),
+                           format('preload-%%s-%%s', %s::text, n),
                            t, t + interval '30 minutes', 20, 200
-                    FROM generate_series(1, %s) AS n,
-                         LATERAL (SELECT timestamptz '2026-09-28' + random() * interval '56 days' AS t) AS r
+                    FROM generate_series(1, %s::integer) AS n,
+                         LATERAL (SELECT timestamptz '2026-09-28' + (random() + 0 * n) * interval '56 days' AS t) AS r
                     RETURNING user_key, id, started_at)
                 INSERT INTO user_metrics.events (user_key, event_id, session_id, recorded_at, talked_time,
                                                  microphone_used, speaker_used, voice_sentiment)
@@ -678,8 +679,10 @@ def main():
     bench = Bench(args)
     print("Preparing the benchmark database", flush=True)
     bench.prepare_database()
-    print(f"Generating {args.events} events (seed {args.seed})", flush=True)
-    events = generate(events=args.events, users=args.users, sessions=args.sessions, seed=args.seed)
+    events = []
+    if not {"ingest", "citus", "copy"} <= skip:
+        print(f"Generating {args.events} events (seed {args.seed})", flush=True)
+        events = generate(events=args.events, users=args.users, sessions=args.sessions, seed=args.seed)
     bench.results["workload"] = {"events": args.events, "users": args.users, "sessions": args.sessions,
                                  "seed": args.seed, "duplicate_share": 0.01, "invalid_share": 0.005}
     if "ingest" not in skip:
