@@ -79,8 +79,10 @@ suites_on_installed_build() {
     cluster="$(cluster_name test)"
     socket_dir="$USER_METRICS_RUN_DIR/$cluster"
 
-    # Released install scripts, so that the upgrade test can install old versions.
-    as_root install -m 0644 "$REPO_ROOT"/sql/releases/user_metrics--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
+    # Released install scripts and their secondary control files, so that the
+    # upgrade test can install old versions.
+    as_root install -m 0644 "$REPO_ROOT"/sql/releases/user_metrics--*.sql \
+        "$REPO_ROOT"/sql/releases/user_metrics--*.control "$("$PG_CONFIG" --sharedir)/extension/"
 
     step "Starting a fresh throwaway PostgreSQL $PG_MAJOR cluster ($cluster) on port $port"
     "$REPO_ROOT/scripts/cluster.sh" remove "$cluster"
@@ -103,9 +105,15 @@ suites_on_installed_build() {
     "$REPO_ROOT/scripts/cluster.sh" stop "$cluster"
 }
 
+# This version's library, then the previous release's beside it (the Debian
+# package holds both), which databases at that version use until their update.
 install_release_build() {
+    local previous libdir
     # shellcheck disable=SC2046
     cargo pgrx install --release $(pgrx_install_flags)
+    previous="$("$REPO_ROOT/scripts/previous_release.sh")"
+    libdir="$("$PG_CONFIG" --pkglibdir)"
+    as_root install -m 0755 "$previous$libdir/user_metrics.so" "$libdir/"
 }
 
 # The Citus tier on PostgreSQL 15 (Citus is built for it): user_metrics distributed
@@ -129,10 +137,15 @@ citus_tier() {
 }
 
 step "PostgreSQL 15: building the Debian package and installing it"
-deb="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh")"
-as_root dpkg -i "$deb"
-USER_METRICS_TEST_DEB="$deb" on_pg 15 suites_on_installed_build "$TEST_PORT"
+# The previous release's package too: the upgrade tests under load start from it.
+USER_METRICS_TEST_PREVIOUS_DEB="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh" --previous-release)"
+USER_METRICS_TEST_DEB="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh")"
+export USER_METRICS_TEST_DEB USER_METRICS_TEST_PREVIOUS_DEB
+as_root dpkg -i "$USER_METRICS_TEST_DEB"
+on_pg 15 suites_on_installed_build "$TEST_PORT"
 on_pg 15 citus_tier
+# The tests marked `packaging` install packages into PostgreSQL 15 only.
+unset USER_METRICS_TEST_DEB USER_METRICS_TEST_PREVIOUS_DEB
 
 # The Debian package and the Docker image are made for PostgreSQL 15 only: their
 # tests (marked `packaging`) run above and are left out here.
