@@ -39,6 +39,7 @@ CREATE FUNCTION user_metrics.ingest_metrics_0_2_0(events jsonb, on_error text DE
 RETURNS jsonb
     VOLATILE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
+    SET enable_seqscan TO off
     LANGUAGE c AS '$libdir/user_metrics', 'ingest_metrics_wrapper';
 CREATE FUNCTION user_metrics.health_0_2_0() RETURNS jsonb
     STRICT STABLE SECURITY DEFINER
@@ -75,6 +76,7 @@ RETURNS TABLE (
 )
     STRICT STABLE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
+    SET enable_seqscan TO off
     LANGUAGE c AS '$libdir/user_metrics', 'get_session_details_wrapper';
 CREATE FUNCTION user_metrics.generate_weekly_report_0_2_0(week_end timestamptz DEFAULT now())
 RETURNS TABLE (
@@ -100,6 +102,7 @@ CREATE OR REPLACE FUNCTION user_metrics.ingest_metrics(events jsonb, on_error te
 RETURNS jsonb
     VOLATILE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
+    SET enable_seqscan TO off
     LANGUAGE plpgsql AS $gate$
 BEGIN
     IF user_metrics.upgrade_gate() THEN
@@ -163,10 +166,13 @@ BEGIN
 END
 $gate$;
 
-CREATE OR REPLACE FUNCTION user_metrics.aggregate_user_metrics(
-    email text DEFAULT NULL, since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL
+-- aggregate_user_metrics and get_session_details have an argument and a result
+-- column of the same name, which PL/pgSQL refuses: their gates are SQL functions
+-- calling a PL/pgSQL one of their own (<name>_gate).
+CREATE FUNCTION user_metrics.aggregate_user_metrics_gate(
+    p_email text, p_since timestamptz, p_until timestamptz
 ) RETURNS TABLE (email text, name text, total_talked_time double precision, session_count bigint)
-    VOLATILE SECURITY DEFINER
+    VOLATILE
     SET search_path TO pg_catalog, pg_temp
     LANGUAGE plpgsql AS $gate$
 BEGIN
@@ -178,14 +184,21 @@ BEGIN
     END IF;
 END
 $gate$;
+CREATE OR REPLACE FUNCTION user_metrics.aggregate_user_metrics(
+    email text DEFAULT NULL, since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL
+) RETURNS TABLE (email text, name text, total_talked_time double precision, session_count bigint)
+    VOLATILE SECURITY DEFINER
+    SET search_path TO pg_catalog, pg_temp
+    LANGUAGE sql
+    AS $gate$ SELECT * FROM user_metrics.aggregate_user_metrics_gate($1, $2, $3) $gate$;
 
-CREATE OR REPLACE FUNCTION user_metrics.get_session_details(session_id text)
+CREATE FUNCTION user_metrics.get_session_details_gate(p_session_id text)
 RETURNS TABLE (
     session_id text, email text, name text, started_at timestamptz, ended_at timestamptz,
     duration_seconds double precision, device jsonb, talked_time double precision, event_count bigint,
     microphone_used boolean, speaker_used boolean, avg_voice_sentiment double precision
 )
-    STRICT VOLATILE SECURITY DEFINER
+    VOLATILE
     SET search_path TO pg_catalog, pg_temp
     LANGUAGE plpgsql AS $gate$
 BEGIN
@@ -199,6 +212,21 @@ BEGIN
     END IF;
 END
 $gate$;
+CREATE OR REPLACE FUNCTION user_metrics.get_session_details(session_id text)
+RETURNS TABLE (
+    session_id text, email text, name text, started_at timestamptz, ended_at timestamptz,
+    duration_seconds double precision, device jsonb, talked_time double precision, event_count bigint,
+    microphone_used boolean, speaker_used boolean, avg_voice_sentiment double precision
+)
+    STRICT VOLATILE SECURITY DEFINER
+    SET search_path TO pg_catalog, pg_temp
+    SET enable_seqscan TO off
+    LANGUAGE sql
+    AS $gate$ SELECT * FROM user_metrics.get_session_details_gate($1) $gate$;
+REVOKE ALL ON FUNCTION
+    user_metrics.aggregate_user_metrics_gate(text, timestamptz, timestamptz),
+    user_metrics.get_session_details_gate(text)
+    FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION user_metrics.generate_weekly_report(week_end timestamptz DEFAULT now())
 RETURNS TABLE (

@@ -13,6 +13,7 @@ CREATE OR REPLACE FUNCTION user_metrics.ingest_metrics(events jsonb, on_error te
 RETURNS jsonb
     VOLATILE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
+    SET enable_seqscan TO off
     LANGUAGE c AS 'MODULE_PATHNAME', 'ingest_metrics_wrapper';
 CREATE OR REPLACE FUNCTION user_metrics.health() RETURNS jsonb
     STRICT STABLE SECURITY DEFINER
@@ -49,6 +50,7 @@ RETURNS TABLE (
 )
     STRICT STABLE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
+    SET enable_seqscan TO off
     LANGUAGE c AS 'MODULE_PATHNAME', 'get_session_details_wrapper';
 CREATE OR REPLACE FUNCTION user_metrics.generate_weekly_report(week_end timestamptz DEFAULT now())
 RETURNS TABLE (
@@ -68,4 +70,6 @@ DROP FUNCTION
     user_metrics.aggregate_user_metrics_0_2_0(text, timestamptz, timestamptz),
     user_metrics.get_session_details_0_2_0(text),
     user_metrics.generate_weekly_report_0_2_0(timestamptz),
+    user_metrics.aggregate_user_metrics_gate(text, timestamptz, timestamptz),
+    user_metrics.get_session_details_gate(text),
     user_metrics.upgrade_gate();
