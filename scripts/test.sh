@@ -6,12 +6,16 @@
 #      bounded time (CONTRACT_FUZZ_SECONDS, 60 by default);
 #   3. the #[pg_test] tests inside PostgreSQL (cargo pgrx test), on 15 and on 18;
 #   4. on PostgreSQL 15: the release build, installed from the Debian package it
-#      builds, on a throwaway cluster (test, port 55433): the pg_regress suite, the
+#      builds (which holds the previous release's library too, built from its
+#      commit by previous_release.sh; the previous release's own package is built
+#      for the upgrade tests under load, which install it then this one's), on a
+#      throwaway cluster (test, port 55433): the pg_regress suite, the
 #      isolation suite of concurrent calls (pg_isolation_regress), then
 #      every client test over real psycopg connections (ingestion, concurrency,
 #      crashes, hostile input, roles, upgrades, and the Docker files and Debian
 #      package, which are made for PostgreSQL 15);
-#   5. on PostgreSQL 18: the release build, installed with cargo pgrx install, on a
+#   5. on PostgreSQL 18: the release build, installed with cargo pgrx install
+#      (and the previous release's library beside it), on a
 #      throwaway cluster (test-pg18, port 55435): the same pg_regress and isolation
 #      suites and the same client tests except those marked `packaging`.
 # The clusters are started fresh and stopped at the end.

@@ -8,11 +8,14 @@ each. So "under load" is here: 8 connections spread over the three nodes, each
 node ingesting into its own tables, while the new version's package is installed
 (one installation serves the three nodes on this machine; on separate machines
 it is one package per node, in any order, since each version has its own
-library), then ALTER EXTENSION user_metrics UPDATE on the coordinator (with
-Citus's DDL propagation off, as every update there), then on each worker; the
-nodes not yet updated go on taking calls at 0.2.0 meanwhile. Afterwards every
+library), then the two steps of the update (README, "Upgrading") on the
+coordinator, then on each worker, each with Citus's DDL propagation off (on the
+coordinator Citus would otherwise send the statement to the workers); the nodes
+not yet updated go on taking calls at 0.2.0 meanwhile. Afterwards every
 node holds exactly what was sent to it and the catalog of a fresh install
-(distribute() may then be run, as test_upgrades.py shows)."""
+(here the workers' copies hold rows, which distribute() refuses; with clients on
+the coordinator only, they stay empty and distribute() may then be run, as
+test_upgrades.py shows)."""
 import time
 from collections import defaultdict
 
@@ -28,10 +31,12 @@ BEFORE, BETWEEN, AFTER = 3, 2, 4
 DATABASE, FRESH = "um_citus_rolling", "um_citus_rolling_fresh"
 
 
-def update(conn):
+def alter_extension(conn, target=""):
+    """ALTER EXTENSION user_metrics UPDATE [TO target], as on every node of a Citus
+    cluster: with Citus's DDL propagation off."""
     with conn.transaction():
         conn.execute("SET LOCAL citus.enable_ddl_propagation = off")
-        conn.execute("ALTER EXTENSION user_metrics UPDATE")
+        conn.execute(f"ALTER EXTENSION user_metrics UPDATE {target}")
 
 
 def test_update_node_by_node_from_the_previous_release_under_load():
@@ -56,23 +61,26 @@ def test_update_node_by_node_from_the_previous_release_under_load():
             install_package(current_deb)
             installed = time.monotonic()
             updates = []
-            for (name, _), admin in zip(NODES, admins):
+            for (name, _), dsn, admin in zip(NODES, dsns, admins):
+                # The two steps of README, "Upgrading": the gates, then the update.
+                time.sleep(BETWEEN)
+                alter_extension(admin, f"TO '{previous}-gated'")
                 time.sleep(BETWEEN)
                 started = time.monotonic()
-                update(admin)
-                updates.append((name, started, time.monotonic()))
+                alter_extension(admin)
+                updates.append((name, dsn, started, time.monotonic()))
             time.sleep(AFTER)
             load.stop()
 
-            figures = "; ".join(f"{name} updated in {end - start:.2f} s with "
-                                f"{len(load.calls_between(start, end))} calls running"
-                                for name, start, end in updates)
+            figures = "; ".join(f"{name} updated in {end - start:.2f} s, {len(load.calls_between(start, end, dsn))} "
+                                f"of its calls running meanwhile"
+                                for name, dsn, start, end in updates)
             print(f"\nCitus rolling upgrade under load: {len(load.calls)} calls over {CONNECTIONS} "
                   f"connections to {len(NODES)} nodes; {len(load.calls_between(installing, installed))} "
                   f"during the package's installation; {figures}; failed calls: {len(load.failures())}")
             assert load.failures() == []
-            for name, start, end in updates:
-                assert load.calls_between(start, end), f"calls went on during the update of {name}"
+            for name, dsn, start, end in updates:
+                assert load.calls_between(start, end, dsn), f"calls went on during the update of {name}"
 
             assert load.totals == {"accepted": sum(len(e) for e in load.sent.values()),
                                    "duplicates": sum(len(e) for e in load.sent.values()), "rejected": 0}

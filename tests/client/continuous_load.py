@@ -29,7 +29,7 @@ class ContinuousLoad:
         self.seed = seed
         self.stopping = threading.Event()
         self.lock = threading.Lock()
-        self.calls = []  # (thread, started, ended, error or None)
+        self.calls = []  # (dsn, started, ended, error or None)
         self.totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
         self.sent = defaultdict(list)  # dsn -> every distinct event sent there
         self.threads = []
@@ -49,11 +49,13 @@ class ContinuousLoad:
             t.join(timeout=300)
         assert not any(t.is_alive() for t in self.threads), "a load connection is stuck"
 
-    def calls_between(self, start, end):
-        """The calls that ran at some moment between start and end (time.monotonic())."""
-        return [c for c in self.calls if c[1] < end and c[2] > start]
+    def calls_between(self, start, end, dsn=None):
+        """The calls (to dsn, or to any) that ran at some moment between start and
+        end (time.monotonic())."""
+        return [c for c in self.calls if c[1] < end and c[2] > start and dsn in (None, c[0])]
 
     def failures(self):
+        """(dsn, error) of every call that failed."""
         return [(c[0], c[3]) for c in self.calls if c[3] is not None]
 
     def _batch(self, rng, thread, number):
@@ -69,7 +71,7 @@ class ContinuousLoad:
                                rng.randrange(0, 2400) / 4))
         return batch
 
-    def _call(self, conn, thread, batch):
+    def _call(self, conn, dsn, batch):
         started = time.monotonic()
         error = None
         try:
@@ -78,7 +80,7 @@ class ContinuousLoad:
             error = e
         ended = time.monotonic()
         with self.lock:
-            self.calls.append((thread, started, ended, error))
+            self.calls.append((dsn, started, ended, error))
             if error is None:
                 for key in self.totals:
                     self.totals[key] += summary[key]
@@ -86,19 +88,25 @@ class ContinuousLoad:
     def _worker(self, thread):
         rng = random.Random(self.seed * 1000 + thread)
         dsn = self.dsns[thread % len(self.dsns)]
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        try:
+            conn = psycopg.connect(dsn, autocommit=True)
+        except psycopg.Error as error:  # counted as a failed call
+            with self.lock:
+                self.calls.append((dsn, time.monotonic(), time.monotonic(), error))
+            return
+        with conn:
             previous, number = None, 0
             while not self.stopping.is_set():
                 batch = self._batch(rng, thread, number)
                 number += 1
                 with self.lock:
                     self.sent[dsn].extend(batch)
-                self._call(conn, thread, batch)
+                self._call(conn, dsn, batch)
                 if previous is not None:
-                    self._call(conn, thread, previous)
+                    self._call(conn, dsn, previous)
                 previous = batch
             if previous is not None:
-                self._call(conn, thread, previous)
+                self._call(conn, dsn, previous)
 
 
 def expected_sessions(events):
