@@ -274,10 +274,12 @@ class Bench:
             with self.connect() as conn:
                 for _ in range(self.args.shape_runs):
                     self.empty(conn)
+                    wal_before = self.wal(conn)
                     started = time.perf_counter()
                     for batch in batches:
                         conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (batch,))
                     ingest_runs.append(time.perf_counter() - started)
+                    ingest_wal = self.wal(conn)[0] - wal_before[0]
                     rows = {}
                     for table in self.STORED_TABLES:
                         data = bytearray()
@@ -287,11 +289,13 @@ class Bench:
                         rows[table] = bytes(data)
                     counts = self.row_counts(conn)
                     self.empty(conn)
+                    wal_before = self.wal(conn)
                     started = time.perf_counter()
                     for table in self.STORED_TABLES:
                         with conn.cursor().copy(f"COPY {table} FROM STDIN (FORMAT binary)") as copy:
                             copy.write(rows[table])
                     copy_runs.append(time.perf_counter() - started)
+                    copy_wal = self.wal(conn)[0] - wal_before[0]
                     if self.row_counts(conn) != counts:
                         raise SystemExit(f"COPY stored other rows than ingest_metrics: {counts}")
             ingest_s, copy_s = statistics.median(ingest_runs), statistics.median(copy_runs)
@@ -301,6 +305,7 @@ class Bench:
                 "ingest_events_per_second": round(len(events) / ingest_s),
                 "copy_events_per_second": round(len(events) / copy_s),
                 "ratio": round(copy_s / ingest_s, 3),
+                "wal_bytes_per_event": {"ingest": round(ingest_wal / len(events)), "copy": round(copy_wal / len(events))},
                 "runs": {"ingest": [round(r, 3) for r in ingest_runs], "copy": [round(r, 3) for r in copy_runs]},
             }
             print(f"  {label:<28} ingest_metrics {out[label]['ingest_events_per_second']:>7} events/s, COPY of the "
@@ -349,6 +354,12 @@ class Bench:
         conn.execute("CHECKPOINT")
         return conn.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0]
 
+    @staticmethod
+    def wal(conn):
+        """WAL written so far, in bytes, and full-page images (pg_stat_wal)."""
+        return conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint, wal_fpi "
+                            "FROM pg_stat_wal").fetchone()
+
     def growth(self):
         """ingest_metrics' rate (about 20 events per session, random UUID event ids,
         1,000 events per call) with 0, 1M, 5M and 10M events already stored."""
@@ -362,15 +373,21 @@ class Bench:
                 events = shaped(self.args.growth_events, 20, users=self.args.users, seed=self.args.seed,
                                 part=100 + part)
                 batches = [json.dumps(events[i:i + 1000]) for i in range(0, len(events), 1000)]
+                wal_before = self.wal(conn)
                 started = time.perf_counter()
                 for batch in batches:
                     conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (batch,))
                 seconds = time.perf_counter() - started
+                wal_bytes, full_pages = (a - b for a, b in zip(self.wal(conn), wal_before))
                 size = conn.execute("SELECT pg_total_relation_size('user_metrics.events')").fetchone()[0]
                 out[str(level)] = {"stored_before": stored, "events": len(events), "seconds": round(seconds, 3),
                                    "events_per_second": round(len(events) / seconds),
+                                   "wal_bytes_per_event": round(wal_bytes / len(events)),
+                                   "full_page_images_per_event": round(full_pages / len(events), 2),
                                    "events_table_bytes": size, "preload_seconds": round(loaded)}
-                print(f"  {stored:>9} events stored: {out[str(level)]['events_per_second']:>7} events/s "
+                print(f"  {stored:>9} events stored: {out[str(level)]['events_per_second']:>7} events/s, "
+                      f"{out[str(level)]['wal_bytes_per_event']} WAL bytes and "
+                      f"{out[str(level)]['full_page_images_per_event']} full-page images per event "
                       f"(events table and indexes {size / 1e9:.2f} GB)", flush=True)
         base = next(iter(out.values()))["events_per_second"]
         for point in out.values():
@@ -585,7 +602,8 @@ def table(results):
         lines.append("as the data grows (about 20 events per session, UUID event ids, 1,000 per call)")
         for level, r in results["growth"].items():
             lines.append(f"  {r['stored_before']:>10} events stored{r['events_per_second']:>10} events/s"
-                         f"{r['of_empty']:>7.2f}x of empty")
+                         f"{r['of_empty']:>7.2f}x of empty{r['wal_bytes_per_event']:>8} WAL bytes/event"
+                         f"{r['full_page_images_per_event']:>6} full pages/event")
         lines.append("")
     if "citus" in results and "ingest" in results:
         c = results["citus"]
