@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from workload import generate
+from workload import generate, shaped
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -61,7 +61,14 @@ def parse_args():
     p.add_argument("--data-dir", required=True, help="the cluster's data directory, for restarts")
     p.add_argument("--pg-bindir", required=True)
     p.add_argument("--run-as", default="", help="OS user the server runs as, when not the current one")
-    p.add_argument("--skip", default="", help="comma-separated parts to skip: ingest,citus,copy,pgbench,reports,memory")
+    p.add_argument("--shape-events", type=int, default=100_000,
+                   help="events per session shape for the ingest-against-COPY comparison (calls of 1,000)")
+    p.add_argument("--shape-runs", type=int, default=3, help="runs of each side of that comparison (median)")
+    p.add_argument("--growth-levels", default="0,1000000,5000000,10000000",
+                   help="events already stored at each point of the growth curve")
+    p.add_argument("--growth-events", type=int, default=100_000, help="events ingested at each point of the curve")
+    p.add_argument("--skip", default="",
+                   help="comma-separated parts to skip: ingest,citus,copy,shapes,growth,pgbench,reports,memory")
     p.add_argument("--citus-port", type=int, default=0,
                    help="coordinator port of the Citus cluster (scripts/citus_cluster.sh) for the Citus row; 0: none")
     p.add_argument("--citus-cluster", default="citus", help="that cluster's name (CITUS_CLUSTER)")
@@ -79,7 +86,8 @@ class Bench:
         return psycopg.connect(f"{self.base} dbname={self.db}", autocommit=True, **kw)
 
     def pg_ctl(self, *argv):
-        command = [f"{self.args.pg_bindir}/pg_ctl", "-D", self.args.data_dir, *argv]
+        # The server's environment: no RUST_BACKTRACE (errors would carry a backtrace).
+        command = ["env", "-u", "RUST_BACKTRACE", f"{self.args.pg_bindir}/pg_ctl", "-D", self.args.data_dir, *argv]
         if self.args.run_as:
             command = ["runuser", "-u", self.args.run_as, "--", *command]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
@@ -248,6 +256,143 @@ class Bench:
         seconds = statistics.median(runs)
         self.results["copy"] = {"rows": count, "seconds": round(seconds, 3), "rows_per_second": round(count / seconds)}
         print(f"  COPY: {self.results['copy']['rows_per_second']} rows/s", flush=True)
+
+    # -- against COPY of the same rows, per session shape ------------------------
+    SHAPES = {"new session per event": 1, "about 20 events per session": 20}
+    STORED_TABLES = ["user_metrics.users", "user_metrics.sessions", "user_metrics.events"]
+
+    def shapes(self):
+        """ingest_metrics at 1,000 events per call against a server-side COPY of
+        exactly the rows it stored (users, sessions and events, every column, into
+        the same tables with every index, constraint and foreign key), alternately,
+        from an empty schema and a checkpoint each time; medians of --shape-runs."""
+        out = {}
+        for label, per_session in self.SHAPES.items():
+            events = shaped(self.args.shape_events, per_session, users=self.args.users, seed=self.args.seed)
+            batches = [json.dumps(events[i:i + 1000]) for i in range(0, len(events), 1000)]
+            ingest_runs, copy_runs = [], []
+            with self.connect() as conn:
+                for _ in range(self.args.shape_runs):
+                    self.empty(conn)
+                    wal_before = self.wal(conn)
+                    started = time.perf_counter()
+                    for batch in batches:
+                        conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (batch,))
+                    ingest_runs.append(time.perf_counter() - started)
+                    ingest_wal = self.wal(conn)[0] - wal_before[0]
+                    rows = {}
+                    for table in self.STORED_TABLES:
+                        data = bytearray()
+                        with conn.cursor().copy(f"COPY {table} TO STDOUT (FORMAT binary)") as copy:
+                            for chunk in copy:
+                                data += chunk
+                        rows[table] = bytes(data)
+                    counts = self.row_counts(conn)
+                    self.empty(conn)
+                    wal_before = self.wal(conn)
+                    started = time.perf_counter()
+                    for table in self.STORED_TABLES:
+                        with conn.cursor().copy(f"COPY {table} FROM STDIN (FORMAT binary)") as copy:
+                            copy.write(rows[table])
+                    copy_runs.append(time.perf_counter() - started)
+                    copy_wal = self.wal(conn)[0] - wal_before[0]
+                    if self.row_counts(conn) != counts:
+                        raise SystemExit(f"COPY stored other rows than ingest_metrics: {counts}")
+            ingest_s, copy_s = statistics.median(ingest_runs), statistics.median(copy_runs)
+            out[label] = {
+                "events": len(events), "users": counts[0], "sessions": counts[1], "stored_events": counts[2],
+                "ingest_seconds": round(ingest_s, 3), "copy_seconds": round(copy_s, 3),
+                "ingest_events_per_second": round(len(events) / ingest_s),
+                "copy_events_per_second": round(len(events) / copy_s),
+                "ratio": round(copy_s / ingest_s, 3),
+                "wal_bytes_per_event": {"ingest": round(ingest_wal / len(events)), "copy": round(copy_wal / len(events))},
+                "runs": {"ingest": [round(r, 3) for r in ingest_runs], "copy": [round(r, 3) for r in copy_runs]},
+            }
+            print(f"  {label:<28} ingest_metrics {out[label]['ingest_events_per_second']:>7} events/s, COPY of the "
+                  f"same rows {out[label]['copy_events_per_second']:>7} events/s: {out[label]['ratio']:.2f}x",
+                  flush=True)
+        self.results["shapes"] = out
+
+    def row_counts(self, conn):
+        return tuple(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in self.STORED_TABLES)
+
+    # -- as the data grows --------------------------------------------------------
+    def preload(self, conn, target):
+        """Brings the events table to `target` rows with SQL alone: 20 events per
+        session, random UUID event ids, users of their own. The foreign keys are not
+        checked during the load (session_replication_role), as they hold by
+        construction."""
+        have = conn.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0]
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("""
+            INSERT INTO user_metrics.users (user_key, email, name)
+            SELECT user_metrics.user_key(e), e, 'Preloaded'
+            FROM (SELECT format('preload%%s@example.com', n) AS e FROM generate_series(1, %s) AS n) AS p
+            ON CONFLICT DO NOTHING""", (self.args.users,))
+        chunk = 0
+        while have < target:
+            sessions = min(50_000, (target - have) // 20)
+            conn.execute("""
+                WITH s AS (
+                    INSERT INTO user_metrics.sessions (user_key, client_session_id, started_at, ended_at,
+                                                       event_count, talked_time)
+                    SELECT user_metrics.user_key(format('preload%%s@example.com', 1 + (random() * (%s::integer - 1))::int)),
+                           format('preload-%%s-%%s', %s::text, n),
+                           t, t + interval '30 minutes', 20, 200
+                    FROM generate_series(1, %s::integer) AS n,
+                         LATERAL (SELECT timestamptz '2026-09-28' + (random() + 0 * n) * interval '56 days' AS t) AS r
+                    RETURNING user_key, id, started_at)
+                INSERT INTO user_metrics.events (user_key, event_id, session_id, recorded_at, talked_time,
+                                                 microphone_used, speaker_used, voice_sentiment)
+                SELECT s.user_key, gen_random_uuid()::text, s.id, s.started_at + g * interval '1 minute', 10,
+                       true, false, 0.5
+                FROM s, generate_series(1, 20) AS g""", (self.args.users, f"{target}-{chunk}", sessions))
+            have += sessions * 20
+            chunk += 1
+        conn.execute("RESET session_replication_role")
+        conn.execute("VACUUM ANALYZE user_metrics.users, user_metrics.sessions, user_metrics.events")
+        conn.execute("CHECKPOINT")
+        return conn.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0]
+
+    @staticmethod
+    def wal(conn):
+        """WAL written so far, in bytes, and full-page images (pg_stat_wal)."""
+        return conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint, wal_fpi "
+                            "FROM pg_stat_wal").fetchone()
+
+    def growth(self):
+        """ingest_metrics' rate (about 20 events per session, random UUID event ids,
+        1,000 events per call) with 0, 1M, 5M and 10M events already stored."""
+        out = {}
+        with self.connect() as conn:
+            self.empty(conn)
+            for part, level in enumerate(int(n) for n in self.args.growth_levels.split(",")):
+                started = time.perf_counter()
+                stored = self.preload(conn, level)
+                loaded = time.perf_counter() - started
+                events = shaped(self.args.growth_events, 20, users=self.args.users, seed=self.args.seed,
+                                part=100 + part)
+                batches = [json.dumps(events[i:i + 1000]) for i in range(0, len(events), 1000)]
+                wal_before = self.wal(conn)
+                started = time.perf_counter()
+                for batch in batches:
+                    conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (batch,))
+                seconds = time.perf_counter() - started
+                wal_bytes, full_pages = (a - b for a, b in zip(self.wal(conn), wal_before))
+                size = conn.execute("SELECT pg_total_relation_size('user_metrics.events')").fetchone()[0]
+                out[str(level)] = {"stored_before": stored, "events": len(events), "seconds": round(seconds, 3),
+                                   "events_per_second": round(len(events) / seconds),
+                                   "wal_bytes_per_event": round(wal_bytes / len(events)),
+                                   "full_page_images_per_event": round(full_pages / len(events), 2),
+                                   "events_table_bytes": size, "preload_seconds": round(loaded)}
+                print(f"  {stored:>9} events stored: {out[str(level)]['events_per_second']:>7} events/s, "
+                      f"{out[str(level)]['wal_bytes_per_event']} WAL bytes and "
+                      f"{out[str(level)]['full_page_images_per_event']} full-page images per event "
+                      f"(events table and indexes {size / 1e9:.2f} GB)", flush=True)
+        base = next(iter(out.values()))["events_per_second"]
+        for point in out.values():
+            point["of_empty"] = round(point["events_per_second"] / base, 3)
+        self.results["growth"] = out
 
     # -- many clients -----------------------------------------------------------
     def pgbench(self):
@@ -447,6 +592,19 @@ def table(results):
         if copy:
             lines.append(f"{'COPY of the event rows':<28}{copy:>14} rows/s")
         lines.append("")
+    if "shapes" in results:
+        lines.append(f"{'1,000 events per call':<30}{'ingest_metrics':>16}{'COPY same rows':>16}{'ratio':>8}")
+        for label, r in results["shapes"].items():
+            lines.append(f"{label:<30}{r['ingest_events_per_second']:>10} ev/s{r['copy_events_per_second']:>10} ev/s"
+                         f"{r['ratio']:>7.2f}x")
+        lines.append("")
+    if "growth" in results:
+        lines.append("as the data grows (about 20 events per session, UUID event ids, 1,000 per call)")
+        for level, r in results["growth"].items():
+            lines.append(f"  {r['stored_before']:>10} events stored{r['events_per_second']:>10} events/s"
+                         f"{r['of_empty']:>7.2f}x of empty{r['wal_bytes_per_event']:>8} WAL bytes/event"
+                         f"{r['full_page_images_per_event']:>6} full pages/event")
+        lines.append("")
     if "citus" in results and "ingest" in results:
         c = results["citus"]
         lines.append(f"ingestion on Citus ({c['nodes']} nodes on these same cores, {c['shards']} shards), events/s")
@@ -513,14 +671,36 @@ def chart(results, path):
     fig.savefig(path, dpi=110)
 
 
+def growth_chart(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = list(results["growth"].values())
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot([p["stored_before"] / 1e6 for p in points], [p["events_per_second"] for p in points], marker="o",
+            label="ingest_metrics, 1,000 events per call")
+    base = points[0]["events_per_second"]
+    ax.axhline(0.85 * base, color="grey", linestyle="--", label="0.85x of the empty-database rate")
+    ax.set_xlabel("events already stored (millions)")
+    ax.set_ylabel("events per second")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Ingestion as the data grows (random UUID event ids)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main():
     args = parse_args()
     skip = set(filter(None, args.skip.split(",")))
     bench = Bench(args)
     print("Preparing the benchmark database", flush=True)
     bench.prepare_database()
-    print(f"Generating {args.events} events (seed {args.seed})", flush=True)
-    events = generate(events=args.events, users=args.users, sessions=args.sessions, seed=args.seed)
+    events = []
+    if not {"ingest", "citus", "copy"} <= skip:
+        print(f"Generating {args.events} events (seed {args.seed})", flush=True)
+        events = generate(events=args.events, users=args.users, sessions=args.sessions, seed=args.seed)
     bench.results["workload"] = {"events": args.events, "users": args.users, "sessions": args.sessions,
                                  "seed": args.seed, "duplicate_share": 0.01, "invalid_share": 0.005}
     if "ingest" not in skip:
@@ -531,6 +711,12 @@ def main():
         bench.citus(events)
     if "copy" not in skip:
         bench.copy_limit(events)
+    if "shapes" not in skip:
+        print("Against COPY of the same rows, 1,000 events per call, per session shape", flush=True)
+        bench.shapes()
+    if "growth" not in skip:
+        print("As the data grows", flush=True)
+        bench.growth()
     if "pgbench" not in skip:
         print("Many clients (pgbench), one event per call", flush=True)
         bench.pgbench()
@@ -547,6 +733,8 @@ def main():
     (RESULTS / "latest.json").write_text(text)
     if "ingest" in bench.results:
         chart(bench.results, RESULTS / "ingest.png")
+    if "growth" in bench.results:
+        growth_chart(bench.results, RESULTS / "growth.png")
     report = table(bench.results)
     (RESULTS / "latest.txt").write_text(report + "\n")
     print()

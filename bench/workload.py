@@ -4,6 +4,7 @@ By default 200,000 events from 10,000 users over about 40,000 sessions spread ov
 8 weeks, with realistic device objects, 1% repeated event_ids and 0.5% invalid
 events (one of several kinds of problem each)."""
 import random
+import uuid
 from datetime import datetime, timedelta, timezone
 
 DEVICES = [
@@ -81,4 +82,52 @@ def generate(events=200_000, users=10_000, sessions=40_000, seed=1, duplicate_sh
         elif roll < invalid_share + duplicate_share and out:
             event = out[rng.randrange(len(out))]
         out.append(event)
+    return out
+
+
+def shaped(events, events_per_session, users=10_000, seed=1, part=0):
+    """Valid events with random (version 4) UUID event ids, in the order a voice
+    app's clients would send them: `events_per_session` events per session on
+    average, sessions overlapping in time so that a session's events arrive spread
+    over neighbouring batches, each session belonging to one user. With
+    `events_per_session=1` every event opens a session of its own (the worst case
+    for ingestion: one session row written per event). Sessions and event ids of
+    different `part`s never meet; users are shared."""
+    rng = random.Random(f"shaped/{seed}/{part}/{events_per_session}")
+    people = [f"user{n:05d}@example.com" for n in range(users)]
+    sessions = max(1, events // events_per_session)
+    # Each session's events fall anywhere within 50 * events_per_session positions
+    # either side of its place in the stream (1,000 for 20 events per session), so
+    # sessions interleave and most of them span two or three batches of 1,000:
+    # calls both open sessions and add to sessions stored by earlier calls.
+    spread = 50 * events_per_session
+    positions = []
+    for s in range(sessions):
+        centre = s * events_per_session
+        for _ in range(events_per_session):
+            positions.append((centre + rng.uniform(-spread, spread) if events_per_session > 1 else centre, s))
+    positions.sort()
+    opened = {}
+    out = []
+    for n, (_, s) in enumerate(positions[:events]):
+        if s not in opened:
+            u = rng.randrange(users)
+            start = START + timedelta(seconds=rng.randrange(WEEKS * 7 * 86400))
+            device = dict(DEVICES[rng.randrange(len(DEVICES))])
+            device["id"] = f"dev-{u:05d}-{rng.randrange(3)}"
+            device["app_version"] = APP_VERSIONS[rng.randrange(len(APP_VERSIONS))]
+            opened[s] = (f"shaped-{part}-{events_per_session}-{s:07d}", u, start, device)
+        sid, u, start, device = opened[s]
+        out.append({
+            "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "recorded_at": rfc3339(start + timedelta(seconds=rng.randrange(3600))),
+            "user": {"email": people[u], "name": f"User {u:05d}"},
+            "session": {"id": sid, "started_at": rfc3339(start),
+                        "ended_at": rfc3339(start + timedelta(seconds=3600)),
+                        "device": device},
+            "metrics": {"talked_time": round(rng.uniform(1, 900), 1),
+                        "microphone_used": rng.random() < 0.9,
+                        "speaker_used": rng.random() < 0.7,
+                        "voice_sentiment": round(rng.uniform(-1, 1), 2)},
+        })
     return out

@@ -45,7 +45,10 @@ CONF
 
 start_server() {
     if ! as_pg_user "$bindir/pg_ctl" --pgdata="$data" status >/dev/null 2>&1; then
-        as_pg_user "$bindir/pg_ctl" --pgdata="$data" --log="$dir/postgres.log" --wait start >/dev/null
+        # The server's environment: no RUST_BACKTRACE, whatever the caller has (with
+        # it, every error would send the client a Rust backtrace).
+        as_pg_user env -u RUST_BACKTRACE "$bindir/pg_ctl" --pgdata="$data" --log="$dir/postgres.log" \
+            --wait start >/dev/null
     fi
 }
 

@@ -44,6 +44,12 @@ if [ -x "$PG_CONFIG" ] && [ "$(pg_config_major "$PG_CONFIG")" != "$PG_MAJOR" ]; 
 fi
 export PG_MAJOR PG_CONFIG
 CARGO_PGRX_VERSION="0.18.1"
+# The previous release: its library (user_metrics.so, from the days of one library
+# for every version) is installed beside this version's versioned one, so that its
+# databases keep working until their ALTER EXTENSION UPDATE. Built from this commit
+# (tagged v0.2.0) by scripts/previous_release.sh.
+PREVIOUS_RELEASE_VERSION="0.2.0"
+PREVIOUS_RELEASE_COMMIT="01dae3afe8d4b7ee67c759ceab89b849032ec350"
 # Throwaway clusters live here, one folder each, away from any real server.
 USER_METRICS_RUN_DIR="${USER_METRICS_RUN_DIR:-/var/tmp/user_metrics}"
 

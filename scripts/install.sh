@@ -13,15 +13,26 @@
 #   - cargo-pgrx 0.18.1 (the version the pgrx dependency is pinned to);
 #   - `cargo pgrx init` for this version, keeping the versions already set up
 #     (downloads nothing);
-#   - with --python: a virtualenv in .venv with the client-test dependencies.
+#   - with --python: a virtualenv in .venv with the client-test dependencies;
+#   - with --examples: what the driver examples (examples/, scripts/examples.sh)
+#     need besides: Node.js and npm, a JDK and the PostgreSQL JDBC driver from
+#     Debian, and the virtualenv of --python (psycopg); Rust is there already.
 #
 #   ./scripts/install.sh                                             PostgreSQL 15 from Debian
 #   PG_CONFIG=/opt/postgresql/18/bin/pg_config ./scripts/install.sh  PostgreSQL 18
 #   PG_CONFIG=/path/to/pg_config ./scripts/install.sh                a PostgreSQL of your own
+#   ./scripts/install.sh --python --examples                         and the tests' tools
 source "$(dirname "$0")/common.sh"
 
 with_python=false
-[ "${1:-}" = "--python" ] && with_python=true
+with_examples=false
+for argument in "$@"; do
+    case "$argument" in
+    --python) with_python=true ;;
+    --examples) with_examples=true with_python=true ;;
+    *) echo "unknown argument $argument (expected --python, --examples)" >&2; exit 2 ;;
+    esac
+done
 
 if ! is_root && ! command -v sudo >/dev/null; then
     echo "run this as root, or install sudo and run it as a user allowed to use it" >&2
@@ -43,6 +54,14 @@ is_debian_layout && packages+=(postgresql-"$PG_MAJOR" postgresql-server-dev-"$PG
 # What the source build needs; the archive holds no generated parser files.
 $build_from_source && packages+=(bison flex gcc make zlib1g-dev libssl-dev)
 $with_python && packages+=(python3 python3-venv)
+if $with_examples; then
+    packages+=(libpostgresql-jdbc-java)
+    # Whatever provides the commands will do (Node.js from elsewhere ships its own
+    # npm); Debian's packages otherwise.
+    command -v node >/dev/null || packages+=(nodejs)
+    command -v npm >/dev/null || packages+=(npm)
+    command -v javac >/dev/null || packages+=(default-jdk-headless)
+fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

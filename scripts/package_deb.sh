@@ -3,6 +3,16 @@
 # postgresql-NN layout) from `cargo pgrx package`, and prints its path:
 #   target/debian/postgresql-15-user-metrics_<version>_<arch>.deb
 # Install it with: sudo dpkg -i <that file>; then CREATE EXTENSION user_metrics.
+#
+# The package holds this version's library (user_metrics-<version>.so) and, beside
+# it, the previous release's (user_metrics.so, built by previous_release.sh) with
+# its install script: installing the package on a server whose databases run the
+# previous release replaces no file they use, and each database moves with its
+# own ALTER EXTENSION user_metrics UPDATE.
+#
+#   package_deb.sh --previous-release
+# builds the previous release's own package instead, as it was released (for the
+# upgrade tests, which start from it).
 source "$(dirname "$0")/common.sh"
 
 if ! is_debian_layout; then
@@ -12,16 +22,30 @@ if ! is_debian_layout; then
 fi
 
 cd "$REPO_ROOT"
-version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
 arch="$(dpkg --print-architecture)"
 name="postgresql-$PG_MAJOR-user-metrics"
+libdir="$("$PG_CONFIG" --pkglibdir)"
+extdir="$("$PG_CONFIG" --sharedir)/extension"
+previous="$("$REPO_ROOT/scripts/previous_release.sh")"
 
-cargo pgrx package --pg-config "$PG_CONFIG" >&2
-staged="$REPO_ROOT/target/release/user_metrics-pg$PG_MAJOR"
+if [ "${1:-}" = --previous-release ]; then
+    version="$PREVIOUS_RELEASE_VERSION"
+    staged="$previous"
+else
+    version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)"
+    cargo pgrx package --pg-config "$PG_CONFIG" >&2
+    staged="$REPO_ROOT/target/release/user_metrics-pg$PG_MAJOR"
+fi
 root="$REPO_ROOT/target/debian/${name}_${version}_${arch}"
 rm -rf "$root"
 mkdir -p "$root/DEBIAN"
 cp -a "$staged/usr" "$root/"
+if [ "${1:-}" != --previous-release ]; then
+    install -m 0755 "$previous$libdir/user_metrics.so" "$root$libdir/"
+    # The secondary control files name that library for the released scripts.
+    install -m 0644 "sql/releases/user_metrics--$PREVIOUS_RELEASE_VERSION.sql" \
+        sql/releases/user_metrics--*.control "$root$extdir/"
+fi
 size_kb="$(du -sk "$root/usr" | cut -f1)"
 cat >"$root/DEBIAN/control" <<CONTROL
 Package: $name
@@ -36,7 +60,8 @@ Description: voice-app usage metrics for PostgreSQL $PG_MAJOR
  user_metrics ingests usage metrics events (talked time, microphone and
  speaker use, voice sentiment) with user_metrics.ingest_metrics(jsonb) and
  reports on them from inside the database. After installing the package, run
- CREATE EXTENSION user_metrics in each database that needs it.
+ CREATE EXTENSION user_metrics in each database that needs it, or ALTER
+ EXTENSION user_metrics UPDATE in each database that has an older version.
 CONTROL
 dpkg-deb --root-owner-group --build "$root" "$root.deb" >&2
 echo "$root.deb"

@@ -6,15 +6,20 @@
 #      bounded time (CONTRACT_FUZZ_SECONDS, 60 by default);
 #   3. the #[pg_test] tests inside PostgreSQL (cargo pgrx test), on 15 and on 18;
 #   4. on PostgreSQL 15: the release build, installed from the Debian package it
-#      builds, on a throwaway cluster (test, port 55433): the pg_regress suite, the
+#      builds (which holds the previous release's library too, built from its
+#      commit by previous_release.sh; the previous release's own package is built
+#      for the upgrade tests under load, which install it then this one's), on a
+#      throwaway cluster (test, port 55433): the pg_regress suite, the
 #      isolation suite of concurrent calls (pg_isolation_regress), then
 #      every client test over real psycopg connections (ingestion, concurrency,
 #      crashes, hostile input, roles, upgrades, and the Docker files and Debian
-#      package, which are made for PostgreSQL 15);
-#   5. on PostgreSQL 15, after the client tests: user-metrics-http (release build)
-#      over real HTTP against the same cluster (tests/http), its server on
-#      HTTP_TEST_PORT (55605) and the port after it;
-#   6. on PostgreSQL 18: the release build, installed with cargo pgrx install, on a
+#      package, which are made for PostgreSQL 15); then the four driver
+#      examples (examples/: Node.js, Java, Rust, Python) on a cluster of their
+#      own (examples, port 55437), checked by scripts/examples.sh; then
+#      user-metrics-http (release build) over real HTTP against the test cluster
+#      (tests/http), its server on HTTP_TEST_PORT (55605) and the port after it;
+#   5. on PostgreSQL 18: the release build, installed with cargo pgrx install
+#      (and the previous release's library beside it), on a
 #      throwaway cluster (test-pg18, port 55435): the same pg_regress and isolation
 #      suites and the same client tests except those marked `packaging`.
 # The clusters are started fresh and stopped at the end.
@@ -23,6 +28,7 @@ source "$(dirname "$0")/common.sh"
 TEST_PORT="${TEST_PORT:-55433}"
 TEST_PORT_PG18="${TEST_PORT_PG18:-55435}"
 HTTP_TEST_PORT="${HTTP_TEST_PORT:-55605}"
+EXAMPLES_PORT="${EXAMPLES_PORT:-55437}"
 CITUS_PORT="${CITUS_PORT:-55440}"
 export CITUS_PORT
 started=$SECONDS
@@ -36,7 +42,7 @@ on_pg() {
     PG_MAJOR="$major" PG_CONFIG="$(default_pg_config "$major")" "$@"
 }
 
-"$REPO_ROOT/scripts/install.sh" --python
+"$REPO_ROOT/scripts/install.sh" --python --examples
 for major in "${TESTED_PG_MAJORS[@]}"; do
     on_pg "$major" "$REPO_ROOT/scripts/install.sh"
 done
@@ -87,8 +93,10 @@ suites_on_installed_build() {
     cluster="$(cluster_name test)"
     socket_dir="$USER_METRICS_RUN_DIR/$cluster"
 
-    # Released install scripts, so that the upgrade test can install old versions.
-    as_root install -m 0644 "$REPO_ROOT"/sql/releases/user_metrics--*.sql "$("$PG_CONFIG" --sharedir)/extension/"
+    # Released install scripts and their secondary control files, so that the
+    # upgrade test can install old versions.
+    as_root install -m 0644 "$REPO_ROOT"/sql/releases/user_metrics--*.sql \
+        "$REPO_ROOT"/sql/releases/user_metrics--*.control "$("$PG_CONFIG" --sharedir)/extension/"
 
     step "Starting a fresh throwaway PostgreSQL $PG_MAJOR cluster ($cluster) on port $port"
     "$REPO_ROOT/scripts/cluster.sh" remove "$cluster"
@@ -111,9 +119,15 @@ suites_on_installed_build() {
     "$REPO_ROOT/scripts/cluster.sh" stop "$cluster"
 }
 
+# This version's library, then the previous release's beside it (the Debian
+# package holds both), which databases at that version use until their update.
 install_release_build() {
+    local previous libdir
     # shellcheck disable=SC2046
     cargo pgrx install --release $(pgrx_install_flags)
+    previous="$("$REPO_ROOT/scripts/previous_release.sh")"
+    libdir="$("$PG_CONFIG" --pkglibdir)"
+    as_root install -m 0755 "$previous$libdir/user_metrics.so" "$libdir/"
 }
 
 # The Citus tier on PostgreSQL 15 (Citus is built for it): user_metrics distributed
@@ -151,11 +165,19 @@ http_tier() {
 }
 
 step "PostgreSQL 15: building the Debian package and installing it"
-deb="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh")"
-as_root dpkg -i "$deb"
-USER_METRICS_TEST_DEB="$deb" on_pg 15 suites_on_installed_build "$TEST_PORT"
+# The previous release's package too: the upgrade tests under load start from it.
+USER_METRICS_TEST_PREVIOUS_DEB="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh" --previous-release)"
+USER_METRICS_TEST_DEB="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh")"
+export USER_METRICS_TEST_DEB USER_METRICS_TEST_PREVIOUS_DEB
+as_root dpkg -i "$USER_METRICS_TEST_DEB"
+on_pg 15 suites_on_installed_build "$TEST_PORT"
+step "Driver examples (examples/) on PostgreSQL 15, port $EXAMPLES_PORT"
+as_root dpkg -i "$USER_METRICS_TEST_DEB"
+on_pg 15 "$REPO_ROOT/scripts/examples.sh" "$EXAMPLES_PORT"
 on_pg 15 http_tier
 on_pg 15 citus_tier
+# The tests marked `packaging` install packages into PostgreSQL 15 only.
+unset USER_METRICS_TEST_DEB USER_METRICS_TEST_PREVIOUS_DEB
 
 # The Debian package and the Docker image are made for PostgreSQL 15 only: their
 # tests (marked `packaging`) run above and are left out here.

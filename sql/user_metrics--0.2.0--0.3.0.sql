@@ -56,7 +56,7 @@
 CREATE FUNCTION user_metrics.drop_guard() RETURNS event_trigger
     LANGUAGE c
     SET search_path TO pg_catalog, pg_temp
-    AS 'MODULE_PATHNAME', 'drop_guard_wrapper';
+    AS 'user_metrics-0.3.0', 'drop_guard_wrapper';
 REVOKE ALL ON FUNCTION user_metrics.drop_guard() FROM PUBLIC;
 CREATE EVENT TRIGGER user_metrics_drop_guard ON ddl_command_start
     WHEN TAG IN ('DROP EXTENSION')
@@ -68,7 +68,7 @@ CREATE EVENT TRIGGER user_metrics_drop_guard ON ddl_command_start
 -- ingestion, reports and this script use.
 CREATE FUNCTION user_metrics.normalize_email(email text) RETURNS text
     IMMUTABLE STRICT PARALLEL SAFE
-    LANGUAGE c AS 'MODULE_PATHNAME', 'normalize_email_wrapper';
+    LANGUAGE c AS 'user_metrics-0.3.0', 'normalize_email_wrapper';
 
 -- Users that 0.2.0 split because their addresses differ only in Unicode normal
 -- form or in case folding (final sigma, ß) become one: the oldest user row keeps
@@ -159,7 +159,7 @@ ALTER TABLE user_metrics.sessions ADD CONSTRAINT sessions_talked_time_check
 -- to the key.
 CREATE FUNCTION user_metrics.user_key(email text) RETURNS bigint
     IMMUTABLE STRICT PARALLEL SAFE
-    LANGUAGE c AS 'MODULE_PATHNAME', 'user_key_wrapper';
+    LANGUAGE c AS 'user_metrics-0.3.0', 'user_key_wrapper';
 
 ALTER TABLE user_metrics.users ADD COLUMN user_key bigint;
 UPDATE user_metrics.users SET user_key = user_metrics.user_key(email);
@@ -249,7 +249,7 @@ CREATE FUNCTION user_metrics.aggregate_user_metrics(
 ) RETURNS TABLE (email text, name text, total_talked_time numeric, session_count bigint)
     STABLE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
-    LANGUAGE c AS 'MODULE_PATHNAME', 'aggregate_user_metrics_wrapper';
+    LANGUAGE c AS 'user_metrics-0.3.0', 'aggregate_user_metrics_wrapper';
 
 CREATE FUNCTION user_metrics.get_session_details(session_id text, email text DEFAULT NULL)
 RETURNS TABLE (
@@ -260,7 +260,7 @@ RETURNS TABLE (
     STABLE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
     SET enable_seqscan TO off
-    LANGUAGE c AS 'MODULE_PATHNAME', 'get_session_details_wrapper';
+    LANGUAGE c AS 'user_metrics-0.3.0', 'get_session_details_wrapper';
 
 -- A NULL week_end now raises 22004 instead of returning no rows: not STRICT.
 CREATE FUNCTION user_metrics.generate_weekly_report(week_end timestamptz DEFAULT now())
@@ -270,7 +270,7 @@ RETURNS TABLE (
 )
     STABLE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
-    LANGUAGE c AS 'MODULE_PATHNAME', 'generate_weekly_report_wrapper';
+    LANGUAGE c AS 'user_metrics-0.3.0', 'generate_weekly_report_wrapper';
 
 -- New: the weeks of a calendar, in a time zone.
 CREATE FUNCTION user_metrics.generate_weekly_report(week_ending date, tz text)
@@ -280,7 +280,7 @@ RETURNS TABLE (
 )
     STABLE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
-    LANGUAGE c AS 'MODULE_PATHNAME', 'generate_local_weekly_report_wrapper';
+    LANGUAGE c AS 'user_metrics-0.3.0', 'generate_local_weekly_report_wrapper';
 
 REVOKE ALL ON FUNCTION
     user_metrics.normalize_email(text),
@@ -337,7 +337,7 @@ COMMENT ON TABLE user_metrics.forgotten_users IS 'One row per erasure by forget_
 CREATE FUNCTION user_metrics.forget_user(email text) RETURNS jsonb
     VOLATILE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
-    LANGUAGE c AS 'MODULE_PATHNAME', 'forget_user_wrapper';
+    LANGUAGE c AS 'user_metrics-0.3.0', 'forget_user_wrapper';
 REVOKE ALL ON FUNCTION user_metrics.forget_user(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION user_metrics.forget_user(text) TO user_metrics_admin;
 
@@ -389,7 +389,7 @@ CREATE FUNCTION user_metrics.purge(older_than interval, max_sessions integer DEF
 RETURNS jsonb
     VOLATILE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
-    LANGUAGE c AS 'MODULE_PATHNAME', 'purge_wrapper';
+    LANGUAGE c AS 'user_metrics-0.3.0', 'purge_wrapper';
 REVOKE ALL ON FUNCTION user_metrics.purge(interval, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION user_metrics.purge(interval, integer) TO user_metrics_admin;
 
@@ -419,7 +419,7 @@ CREATE FUNCTION user_metrics.resync_sequences() RETURNS TABLE (
 )
     STRICT VOLATILE SECURITY DEFINER
     SET search_path TO pg_catalog, pg_temp
-    LANGUAGE c AS 'MODULE_PATHNAME', 'resync_sequences_wrapper';
+    LANGUAGE c AS 'user_metrics-0.3.0', 'resync_sequences_wrapper';
 REVOKE ALL ON FUNCTION user_metrics.resync_sequences() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION user_metrics.resync_sequences() TO user_metrics_admin;
 
@@ -656,6 +656,43 @@ $distribute$;
 REVOKE ALL ON FUNCTION user_metrics.distribute(integer) FROM PUBLIC;
 COMMENT ON FUNCTION user_metrics.distribute(integer) IS
     'Citus: distributes users, sessions and events by user_key over the workers (superuser, on the coordinator).';
+
+-- == The library: one per version ===============================================
+
+-- From 0.3.0 on, each version's functions name a library of their own
+-- ('user_metrics-<version>', the file user_metrics-<version>.so in $libdir, as
+-- cargo pgrx names it), installed beside the previous version's, so
+-- that installing a new version's files changes nothing for a database until its
+-- ALTER EXTENSION UPDATE. 0.2.0's functions name '$libdir/user_metrics' (its
+-- library); those this script does not replace above are pointed at 0.3.0's here,
+-- each recreated from its own definition with only the library changed (owner,
+-- grants and membership stay). Every later upgrade script does the same for its
+-- own version's library.
+DO $library$
+DECLARE
+    f record;
+BEGIN
+    FOR f IN
+        SELECT p.oid, p.probin
+        FROM pg_catalog.pg_proc AS p
+        JOIN pg_catalog.pg_depend AS d
+          ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'e'
+        WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+          AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension AS e WHERE e.extname = 'user_metrics')
+          AND p.prolang = (SELECT l.oid FROM pg_catalog.pg_language AS l WHERE l.lanname = 'c')
+          AND p.probin <> 'user_metrics-0.3.0'
+    LOOP
+        EXECUTE pg_catalog.replace(pg_catalog.pg_get_functiondef(f.oid),
+                                   'AS ' || pg_catalog.quote_literal(f.probin) || ', ',
+                                   'AS ' || pg_catalog.quote_literal('user_metrics-0.3.0') || ', ');
+    END LOOP;
+    IF EXISTS (SELECT FROM pg_catalog.pg_proc AS p
+               WHERE p.pronamespace = 'user_metrics'::pg_catalog.regnamespace
+                 AND p.probin IS NOT NULL AND p.probin <> 'user_metrics-0.3.0') THEN
+        RAISE EXCEPTION 'a function of user_metrics still names a library other than user_metrics-0.3.0';
+    END IF;
+END
+$library$;
 
 -- == Roles and privileges ======================================================
 

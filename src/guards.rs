@@ -29,20 +29,55 @@ pub fn writable(function: &'static str) -> Result<()> {
 
 /// `user_metrics.allow_drop_with_data`: lets DROP EXTENSION user_metrics delete
 /// the rows its tables hold.
+const ALLOW_DROP_WITH_DATA_NAME: &CStr = c"user_metrics.allow_drop_with_data";
 static ALLOW_DROP_WITH_DATA: GucSetting<bool> = GucSetting::<bool>::new(false);
 
 /// Registers the extension's settings; called once, when the library loads. A
 /// value SET before that (the library loads at the first call of one of its
 /// functions) is taken over.
+///
+/// Each version has a library of its own, and one backend may load two: a
+/// connection that called the old version's functions, then the new version's
+/// after ALTER EXTENSION UPDATE. A setting the other library has defined already
+/// is left to it (defining it twice is an error, "attempt to redefine
+/// parameter"), and its value is read from PostgreSQL (`allow_drop_with_data`),
+/// not from this library's own copy.
 pub fn register_settings() {
+    if defined_by_a_loaded_library(ALLOW_DROP_WITH_DATA_NAME) {
+        return;
+    }
     GucRegistry::define_bool_guc(
-        c"user_metrics.allow_drop_with_data",
+        ALLOW_DROP_WITH_DATA_NAME,
         c"Lets DROP EXTENSION user_metrics delete the rows its tables hold.",
         c"Off by default: DROP EXTENSION user_metrics is refused while any of its tables holds a row.",
         &ALLOW_DROP_WITH_DATA,
         GucContext::Userset,
         GucFlags::default(),
     );
+}
+
+/// Whether the setting `name` exists and is not a placeholder (a value SET
+/// before any library defined it): some library loaded in this backend defined it.
+fn defined_by_a_loaded_library(name: &CStr) -> bool {
+    // SAFETY: lookups in this backend's table of settings, by a NUL-terminated name.
+    unsafe {
+        let exists = !pg_sys::GetConfigOption(name.as_ptr(), true, false).is_null();
+        let flags = pg_sys::GetConfigOptionFlags(name.as_ptr(), true);
+        exists && (flags & pg_sys::GUC_CUSTOM_PLACEHOLDER as i32) == 0
+    }
+}
+
+/// The value of `user_metrics.allow_drop_with_data`, whichever version's library
+/// defined it.
+fn allow_drop_with_data() -> bool {
+    // SAFETY: as above; the returned string is valid until the setting changes,
+    // and is read at once.
+    let value = unsafe { pg_sys::GetConfigOption(ALLOW_DROP_WITH_DATA_NAME.as_ptr(), true, false) };
+    if value.is_null() {
+        return ALLOW_DROP_WITH_DATA.get();
+    }
+    // SAFETY: a NUL-terminated string owned by the GUC machinery.
+    unsafe { CStr::from_ptr(value) }.to_bytes() == b"on"
 }
 
 /// The event trigger behind `user_metrics.drop_guard()`, fired at
@@ -69,7 +104,7 @@ pub fn drop_guard(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
     if !distributed.is_empty() {
         return Err(Error::DropDistributed(distributed));
     }
-    if ALLOW_DROP_WITH_DATA.get() {
+    if allow_drop_with_data() {
         return Ok(());
     }
     let tables = read(

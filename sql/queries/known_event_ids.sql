@@ -1,10 +1,12 @@
--- $1: the batch's user keys; $2: its event ids. Returns the (user, event_id) pairs
--- already stored among them: repeats, found before any row is written so that
--- they take no part in the sessions' totals. The caller keeps only the pairs the
--- batch sent (a user may have stored an id that the batch sends for another).
--- Naming the users first confines the lookup to their rows (on Citus, to their
--- shards).
+-- $1, $2: the batch's (user key, event_id) pairs, element by element. Returns
+-- those already stored: repeats, found before any row is written so that they
+-- take no part in the sessions' totals.
+-- Each pair is looked up as a pair, not as "any of these users with any of these
+-- ids" (before PostgreSQL 17 that index scan walks every combination of the two
+-- arrays). `user_key = ANY ($1)` names the users, so that on Citus only their
+-- shards are asked.
 SELECT e.user_key, e.event_id
-FROM user_metrics.events AS e
+FROM unnest($1::bigint[], $2::text[]) AS w (user_key, event_id)
+JOIN user_metrics.events AS e
+  ON e.user_key = w.user_key AND e.event_id = w.event_id
 WHERE e.user_key = ANY ($1::bigint[])
-  AND e.event_id = ANY ($2::text[])

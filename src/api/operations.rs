@@ -33,7 +33,7 @@ pub fn resync_sequences() -> TableIterator<
 CREATE FUNCTION user_metrics.drop_guard() RETURNS event_trigger
     LANGUAGE c
     SET search_path TO pg_catalog, pg_temp
-    AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+    AS '@MODULE_PATHNAME@', '@FUNCTION_NAME@';
 ")]
 pub fn drop_guard(fcinfo: pg_sys::FunctionCallInfo) {
     guards::drop_guard(fcinfo).or_raise()

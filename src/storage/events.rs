@@ -27,20 +27,14 @@ pub fn stored_before(events: &[Event], keys: &Keys) -> Result<HashSet<StoredId>>
     let known = read(
         &KNOWN_EVENT_IDS,
         || {
-            let user_keys: HashSet<i64> = sent.iter().map(|s| s.0).collect();
-            let ids: HashSet<&str> = sent.iter().map(|s| s.1).collect();
-            Ok(vec![
-                user_keys.into_iter().collect::<Vec<i64>>().into(),
-                ids.into_iter().collect::<Vec<&str>>().into(),
-            ])
+            let (user_keys, ids): (Vec<i64>, Vec<&str>) = sent.iter().copied().unzip();
+            Ok(vec![user_keys.into(), ids.into()])
         },
         key_and_event_id,
     )?;
-    // The statement matches any of the users with any of the ids: keep the pairs sent.
     Ok(known
         .into_iter()
         .filter_map(|(key, id)| Some((key, id?)))
-        .filter(|(key, id)| sent.contains(&(*key, id.as_str())))
         .collect())
 }
 

@@ -2,7 +2,7 @@
 //! A session is a user's: it is known by the user's key and the client's session
 //! id, and the same session id sent by two users names two sessions.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use user_metrics_contract::{Decimal, Event, SessionKey, SessionTotals};
 
 use super::convert::{optional_timestamptz, timestamptz};
@@ -19,15 +19,16 @@ pub struct SessionRow {
     pub created: bool,
 }
 
-/// Every session the batch may add to, locked, by (e-mail, session id).
-pub struct Sessions {
-    rows: HashMap<(String, String), SessionRow>,
+/// Every session the batch may add to, locked, by (e-mail, session id) as the
+/// batch's events spell them (borrowed: a lookup per event allocates nothing).
+pub struct Sessions<'e> {
+    rows: HashMap<SessionKey<'e>, SessionRow>,
 }
 
-impl Sessions {
-    pub fn row(&self, email: &str, session_id: &str) -> Result<&SessionRow> {
+impl<'e> Sessions<'e> {
+    pub fn row(&self, email: &'e str, session_id: &'e str) -> Result<&SessionRow> {
         self.rows
-            .get(&(email.to_string(), session_id.to_string()))
+            .get(&(email, session_id))
             .ok_or_else(|| Error::Internal(format!("session {session_id:?} was not locked")))
     }
 }
@@ -53,7 +54,7 @@ pub fn create_or_lock<'e>(
     first_events: &BTreeMap<SessionKey<'e>, &'e Event<'e>>,
     assumed: &BTreeMap<SessionKey<'e>, SessionTotals<'e>>,
     keys: &Keys,
-) -> Result<Sessions> {
+) -> Result<Sessions<'e>> {
     let order = lock_order(first_events, keys)?;
     let wanted: Vec<(i64, &str, &str)> = order
         .iter()
@@ -86,7 +87,7 @@ pub fn create_or_lock<'e>(
                         sentiment_count: 0,
                     },
                 };
-                if rows.contains_key(&(session.0.to_string(), session.1.to_string())) {
+                if rows.contains_key(&session) {
                     // Only locked: its values are not used, so spare parsing the device.
                     totals.device = None;
                 }
@@ -100,16 +101,13 @@ pub fn create_or_lock<'e>(
         },
         key_session_and_id,
     )?;
-    let email_of: HashMap<(i64, &str), &str> = wanted
-        .iter()
-        .map(|&(key, email, session_id)| ((key, session_id), email))
-        .collect();
+    let batch_key = batch_keys(&wanted);
     for (user_key, session_id, id) in created {
-        let email = email_of
+        let session = batch_key
             .get(&(user_key, session_id.as_str()))
             .ok_or_else(|| Error::Internal(format!("created an unknown session {session_id:?}")))?;
         rows.insert(
-            (email.to_string(), session_id),
+            *session,
             SessionRow {
                 id,
                 user_key,
@@ -121,9 +119,7 @@ pub fn create_or_lock<'e>(
     let raced: Vec<(i64, &str, &str)> = wanted
         .iter()
         .copied()
-        .filter(|&(_, email, session_id)| {
-            !rows.contains_key(&(email.to_string(), session_id.to_string()))
-        })
+        .filter(|&(_, email, session_id)| !rows.contains_key(&(email, session_id)))
         .collect();
     if !raced.is_empty() {
         rows.extend(find(&raced)?);
@@ -139,31 +135,32 @@ fn key_session_and_id(row: pgrx::spi::SpiHeapTupleData<'_>) -> Result<(i64, Stri
     ))
 }
 
-/// The existing sessions among `wanted` (user key, e-mail, session id). The
-/// statement returns every session of these users with any of these ids; only
-/// the pairs asked for are kept.
-fn find(wanted: &[(i64, &str, &str)]) -> Result<HashMap<(String, String), SessionRow>> {
-    let email_of: HashMap<(i64, &str), &str> = wanted
+/// Each of `wanted` (user key, e-mail, session id) by user key and session id: how
+/// the database names it.
+fn batch_keys<'e>(wanted: &[(i64, &'e str, &'e str)]) -> HashMap<(i64, &'e str), SessionKey<'e>> {
+    wanted
         .iter()
-        .map(|&(key, email, session_id)| ((key, session_id), email))
-        .collect();
+        .map(|&(key, email, session_id)| ((key, session_id), (email, session_id)))
+        .collect()
+}
+
+/// The existing sessions among `wanted` (user key, e-mail, session id).
+fn find<'e>(wanted: &[(i64, &'e str, &'e str)]) -> Result<HashMap<SessionKey<'e>, SessionRow>> {
+    let batch_key = batch_keys(wanted);
     let found = read(
         &FIND_SESSIONS,
         || {
-            let keys: HashSet<i64> = wanted.iter().map(|w| w.0).collect();
-            let ids: HashSet<&str> = wanted.iter().map(|w| w.2).collect();
-            Ok(vec![
-                keys.into_iter().collect::<Vec<i64>>().into(),
-                ids.into_iter().collect::<Vec<&str>>().into(),
-            ])
+            let keys: Vec<i64> = wanted.iter().map(|w| w.0).collect();
+            let ids: Vec<&str> = wanted.iter().map(|w| w.2).collect();
+            Ok(vec![keys.into(), ids.into()])
         },
         key_session_and_id,
     )?;
     let mut rows = HashMap::with_capacity(found.len());
     for (user_key, session_id, id) in found {
-        if let Some(email) = email_of.get(&(user_key, session_id.as_str())) {
+        if let Some(session) = batch_key.get(&(user_key, session_id.as_str())) {
             rows.insert(
-                (email.to_string(), session_id),
+                *session,
                 SessionRow {
                     id,
                     user_key,
@@ -197,9 +194,7 @@ pub fn settle(
     let empty: Vec<&SessionRow> = sessions
         .rows
         .iter()
-        .filter(|((email, session_id), row)| {
-            row.created && !stored.contains_key(&(email.as_str(), session_id.as_str()))
-        })
+        .filter(|(session, row)| row.created && !stored.contains_key(*session))
         .map(|(_, row)| row)
         .collect();
     for (statement, sessions) in [(&ADD_TO_SESSIONS, add), (&SET_SESSION_TOTALS, set)] {

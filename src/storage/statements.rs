@@ -2,7 +2,8 @@
 //!
 //! Each statement is a file under `sql/queries/`. It is planned on first use with
 //! the argument types of that first call, kept with `SPI_keepplan`, and reused by
-//! every later call in the same backend. PostgreSQL's plan cache re-plans a kept
+//! every later call in the same backend, except when its arrays are long (see
+//! `PLAN_WITH_VALUES_FROM`). PostgreSQL's plan cache re-plans a kept
 //! statement by itself when the tables under it change (for example after
 //! `DROP EXTENSION` and `CREATE EXTENSION`), so nothing here needs invalidating.
 //!
@@ -17,6 +18,7 @@ use pgrx::prelude::*;
 use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiHeapTupleData, SpiResult};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ptr::NonNull;
 use std::rc::Rc;
 
 use crate::error::Result;
@@ -119,6 +121,41 @@ fn prepared(
 /// The arguments of one statement, built when it runs (see `run`).
 pub type Args = Vec<DatumWithOid<'static>>;
 
+/// A statement whose array arguments have this many elements or more is planned
+/// for the call, with the arguments' values, instead of reusing its prepared
+/// (generic) plan. A generic plan cannot know how long the arrays are, and for a
+/// statement that joins the arrays to a table and also names the users with
+/// `user_key = ANY ($1)` (for Citus, to reach only their shards) it checks every
+/// element of that array at each of the join's index lookups: with 1,000
+/// sessions, a million comparisons for what a plan made for 1,000 elements does
+/// with 1,000 lookups. Planning costs a fraction of a millisecond, which only
+/// small calls notice; they keep the prepared plan, and their arrays are short.
+const PLAN_WITH_VALUES_FROM: usize = 64;
+
+/// The number of elements of the longest array among `args` (0 without any).
+fn longest_array(args: &[DatumWithOid<'_>]) -> usize {
+    args.iter()
+        .filter_map(|arg| {
+            let datum = arg.datum()?.sans_lifetime();
+            // SAFETY: a syscache lookup of a type oid; any oid is safe to ask about.
+            let is_array = unsafe { pg_sys::get_element_type(arg.oid()) } != pg_sys::InvalidOid;
+            if !is_array || datum.is_null() {
+                return None;
+            }
+            // SAFETY: the datum is a non-null value of an array type (checked above),
+            // built by this extension for this statement and alive for the whole
+            // call; pg_detoast_datum returns it as is or a detoasted copy in the
+            // current memory context, which RawArray only reads.
+            let array = unsafe {
+                let detoasted = pg_sys::pg_detoast_datum(datum.cast_mut_ptr());
+                pgrx::array::RawArray::from_ptr(NonNull::new(detoasted)?.cast())
+            };
+            Some(array.len())
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// Runs one statement in an SPI connection of its own: its arguments are built
 /// inside it by `args`, each result row is turned into a Rust value by `read`, and
 /// everything PostgreSQL allocated for it (argument arrays, result rows) is freed
@@ -134,11 +171,20 @@ fn run<T>(
     let _watch = crate::elog::watch();
     Spi::connect_mut(|client| {
         let args = args()?;
-        let plan = prepared(client, statement, &args, writes)?;
-        let table = if writes {
-            client.update(&*plan, None, &args)?
+        let table = if longest_array(&args) >= PLAN_WITH_VALUES_FROM {
+            // A one-shot plan: SPI plans the text with these arguments' values.
+            if writes {
+                client.update(statement.sql, None, &args)?
+            } else {
+                client.select(statement.sql, None, &args)?
+            }
         } else {
-            client.select(&*plan, None, &args)?
+            let plan = prepared(client, statement, &args, writes)?;
+            if writes {
+                client.update(&*plan, None, &args)?
+            } else {
+                client.select(&*plan, None, &args)?
+            }
         };
         let mut values = Vec::with_capacity(table.len());
         for row in table {

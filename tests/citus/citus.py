@@ -12,6 +12,9 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[2]
 CITUS_CLUSTER_SH = ROOT / "scripts" / "citus_cluster.sh"
 RUN_DIR = Path(os.environ.get("USER_METRICS_RUN_DIR", "/var/tmp/user_metrics"))
+# The cluster's name, as scripts/citus_cluster.sh takes it: its nodes live in
+# $USER_METRICS_RUN_DIR/$CITUS_CLUSTER-<node>.
+CLUSTER = os.environ.get("CITUS_CLUSTER", "citus")
 COORDINATOR_PORT = int(os.environ.get("USER_METRICS_CITUS_PORT", "55440"))
 # (name, port) of every node scripts/citus_cluster.sh starts, the coordinator first.
 NODES = [("coordinator", COORDINATOR_PORT), ("worker1", COORDINATOR_PORT + 1),
@@ -23,7 +26,7 @@ EXTRA_NODE = ("worker3", COORDINATOR_PORT + 6)
 
 def node_dsn(node, dbname):
     name, port = node
-    return f"host={RUN_DIR / f'citus-{name}'} port={port} user=postgres dbname={dbname}"
+    return f"host={RUN_DIR / f'{CLUSTER}-{name}'} port={port} user=postgres dbname={dbname}"
 
 
 def coordinator_dsn(dbname):

@@ -109,8 +109,11 @@ def test_the_debian_package_is_installed_and_used(dsn):
                             capture_output=True, text=True, check=True).stdout
     assert status == f"install ok installed {VERSION}"
     pkglibdir = subprocess.run(["pg_config", "--pkglibdir"], capture_output=True, text=True, check=True).stdout.strip()
-    owner = subprocess.run(["dpkg", "-S", f"{pkglibdir}/user_metrics.so"], capture_output=True, text=True)
-    assert owner.stdout.startswith(f"{package}:"), owner.stdout + owner.stderr
+    # This version's library, and the previous release's that its databases use
+    # until their update.
+    for library in (f"user_metrics-{VERSION}.so", "user_metrics.so"):
+        owner = subprocess.run(["dpkg", "-S", f"{pkglibdir}/{library}"], capture_output=True, text=True)
+        assert owner.stdout.startswith(f"{package}:"), owner.stdout + owner.stderr
     url = fresh_database(dsn, "user_metrics_from_deb", with_extension=True)
     with psycopg.connect(url) as conn:
         health = conn.execute("SELECT user_metrics.health()").fetchone()[0]

@@ -3,6 +3,8 @@ the reports survive, and the upgraded schema is exactly what a fresh CREATE
 EXTENSION of the current version makes. scripts/test.sh installs the frozen
 release scripts (sql/releases/) next to the current one for this test."""
 import re
+import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -84,8 +86,13 @@ def test_every_release_has_an_update_path_to_the_current_version(db):
         assert paths.get(old), f"no ALTER EXTENSION UPDATE path from {old} to {CURRENT}"
 
 
-@pytest.mark.parametrize("old", RELEASES)
-def test_update_keeps_data_and_matches_a_fresh_install(dsn, old):
+# Each release, updated in one step; 0.2.0 also in the two steps that keep calls
+# from failing under load (its gates first: README, "Upgrading").
+UPDATES = [(old, None) for old in RELEASES] + [("0.2.0", "0.2.0-gated")]
+
+
+@pytest.mark.parametrize("old, gated", UPDATES)
+def test_update_keeps_data_and_matches_a_fresh_install(dsn, old, gated):
     upgraded = fresh_database(dsn, "user_metrics_upgraded", with_extension=False)
     with psycopg.connect(upgraded, autocommit=True) as conn:
         conn.execute(f"CREATE EXTENSION user_metrics VERSION '{old}'")
@@ -94,6 +101,12 @@ def test_update_keeps_data_and_matches_a_fresh_install(dsn, old):
             conn.execute(sql, args)
         assert conn.execute(COUNTS).fetchone() == (6, 6, 9, 1)
 
+        if gated:
+            conn.execute(f"ALTER EXTENSION user_metrics UPDATE TO '{gated}'")
+            # The gates run the old version's code meanwhile (0.2.0's health() estimated).
+            assert conn.execute("SELECT user_metrics.health() ? 'counts_are_estimates'").fetchone()[0]
+            assert conn.execute("SELECT session_count FROM user_metrics.aggregate_user_metrics('bob@x')"
+                                ).fetchall() == [(1,)]
         conn.execute("ALTER EXTENSION user_metrics UPDATE")
         assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'user_metrics'"
                             ).fetchone()[0] == CURRENT
@@ -124,3 +137,62 @@ def test_update_keeps_data_and_matches_a_fresh_install(dsn, old):
         [f"- {line}" for line in upgraded_catalog if line not in fresh_catalog]
         + [f"+ {line}" for line in fresh_catalog if line not in upgraded_catalog])
     assert len(fresh_catalog) > 40, "the catalog dump covers the extension's objects"
+
+
+def test_the_gates_of_020_come_off_leaving_020_as_it_was(dsn):
+    url = fresh_database(dsn, "user_metrics_gates", with_extension=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION user_metrics VERSION '0.2.0'")
+        before = catalog(conn)
+        conn.execute("ALTER EXTENSION user_metrics UPDATE TO '0.2.0-gated'")
+        assert catalog(conn) != before
+        conn.execute("ALTER EXTENSION user_metrics UPDATE TO '0.2.0'")
+        after = catalog(conn)
+    assert after == before, "\n".join([f"- {line}" for line in before if line not in after]
+                                      + [f"+ {line}" for line in after if line not in before])
+
+
+def test_calls_waiting_at_the_gates_run_the_new_version_once_the_update_commits(dsn):
+    url = fresh_database(dsn, "user_metrics_gates_wait", with_extension=False)
+    with psycopg.connect(url, autocommit=True) as dba:
+        dba.execute("CREATE EXTENSION user_metrics VERSION '0.2.0'")
+        dba.execute("SET TimeZone = 'UTC'")
+        for sql, args in OLD_DATA:
+            dba.execute(sql, args)
+        dba.execute("ALTER EXTENSION user_metrics UPDATE TO '0.2.0-gated'")
+        calls = {
+            "ingest": ("SELECT user_metrics.ingest_metrics(%s)",
+                       (Jsonb([event("e1", "ana@x", "s1", "2026-11-20T10:00:00Z", 0.1),
+                               event("w1", "ana@x", "s1", "2026-11-20T10:00:00Z", 0.25)]),)),
+            "totals": ("SELECT email, total_talked_time FROM user_metrics.aggregate_user_metrics('ana@x')", ()),
+            "session": ("SELECT talked_time, event_count FROM user_metrics.get_session_details('s1')", ()),
+            "health": ("SELECT user_metrics.health() ? 'counts_are_estimates'", ()),
+        }
+        results = {}
+
+        def call(name):
+            with psycopg.connect(url, autocommit=True) as conn:
+                sql, args = calls[name]
+                results[name] = conn.execute(sql, args).fetchall()
+
+        with dba.transaction():
+            dba.execute("ALTER EXTENSION user_metrics UPDATE")
+            threads = [threading.Thread(target=call, args=(name,)) for name in calls]
+            for t in threads:
+                t.start()
+            # Every call waits at its gate while the update is not committed.
+            deadline = time.monotonic() + 30
+            while dba.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                              ).fetchone()[0] < len(calls):
+                assert time.monotonic() < deadline, "the calls did not reach the gates"
+                time.sleep(0.05)
+            assert not results
+        for t in threads:
+            t.join()
+        # Then each ran 0.3.0's code, given in 0.2.0's result types: exact totals
+        # (0.2.0's were off by 1e-12), before or after the ingestion, which ran at
+        # the same moment.
+        assert results["ingest"][0][0]["accepted"] == 1 and results["ingest"][0][0]["duplicates"] == 1
+        assert results["totals"] in ([("ana@x", 0.6)], [("ana@x", 0.85)])
+        assert results["session"] in ([(0.6, 3)], [(0.85, 4)])
+        assert results["health"] == [(False,)]

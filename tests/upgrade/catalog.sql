@@ -9,8 +9,11 @@ FROM (
     WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
       AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'user_metrics')
   UNION ALL
+    -- The library a C function names (probin) is in its definition too; it is
+    -- spelled out because each version has a library of its own.
     SELECT 'function', p.oid::regprocedure::text,
            pg_get_functiondef(p.oid) || ' owner=' || p.proowner::regrole || ' acl=' || coalesce(p.proacl::text, '')
+           || ' library=' || coalesce(p.probin, '')
     FROM pg_proc AS p WHERE p.pronamespace = 'user_metrics'::regnamespace
   UNION ALL
     SELECT 'relation', c.relname,
