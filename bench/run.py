@@ -239,7 +239,8 @@ class Bench:
             self.empty(conn)
             for i in range(0, len(events), 10_000):
                 conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (json.dumps(events[i:i + 10_000]),))
-            columns = "event_id, session_id, recorded_at, received_at, talked_time, microphone_used, speaker_used, voice_sentiment"
+            columns = ("user_key, event_id, session_id, recorded_at, received_at, talked_time, microphone_used, "
+                       "speaker_used, voice_sentiment")
             rows = bytearray()
             with conn.cursor().copy(f"COPY (SELECT {columns} FROM user_metrics.events) TO STDOUT") as copy:
                 for chunk in copy:

@@ -126,11 +126,14 @@ pub type Args = Vec<DatumWithOid<'static>>;
 /// (generic) plan. A generic plan cannot know how long the arrays are, and for a
 /// statement that joins the arrays to a table and also names the users with
 /// `user_key = ANY ($1)` (for Citus, to reach only their shards) it checks every
-/// element of that array at each of the join's index lookups: with 1,000
-/// sessions, a million comparisons for what a plan made for 1,000 elements does
-/// with 1,000 lookups. Planning costs a fraction of a millisecond, which only
-/// small calls notice; they keep the prepared plan, and their arrays are short.
-const PLAN_WITH_VALUES_FROM: usize = 64;
+/// element of that array at each of the join's index lookups: n² comparisons,
+/// a million for 1,000 sessions, where a plan made for the actual arrays does
+/// 1,000 lookups. Planning the statements of a call costs about 2 ms, which small
+/// calls would notice. Measured with `bench/workload.py`'s shape of 20 events per
+/// session (20,000 events): at 100 events per call the prepared plans gave
+/// 18,700-20,100 events/s and planning each call 12,200-16,200; at 1,000 events per
+/// call, 12,900-13,400 and 25,400-29,200. The two costs meet at about 200.
+const PLAN_WITH_VALUES_FROM: usize = 200;
 
 /// The number of elements of the longest array among `args` (0 without any).
 fn longest_array(args: &[DatumWithOid<'_>]) -> usize {
