@@ -473,7 +473,7 @@ SELECT {function}(jsonb_build_object(
                 "SELECT client_session_id FROM user_metrics.sessions ORDER BY id LIMIT 1000")]
             week_end = conn.execute(
                 "SELECT date_trunc('day', max(started_at)) + interval '1 day' FROM user_metrics.sessions").fetchone()[0]
-            email = conn.execute("SELECT email FROM user_metrics.users ORDER BY id LIMIT 1").fetchone()[0]
+            email = conn.execute("SELECT email FROM user_metrics.users ORDER BY user_key LIMIT 1").fetchone()[0]
         calls = {
             "generate_weekly_report": ("SELECT count(*) FROM user_metrics.generate_weekly_report(%s)", lambda i: (week_end,)),
             "get_session_details": ("SELECT count(*) FROM user_metrics.get_session_details(%s)",
