@@ -3,8 +3,10 @@
 //!
 //! - `api/`: every SQL-callable function (`#[pg_extern]`) and nothing else;
 //! - `ingest/`: one call of `ingest_metrics`, from payload to summary;
-//! - `storage/`: the set-based writes, through prepared statements;
+//! - `storage/`: every write to the tables (events, sessions, users, the
+//!   quarantine, counters), set-based;
 //! - `reports/`: the read-only report queries;
+//! - `sql/`: running the SQL files of `sql/queries/` with typed rows;
 //! - `error`, `elog`: the errors the functions raise and what the server log gets;
 //! - `memory`: handing the memory of large calls back to the operating system;
 //! - the event contract itself is the `user_metrics_contract` crate (`contract/`),
@@ -20,6 +22,7 @@ mod guards;
 mod ingest;
 mod memory;
 mod reports;
+mod sql;
 mod storage;
 
 ::pgrx::pg_module_magic!(name, version);

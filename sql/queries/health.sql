@@ -20,5 +20,5 @@ SELECT jsonb_build_object(
     'sessions', t.sessions,
     'events', t.events,
     'rejected', t.rejected,
-    'last_received_at', t.last_received_at)
+    'last_received_at', t.last_received_at) AS health
 FROM totals AS t

@@ -1,8 +1,8 @@
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use serde_json::json;
 
-use crate::error::{Error, OrRaise};
+use super::to_jsonb;
+use crate::error::{Error, OrRaise, Result};
 use crate::guards;
 use crate::storage;
 
@@ -14,15 +14,11 @@ use crate::storage;
 #[pg_extern(volatile, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 pub fn forget_user(email: Option<&str>) -> JsonB {
-    guards::writable("forget_user").or_raise();
-    let email = email.ok_or(Error::NullArgument("email")).or_raise();
-    let erased = storage::forget_user(email).or_raise();
-    JsonB(json!({
-        "user_key": erased.user_key,
-        "users": erased.users,
-        "sessions": erased.sessions,
-        "events": erased.events,
-        "quarantined": erased.quarantined,
-        "forgotten_at": erased.forgotten_at.to_iso_string(),
-    }))
+    run(email).or_raise()
+}
+
+fn run(email: Option<&str>) -> Result<JsonB> {
+    guards::writable("forget_user")?;
+    let email = email.ok_or(Error::NullArgument("email"))?;
+    to_jsonb(&storage::forget_user(email)?)
 }

@@ -1,7 +1,7 @@
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-use super::JsonbText;
+use super::{to_jsonb, JsonbText};
 use crate::error::{Error, OrRaise, Result};
 use crate::guards;
 use crate::ingest::{ingest, OnError};
@@ -27,5 +27,5 @@ fn run(events: Option<JsonbText<'_>>, on_error: Option<&str>) -> Result<JsonB> {
     let events = events.ok_or(Error::NullArgument("events"))?;
     let on_error = OnError::parse(on_error.ok_or(Error::NullArgument("on_error"))?)?;
     let text = std::str::from_utf8(events.0).map_err(|_| Error::NotUtf8)?;
-    Ok(JsonB(ingest(text, on_error)?.into_json()))
+    to_jsonb(&ingest(text, on_error)?)
 }

@@ -16,3 +16,15 @@ mod reports;
 mod retention;
 
 pub use jsonb_text::JsonbText;
+
+use pgrx::JsonB;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// A function's result as the jsonb it returns.
+fn to_jsonb(value: &impl Serialize) -> Result<JsonB> {
+    serde_json::to_value(value)
+        .map(JsonB)
+        .map_err(|e| Error::Internal(format!("result not serializable: {e}")))
+}

@@ -2,6 +2,7 @@ use pgrx::prelude::*;
 
 use crate::error::OrRaise;
 use crate::guards;
+use crate::sql::ResultRow;
 use crate::storage;
 
 /// For the cut-over to a server that received the tables by logical
@@ -23,7 +24,8 @@ pub fn resync_sequences() -> TableIterator<
     ),
 > {
     guards::writable("resync_sequences").or_raise();
-    TableIterator::new(storage::resync_sequences().or_raise())
+    let rows = storage::resync_sequences().or_raise();
+    TableIterator::new(rows.into_iter().map(ResultRow::into_tuple))
 }
 
 /// The event trigger function of `user_metrics_drop_guard` (ddl_command_start,

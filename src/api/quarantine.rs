@@ -1,9 +1,11 @@
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-use crate::error::OrRaise;
+use super::to_jsonb;
+use crate::error::{OrRaise, Result};
 use crate::guards;
 use crate::ingest;
+use crate::storage;
 
 /// Validates and ingests these quarantined events again, as if just sent. Those
 /// stored now, or found to repeat a stored event, leave the quarantine; the others
@@ -12,9 +14,13 @@ use crate::ingest;
 #[pg_extern(volatile, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 pub fn replay_rejected(ids: Vec<Option<i64>>) -> JsonB {
-    guards::writable("replay_rejected").or_raise();
+    replay(ids).or_raise()
+}
+
+fn replay(ids: Vec<Option<i64>>) -> Result<JsonB> {
+    guards::writable("replay_rejected")?;
     let ids: Vec<i64> = ids.into_iter().flatten().collect();
-    JsonB(ingest::replay(&ids).or_raise())
+    to_jsonb(&ingest::replay(&ids)?)
 }
 
 /// Removes these quarantined events for good. Returns how many were removed.
@@ -23,5 +29,5 @@ pub fn replay_rejected(ids: Vec<Option<i64>>) -> JsonB {
 pub fn discard_rejected(ids: Vec<Option<i64>>) -> i64 {
     guards::writable("discard_rejected").or_raise();
     let ids: Vec<i64> = ids.into_iter().flatten().collect();
-    ingest::discard(&ids).or_raise()
+    storage::quarantine::discard(&ids).or_raise()
 }

@@ -4,6 +4,7 @@ use pgrx::JsonB;
 
 use crate::error::OrRaise;
 use crate::reports;
+use crate::sql::ResultRow;
 
 /// The quarantine, newest first: rejected events received at or after `since`
 /// (NULL: all), at most `max_rows` of them, each with its payload as sent.
@@ -26,5 +27,6 @@ pub fn list_rejected_events(
         name!(payload, JsonB),
     ),
 > {
-    TableIterator::new(reports::rejected_events(since, max_rows).or_raise())
+    let rows = reports::rejected_events(since, max_rows).or_raise();
+    TableIterator::new(rows.into_iter().map(ResultRow::into_tuple))
 }

@@ -4,6 +4,7 @@ use pgrx::{AnyNumeric, JsonB};
 
 use crate::error::OrRaise;
 use crate::reports;
+use crate::sql::ResultRow;
 
 /// Per user: total talked time (seconds, exact) and number of distinct sessions,
 /// over the sessions that started in `[since, until)` (NULL: unbounded). `email`
@@ -24,7 +25,8 @@ pub fn aggregate_user_metrics(
         name!(session_count, i64),
     ),
 > {
-    TableIterator::new(reports::user_totals(email, since, until).or_raise())
+    let rows = reports::user_totals(email, since, until).or_raise();
+    TableIterator::new(rows.into_iter().map(ResultRow::into_tuple))
 }
 
 /// The session with this client session id: with the user's e-mail, at most one
@@ -59,7 +61,7 @@ pub fn get_session_details(
         Some(session_id) => reports::session_details(session_id, email).or_raise(),
         None => Vec::new(),
     };
-    TableIterator::new(rows)
+    TableIterator::new(rows.into_iter().map(ResultRow::into_tuple))
 }
 
 /// Per user with sessions that started in `[week_end - 7 days, week_end)`: session
@@ -80,7 +82,8 @@ pub fn generate_weekly_report(
         name!(last_session_at, TimestampWithTimeZone),
     ),
 > {
-    TableIterator::new(reports::weekly_report(week_end).or_raise())
+    let rows = reports::weekly_report(week_end).or_raise();
+    TableIterator::new(rows.into_iter().map(ResultRow::into_tuple))
 }
 
 /// The same over the seven calendar days before `week_ending` in time zone `tz`
@@ -101,5 +104,6 @@ pub fn generate_local_weekly_report(
         name!(last_session_at, TimestampWithTimeZone),
     ),
 > {
-    TableIterator::new(reports::local_weekly_report(week_ending, tz).or_raise())
+    let rows = reports::local_weekly_report(week_ending, tz).or_raise();
+    TableIterator::new(rows.into_iter().map(ResultRow::into_tuple))
 }

@@ -1,9 +1,9 @@
 use pgrx::datum::Interval;
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use serde_json::json;
 
-use crate::error::{Error, OrRaise};
+use super::to_jsonb;
+use crate::error::{Error, OrRaise, Result};
 use crate::guards;
 use crate::storage;
 
@@ -15,19 +15,12 @@ use crate::storage;
 #[pg_extern(volatile, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 pub fn purge(older_than: Option<Interval>, max_sessions: default!(Option<i32>, 10000)) -> JsonB {
-    guards::writable("purge").or_raise();
-    let older_than = older_than
-        .ok_or(Error::NullArgument("older_than"))
-        .or_raise();
-    let max_sessions = max_sessions
-        .ok_or(Error::NullArgument("max_sessions"))
-        .or_raise();
-    let purged = storage::purge(older_than, max_sessions).or_raise();
-    JsonB(json!({
-        "sessions": purged.sessions,
-        "events": purged.events,
-        "users": purged.users,
-        "quarantined": purged.quarantined,
-        "more": purged.more,
-    }))
+    run(older_than, max_sessions).or_raise()
+}
+
+fn run(older_than: Option<Interval>, max_sessions: Option<i32>) -> Result<JsonB> {
+    guards::writable("purge")?;
+    let older_than = older_than.ok_or(Error::NullArgument("older_than"))?;
+    let max_sessions = max_sessions.ok_or(Error::NullArgument("max_sessions"))?;
+    to_jsonb(&storage::purge(older_than, max_sessions)?)
 }

@@ -9,10 +9,10 @@ use pgrx::prelude::*;
 use user_metrics_contract::{event_id_hint, parse_event, split_payload, Event, RawValue};
 
 use crate::error::{Error, Result};
+use crate::sql::count;
 use crate::storage::counters::{self, Counts};
-use crate::storage::rows::count;
 use crate::storage::{ingest_stats, quarantine, store_events, Outcome, Quarantined};
-pub use replay::{discard, replay};
+pub use replay::replay;
 use std::collections::BTreeMap;
 use std::time::Instant;
 pub use summary::Summary;
@@ -73,9 +73,49 @@ fn evaluate<'a>(
     raw_events: &[&'a RawValue],
     on_error: OnError,
 ) -> Result<(Summary, Vec<Quarantined<'a>>, Counts)> {
-    let mut valid: Vec<Event> = Vec::with_capacity(raw_events.len());
-    let mut valid_indexes: Vec<usize> = Vec::with_capacity(raw_events.len());
-    let mut rejected: Vec<Quarantined> = Vec::new();
+    let (valid, indexes, mut rejected) = validate(raw_events, on_error)?;
+    let mut summary = Summary::default();
+    let mut counts = Counts::default();
+    if !valid.is_empty() {
+        let outcomes;
+        (outcomes, counts) = store_events(&valid, &indexes, on_error == OnError::Raise)?;
+        for ((event, &index), outcome) in valid.iter().zip(&indexes).zip(outcomes) {
+            let (rejection, kept) = match outcome {
+                Outcome::Stored => {
+                    summary.accepted += 1;
+                    continue;
+                }
+                Outcome::Duplicate => {
+                    summary.duplicates += 1;
+                    continue;
+                }
+                Outcome::Conflict(rejection) => (rejection, true),
+                // An erased user's event is refused and not kept.
+                Outcome::Forgotten(rejection) => (rejection, false),
+            };
+            rejected.push(Quarantined {
+                index,
+                event_id: event.event_id.as_deref().map(str::to_string),
+                rejection,
+                payload: raw_events[index].get(),
+                kept,
+            });
+        }
+    }
+    rejected.sort_by_key(|r| r.index);
+    Ok((summary, rejected, counts))
+}
+
+/// The events the contract accepts, each with its index in the payload, and the
+/// ones it rejects, in batch order. With `OnError::Raise`, the first rejected
+/// event is the error.
+fn validate<'a>(
+    raw_events: &[&'a RawValue],
+    on_error: OnError,
+) -> Result<(Vec<Event<'a>>, Vec<usize>, Vec<Quarantined<'a>>)> {
+    let mut valid = Vec::with_capacity(raw_events.len());
+    let mut indexes = Vec::with_capacity(raw_events.len());
+    let mut rejected = Vec::new();
     for (index, raw) in raw_events.iter().enumerate() {
         // A long batch must still answer a cancel or statement_timeout promptly.
         if index % 1024 == 0 {
@@ -84,7 +124,7 @@ fn evaluate<'a>(
         match parse_event(raw) {
             Ok(event) => {
                 valid.push(event);
-                valid_indexes.push(index);
+                indexes.push(index);
             }
             Err(rejection) if on_error == OnError::Raise => {
                 return Err(Error::InvalidEvent { index, rejection })
@@ -98,35 +138,7 @@ fn evaluate<'a>(
             }),
         }
     }
-
-    let mut summary = Summary::default();
-    let mut counts = Counts::default();
-    if !valid.is_empty() {
-        let outcomes;
-        (outcomes, counts) = store_events(&valid, &valid_indexes, on_error == OnError::Raise)?;
-        for ((event, index), outcome) in valid.iter().zip(&valid_indexes).zip(outcomes) {
-            match outcome {
-                Outcome::Stored => summary.accepted += 1,
-                Outcome::Duplicate => summary.duplicates += 1,
-                Outcome::Conflict(rejection) => rejected.push(Quarantined {
-                    index: *index,
-                    event_id: event.event_id.as_deref().map(str::to_string),
-                    rejection,
-                    payload: raw_events[*index].get(),
-                    kept: true,
-                }),
-                Outcome::Forgotten(rejection) => rejected.push(Quarantined {
-                    index: *index,
-                    event_id: event.event_id.as_deref().map(str::to_string),
-                    rejection,
-                    payload: raw_events[*index].get(),
-                    kept: false,
-                }),
-            }
-        }
-    }
-    rejected.sort_by_key(|r| r.index);
-    Ok((summary, rejected, counts))
+    Ok((valid, indexes, rejected))
 }
 
 /// One server-log line per call that rejected anything, with a count per code and

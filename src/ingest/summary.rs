@@ -1,40 +1,40 @@
 //! The value ingest_metrics returns.
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::storage::Quarantined;
 
-#[derive(Debug, Default)]
+/// `{"accepted": A, "duplicates": D, "rejected": R, "errors": [...]}`
+#[derive(Debug, Default, Serialize)]
 pub struct Summary {
     pub accepted: u64,
     pub duplicates: u64,
-    errors: Vec<Value>,
+    rejected: usize,
+    errors: Vec<EventError>,
+}
+
+/// One refused event of the call.
+#[derive(Debug, Serialize)]
+struct EventError {
+    index: usize,
+    event_id: Option<String>,
+    code: &'static str,
+    message: String,
 }
 
 impl Summary {
     /// The summary with one error entry per rejected event, in batch order.
     pub fn with_errors(mut self, rejected: &[Quarantined]) -> Summary {
+        self.rejected = rejected.len();
         self.errors = rejected
             .iter()
-            .map(|r| {
-                json!({
-                    "index": r.index,
-                    "event_id": r.event_id,
-                    "code": r.rejection.code.as_str(),
-                    "message": r.rejection.message,
-                })
+            .map(|r| EventError {
+                index: r.index,
+                event_id: r.event_id.clone(),
+                code: r.rejection.code.as_str(),
+                message: r.rejection.message.clone(),
             })
             .collect();
         self
-    }
-
-    /// `{"accepted": A, "duplicates": D, "rejected": R, "errors": [...]}`
-    pub fn into_json(self) -> Value {
-        json!({
-            "accepted": self.accepted,
-            "duplicates": self.duplicates,
-            "rejected": self.errors.len(),
-            "errors": self.errors,
-        })
     }
 }

@@ -3,10 +3,10 @@
 //! scans the events table.
 
 mod health;
-mod rejected;
-mod session_details;
-mod user_totals;
-mod weekly;
+pub mod rejected;
+pub mod session_details;
+pub mod user_totals;
+pub mod weekly;
 
 pub use health::health;
 pub use rejected::rejected_events;

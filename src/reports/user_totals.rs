@@ -5,10 +5,17 @@ use pgrx::AnyNumeric;
 use user_metrics_contract::{normalize_email, user_key};
 
 use crate::error::Result;
-use crate::storage::rows::required;
-use crate::storage::statements::{read, USER_TOTALS_ALL, USER_TOTALS_ONE};
+use crate::sql::{read, result_row, ResultRow, USER_TOTALS_ALL, USER_TOTALS_ONE};
 
-pub type UserTotals = (String, Option<String>, AnyNumeric, i64);
+result_row! {
+    /// One row of aggregate_user_metrics.
+    pub struct UserTotals {
+        email: String,
+        name: Option<String>,
+        total_talked_time: AnyNumeric,
+        session_count: i64,
+    }
+}
 
 /// Per user, over the sessions that started in `[since, until)`; one user when
 /// `email` is given (matched as ingestion matches it: without regard to case or
@@ -18,19 +25,11 @@ pub fn user_totals(
     since: Option<TimestampWithTimeZone>,
     until: Option<TimestampWithTimeZone>,
 ) -> Result<Vec<UserTotals>> {
-    let row = |row: pgrx::spi::SpiHeapTupleData<'_>| {
-        Ok((
-            required(row.get(1)?, "email")?,
-            row.get(2)?,
-            required(row.get(3)?, "total_talked_time")?,
-            required(row.get(4)?, "session_count")?,
-        ))
-    };
     match email {
         None => read(
             &USER_TOTALS_ALL,
             || Ok(vec![since.into(), until.into()]),
-            row,
+            UserTotals::read,
         ),
         // Users are keyed by their e-mail in the contract's normalized form.
         Some(email) => read(
@@ -42,7 +41,7 @@ pub fn user_totals(
                     until.into(),
                 ])
             },
-            row,
+            UserTotals::read,
         ),
     }
 }

@@ -4,18 +4,28 @@ use pgrx::datum::{Date, TimestampWithTimeZone};
 use pgrx::AnyNumeric;
 
 use crate::error::{Error, Result};
-use crate::storage::rows::required;
-use crate::storage::statements::{
-    read, Args, Statement, LOCAL_WEEK_BOUNDS, WEEKLY_REPORT, WEEK_BOUNDS,
+use crate::sql::{
+    read, result_row, Args, ResultRow, Statement, LOCAL_WEEK_BOUNDS, WEEKLY_REPORT, WEEK_BOUNDS,
 };
 
-pub type WeeklyRow = (
-    String,
-    Option<String>,
-    i64,
-    AnyNumeric,
-    TimestampWithTimeZone,
-);
+result_row! {
+    /// One row of generate_weekly_report.
+    pub struct WeeklyRow {
+        email: String,
+        name: Option<String>,
+        session_count: i64,
+        total_talked_time: AnyNumeric,
+        last_session_at: TimestampWithTimeZone,
+    }
+}
+
+result_row! {
+    /// A week, as week_bounds and local_week_bounds compute it: `[week_start, week_end)`.
+    pub struct Week {
+        week_start: TimestampWithTimeZone,
+        week_end: TimestampWithTimeZone,
+    }
+}
 
 /// Per user with sessions that started in `[week_end - 7 days, week_end)` (days of
 /// the session's TimeZone): their count, total talked time and the latest start.
@@ -33,31 +43,12 @@ pub fn local_weekly_report(week_ending: Option<Date>, tz: Option<&str>) -> Resul
 }
 
 fn report_between(bounds: &Statement, bounds_args: Args) -> Result<Vec<WeeklyRow>> {
-    let week = read(
-        bounds,
-        || Ok(bounds_args),
-        |row| {
-            Ok((
-                required(row.get::<TimestampWithTimeZone>(1)?, "week start")?,
-                required(row.get::<TimestampWithTimeZone>(2)?, "week end")?,
-            ))
-        },
-    )?;
-    let (start, end) = week
-        .into_iter()
-        .next()
+    let week = read(bounds, || Ok(bounds_args), Week::read)?
+        .pop()
         .ok_or_else(|| Error::Internal("the week's bounds were not computed".into()))?;
     read(
         &WEEKLY_REPORT,
-        || Ok(vec![start.into(), end.into()]),
-        |row| {
-            Ok((
-                required(row.get(1)?, "email")?,
-                row.get(2)?,
-                required(row.get(3)?, "session_count")?,
-                required(row.get(4)?, "total_talked_time")?,
-                required(row.get(5)?, "last_session_at")?,
-            ))
-        },
+        || Ok(vec![week.week_start.into(), week.week_end.into()]),
+        WeeklyRow::read,
     )
 }

@@ -1,7 +1,9 @@
 //! The exact row counts that health() reports (table user_metrics.counters).
 
-use super::statements::{ignore, write, ADD_TO_COUNTERS};
+use serde::Serialize;
+
 use crate::error::Result;
+use crate::sql::{ignore, write, ADD_TO_COUNTERS};
 
 /// Rows one call added to each table (negative: removed).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +21,28 @@ impl Counts {
             sessions: self.sessions + other.sessions,
             events: self.events + other.events,
             rejected: self.rejected + other.rejected,
+        }
+    }
+}
+
+/// Rows that forget_user or purge removed from each table, as they report them.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct Removed {
+    pub users: i64,
+    pub sessions: i64,
+    pub events: i64,
+    /// From the quarantine (rejected_events).
+    pub quarantined: i64,
+}
+
+impl Removed {
+    /// What the counters lose.
+    pub fn counts(self) -> Counts {
+        Counts {
+            users: -self.users,
+            sessions: -self.sessions,
+            events: -self.events,
+            rejected: -self.quarantined,
         }
     }
 }
@@ -47,7 +71,7 @@ pub fn add(counts: Counts) -> Result<()> {
 
 /// This backend's number: no two running backends share one, so concurrent
 /// writers never update the same counters row.
-#[cfg(any(feature = "pg15", feature = "pg16"))]
+#[cfg(feature = "pg15")]
 pub(super) fn backend_slot() -> i32 {
     // SAFETY: a plain global that PostgreSQL sets once when the backend starts.
     unsafe { pgrx::pg_sys::MyBackendId }
@@ -55,7 +79,7 @@ pub(super) fn backend_slot() -> i32 {
 
 /// This backend's number: no two running backends share one, so concurrent
 /// writers never update the same counters row.
-#[cfg(any(feature = "pg17", feature = "pg18"))]
+#[cfg(feature = "pg18")]
 pub(super) fn backend_slot() -> i32 {
     // SAFETY: a plain global that PostgreSQL sets once when the backend starts.
     unsafe { pgrx::pg_sys::MyProcNumber }

@@ -3,12 +3,12 @@
 use std::collections::HashSet;
 use user_metrics_contract::Event;
 
-use super::convert::optional_timestamptz;
+use pgrx::datum::TimestampWithTimeZone;
+
 use super::keys::Keys;
-use super::rows::required;
 use super::sessions::Sessions;
-use super::statements::*;
 use crate::error::Result;
+use crate::sql::*;
 
 /// A user's event_id, as stored: (user key, event_id).
 pub type StoredId = (i64, String);
@@ -30,22 +30,43 @@ pub fn stored_before(events: &[Event], keys: &Keys) -> Result<HashSet<StoredId>>
             let (user_keys, ids): (Vec<i64>, Vec<&str>) = sent.iter().copied().unzip();
             Ok(vec![user_keys.into(), ids.into()])
         },
-        key_and_event_id,
+        EventId::read,
     )?;
-    Ok(known
-        .into_iter()
-        .filter_map(|(key, id)| Some((key, id?)))
-        .collect())
+    Ok(known.into_iter().filter_map(EventId::stored_id).collect())
 }
 
-fn key_and_event_id(row: pgrx::spi::SpiHeapTupleData<'_>) -> Result<(i64, Option<String>)> {
-    Ok((
-        required(row.get::<i64>(1)?, "user_key")?,
-        row.get::<String>(2)?,
-    ))
+result_row! {
+    /// A stored event's user and event_id, as known_event_ids and insert_events
+    /// return them (insert_events: a NULL event_id for an event sent without one).
+    pub struct EventId {
+        user_key: i64,
+        event_id: Option<String>,
+    }
+}
+
+impl EventId {
+    fn stored_id(self) -> Option<StoredId> {
+        Some((self.user_key, self.event_id?))
+    }
+}
+
+parameter_rows! {
+    /// An event row as insert_events takes it.
+    pub struct EventRow<'e> {
+        user_key: i64,
+        event_id: Option<&'e str>,
+        session_id: i64,
+        recorded_at: Option<TimestampWithTimeZone>,
+        /// Exact decimals, as text that the statement casts to numeric.
+        talked_time: String,
+        microphone_used: Option<bool>,
+        speaker_used: Option<bool>,
+        voice_sentiment: Option<String>,
+    }
 }
 
 /// The events one call inserted.
+#[derive(Default)]
 pub struct Inserted {
     /// The (user, event_id) pairs of the stored events that have an event_id.
     pub ids: HashSet<StoredId>,
@@ -57,10 +78,7 @@ pub struct Inserted {
 /// call stored meanwhile is skipped (and is then a duplicate).
 pub fn insert(to_store: &[&Event], keys: &Keys, sessions: &Sessions) -> Result<Inserted> {
     if to_store.is_empty() {
-        return Ok(Inserted {
-            ids: HashSet::new(),
-            rows: 0,
-        });
+        return Ok(Inserted::default());
     }
     // Sorted by user key and event_id, so that concurrent calls wait for each
     // other's unique-index entries in one order.
@@ -73,47 +91,25 @@ pub fn insert(to_store: &[&Event], keys: &Keys, sessions: &Sessions) -> Result<I
     let stored = write(
         &INSERT_EVENTS,
         || {
-            let n = order.len();
-            let (mut user_keys, mut event_ids, mut session_ids, mut recorded) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
-            let (mut talked, mut microphone, mut speaker, mut sentiment) = (
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-                Vec::with_capacity(n),
-            );
-            for (key, event) in &order {
-                user_keys.push(*key);
-                event_ids.push(event.event_id.as_deref());
-                session_ids.push(sessions.row(&event.email, &event.session_id)?.id);
-                recorded.push(optional_timestamptz(event.recorded_at)?);
-                talked.push(event.talked_time.to_string());
-                microphone.push(event.microphone_used);
-                speaker.push(event.speaker_used);
-                sentiment.push(event.voice_sentiment.map(|s| s.to_string()));
+            let mut rows = Vec::with_capacity(order.len());
+            for &(user_key, event) in &order {
+                rows.push(EventRow {
+                    user_key,
+                    event_id: event.event_id.as_deref(),
+                    session_id: sessions.row(&event.email, &event.session_id)?.id,
+                    recorded_at: optional_timestamptz(event.recorded_at)?,
+                    talked_time: event.talked_time.to_string(),
+                    microphone_used: event.microphone_used,
+                    speaker_used: event.speaker_used,
+                    voice_sentiment: event.voice_sentiment.map(|s| s.to_string()),
+                });
             }
-            Ok(vec![
-                user_keys.into(),
-                event_ids.into(),
-                session_ids.into(),
-                recorded.into(),
-                talked.into(),
-                microphone.into(),
-                speaker.into(),
-                sentiment.into(),
-            ])
+            Ok(EventRow::into_args(rows))
         },
-        key_and_event_id,
+        EventId::read,
     )?;
     Ok(Inserted {
         rows: stored.len(),
-        ids: stored
-            .into_iter()
-            .filter_map(|(key, id)| Some((key, id?)))
-            .collect(),
+        ids: stored.into_iter().filter_map(EventId::stored_id).collect(),
     })
 }

@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 
 use super::keys::Keys;
-use super::rows::required;
-use super::statements::{read, FORGOTTEN_USERS};
 use crate::error::Result;
+use crate::sql::{read, result_row, ResultRow, FORGOTTEN_USERS};
 
 /// Per erased user key of the batch, when it was last erased (microseconds since
 /// the Unix epoch).
@@ -20,16 +19,25 @@ impl Erased {
     }
 }
 
+result_row! {
+    /// When a user was last erased, as forgotten_users returns it.
+    pub struct LastErasure {
+        user_key: i64,
+        /// Microseconds since the Unix epoch.
+        forgotten_at_micros: i64,
+    }
+}
+
+/// The erased users among `keys`.
 pub fn erased(keys: &Keys) -> Result<Erased> {
     let rows = read(
         &FORGOTTEN_USERS,
         || Ok(vec![keys.sorted().into()]),
-        |row| {
-            Ok((
-                required(row.get::<i64>(1)?, "user_key")?,
-                required(row.get::<i64>(2)?, "forgotten_at")?,
-            ))
-        },
+        LastErasure::read,
     )?;
-    Ok(Erased(rows.into_iter().collect()))
+    Ok(Erased(
+        rows.into_iter()
+            .map(|row| (row.user_key, row.forgotten_at_micros))
+            .collect(),
+    ))
 }

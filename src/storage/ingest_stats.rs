@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::counters::backend_slot;
-use super::rows::count;
-use super::statements::{ignore, write, ADD_TO_INGEST_STATS};
 use crate::error::{Error, Result};
+use crate::sql::{count, ignore, write, ADD_TO_INGEST_STATS};
 
 /// One call: events accepted, duplicates, refused per code, and its time.
 pub struct Call<'a> {
@@ -24,15 +23,13 @@ pub fn record(call: &Call) -> Result<()> {
         .map_err(|e| Error::Internal(format!("rejections by code: {e}")))?;
     let time_us = i64::try_from(call.time.as_micros())
         .map_err(|_| Error::Internal("call time overflows bigint".into()))?;
-    let as_i64 =
-        |n: u64| i64::try_from(n).map_err(|_| Error::Internal("count overflows bigint".into()));
     write(
         &ADD_TO_INGEST_STATS,
         || {
             Ok(vec![
                 backend_slot().into(),
-                as_i64(call.accepted)?.into(),
-                as_i64(call.duplicates)?.into(),
+                count(call.accepted)?.into(),
+                count(call.duplicates)?.into(),
                 count(rejected)?.into(),
                 by_code.as_str().into(),
                 time_us.into(),

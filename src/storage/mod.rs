@@ -1,24 +1,24 @@
-//! Writes to the extension's tables, set-based: each step of a batch is one
-//! statement over arrays, whatever the number of events.
+//! Every write to the extension's tables: users, sessions, events, the quarantine
+//! and the counters, for ingestion, replay, erasure and retention. Set-based: each
+//! step of a batch is one statement over arrays, whatever the number of events.
 
-pub mod convert;
 pub mod counters;
 mod erasure;
-mod events;
+pub mod events;
 mod forgotten;
 pub mod ingest_stats;
 mod keys;
-mod quarantine;
+pub mod quarantine;
 mod retention;
-pub mod rows;
-mod sequences;
-mod sessions;
-pub mod statements;
+pub mod sequences;
+pub mod sessions;
 mod store;
-mod users;
+pub mod users;
+mod verdicts;
 
 pub use erasure::forget_user;
 pub use quarantine::{quarantine, Quarantined};
 pub use retention::purge;
 pub use sequences::resync_sequences;
-pub use store::{store_events, Outcome};
+pub use store::store_events;
+pub use verdicts::Outcome;

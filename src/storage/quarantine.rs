@@ -1,9 +1,12 @@
-//! Keeping rejected events, with their payload as sent, in user_metrics.rejected_events.
+//! The quarantine, table user_metrics.rejected_events: rejected events kept with
+//! their payload as sent, and what replay_rejected and discard_rejected do to them.
 
+use serde::Serialize;
 use user_metrics_contract::Rejection;
 
-use super::statements::{ignore, write, QUARANTINE};
+use super::counters::{self, Counts};
 use crate::error::{Error, Result};
+use crate::sql::*;
 
 /// One rejected event of a batch.
 pub struct Quarantined<'a> {
@@ -17,6 +20,18 @@ pub struct Quarantined<'a> {
     pub kept: bool,
 }
 
+parameter_rows! {
+    /// A rejected event as the quarantine statement keeps it.
+    pub struct QuarantineRow<'a> {
+        batch_index: i32,
+        event_id: Option<&'a str>,
+        error_code: &'static str,
+        error_message: &'a str,
+        /// JSON text, which the statement casts to jsonb.
+        payload: &'a str,
+    }
+}
+
 /// Keeps the rejected events that are to be kept; returns how many it kept.
 pub fn quarantine(rejected: &[Quarantined<'_>]) -> Result<usize> {
     let rejected: Vec<&Quarantined> = rejected.iter().filter(|r| r.kept).collect();
@@ -27,30 +42,92 @@ pub fn quarantine(rejected: &[Quarantined<'_>]) -> Result<usize> {
     write(
         &QUARANTINE,
         || {
-            let mut indexes = Vec::with_capacity(rejected.len());
+            let mut rows = Vec::with_capacity(rejected.len());
             for r in &rejected {
-                indexes.push(
-                    i32::try_from(r.index)
+                rows.push(QuarantineRow {
+                    batch_index: i32::try_from(r.index)
                         .map_err(|_| Error::Internal("batch index overflows int".into()))?,
-                );
+                    event_id: r.event_id.as_deref(),
+                    error_code: r.rejection.code.as_str(),
+                    error_message: &r.rejection.message,
+                    payload: r.payload,
+                });
             }
-            let event_ids: Vec<Option<&str>> =
-                rejected.iter().map(|r| r.event_id.as_deref()).collect();
-            let codes: Vec<&str> = rejected.iter().map(|r| r.rejection.code.as_str()).collect();
-            let messages: Vec<&str> = rejected
-                .iter()
-                .map(|r| r.rejection.message.as_str())
-                .collect();
-            let payloads: Vec<&str> = rejected.iter().map(|r| r.payload).collect();
-            Ok(vec![
-                indexes.into(),
-                event_ids.into(),
-                codes.into(),
-                messages.into(),
-                payloads.into(),
-            ])
+            Ok(QuarantineRow::into_args(rows))
         },
         ignore,
     )?;
     Ok(kept)
+}
+
+result_row! {
+    /// A quarantined event, locked for a replay: its id and its payload as JSON text.
+    pub struct LockedEvent {
+        id: i64,
+        payload: String,
+    }
+}
+
+/// The quarantined events with these ids that exist, locked in id order, so that
+/// two replays of the same events take turns and cannot both store them.
+pub fn lock(ids: &[i64]) -> Result<Vec<LockedEvent>> {
+    write(
+        &LOCK_REJECTED,
+        || Ok(vec![ids.to_vec().into()]),
+        LockedEvent::read,
+    )
+}
+
+parameter_rows! {
+    /// A quarantined event that a replay refused again, with the latest reason;
+    /// replay_rejected lists them as `{"id", "code", "message"}`.
+    #[derive(Debug, Clone, Serialize)]
+    pub struct RefusedAgain {
+        id: i64,
+        #[serde(rename = "code")]
+        error_code: &'static str,
+        #[serde(rename = "message")]
+        error_message: String,
+    }
+}
+
+/// Ends a replay of `replayed` (locked with `lock`): those refused again stay, with
+/// their new reason and one more replay counted; the others (stored, repeats of
+/// stored events, or an erased user's, which are not to be kept) leave the
+/// quarantine. Returns how many left it.
+pub fn settle_replay(replayed: &[LockedEvent], refused_again: &[RefusedAgain]) -> Result<i64> {
+    let stays: std::collections::HashSet<i64> = refused_again.iter().map(|r| r.id).collect();
+    let done: Vec<i64> = replayed
+        .iter()
+        .map(|event| event.id)
+        .filter(|id| !stays.contains(id))
+        .collect();
+    let left = remove(done)?;
+    if !refused_again.is_empty() {
+        write(
+            &MARK_REPLAYED,
+            || Ok(RefusedAgain::into_args(refused_again.to_vec())),
+            ignore,
+        )?;
+    }
+    Ok(left)
+}
+
+/// Removes these quarantined events for good, as discard_rejected does; returns
+/// how many were removed.
+pub fn discard(ids: &[i64]) -> Result<i64> {
+    let _watch = crate::elog::watch();
+    let removed = remove(ids.to_vec())?;
+    counters::add(Counts {
+        rejected: -removed,
+        ..Counts::default()
+    })?;
+    Ok(removed)
+}
+
+fn remove(ids: Vec<i64>) -> Result<i64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    count(write(&DELETE_REJECTED, || Ok(vec![ids.into()]), ignore)?.len())
 }

@@ -2,21 +2,27 @@
 //! without a session, and the quarantine of that age; one bounded batch per call.
 
 use pgrx::datum::Interval;
+use serde::Serialize;
 
-use super::counters::{self, Counts};
-use super::rows::{count, required};
-use super::statements::*;
+use super::counters::{self, Removed};
 use crate::error::{Error, Result};
+use crate::sql::*;
 
-/// What one call of purge removed, and whether more is left.
-#[derive(Debug)]
+/// What one call of purge removed, and whether more is left, as purge returns it.
+#[derive(Debug, Serialize)]
 pub struct Purged {
-    pub sessions: i64,
-    pub events: i64,
-    pub users: i64,
-    pub quarantined: i64,
+    #[serde(flatten)]
+    pub removed: Removed,
     /// A batch was full: another call has more to remove.
     pub more: bool,
+}
+
+result_row! {
+    /// A session old enough to purge, as purge_find_sessions returns it.
+    pub struct Doomed {
+        user_key: i64,
+        id: i64,
+    }
 }
 
 /// Removes at most `max_sessions` of the oldest sessions that started more than
@@ -38,19 +44,14 @@ pub fn purge(older_than: Interval, max_sessions: i32) -> Result<Purged> {
     let doomed = read(
         &PURGE_FIND_SESSIONS,
         || Ok(vec![older_than.into(), max_sessions.into()]),
-        |row| {
-            Ok((
-                required(row.get::<i64>(1)?, "user_key")?,
-                required(row.get::<i64>(2)?, "id")?,
-            ))
-        },
+        Doomed::read,
     )?;
-    let (mut events, mut sessions, mut users) = (0, 0, 0);
+    let mut removed = Removed::default();
     if !doomed.is_empty() {
-        let mut keys: Vec<i64> = doomed.iter().map(|d| d.0).collect();
-        let ids: Vec<i64> = doomed.iter().map(|d| d.1).collect();
-        events = write_count(&PURGE_EVENTS, vec![keys.clone().into(), ids.clone().into()])?;
-        sessions = count(
+        let mut keys: Vec<i64> = doomed.iter().map(|d| d.user_key).collect();
+        let ids: Vec<i64> = doomed.iter().map(|d| d.id).collect();
+        removed.events = write_count(&PURGE_EVENTS, vec![keys.clone().into(), ids.clone().into()])?;
+        removed.sessions = count(
             write(
                 &DELETE_SESSIONS,
                 || Ok(vec![keys.clone().into(), ids.into()]),
@@ -60,24 +61,17 @@ pub fn purge(older_than: Interval, max_sessions: i32) -> Result<Purged> {
         )?;
         keys.sort_unstable();
         keys.dedup();
-        users = count(write(&DELETE_UNUSED_USERS, || Ok(vec![keys.into()]), ignore)?.len())?;
+        removed.users =
+            count(write(&DELETE_UNUSED_USERS, || Ok(vec![keys.into()]), ignore)?.len())?;
     }
-    let quarantined = write_count(
+    removed.quarantined = write_count(
         &PURGE_QUARANTINE,
         vec![older_than.into(), max_sessions.into()],
     )?;
-    counters::add(Counts {
-        users: -users,
-        sessions: -sessions,
-        events: -events,
-        rejected: -quarantined,
-    })?;
+    counters::add(removed.counts())?;
     let full = i64::from(max_sessions);
     Ok(Purged {
-        sessions,
-        events,
-        users,
-        quarantined,
-        more: sessions == full || quarantined == full,
+        more: removed.sessions == full || removed.quarantined == full,
+        removed,
     })
 }

@@ -2,14 +2,13 @@
 //! A session is a user's: it is known by the user's key and the client's session
 //! id, and the same session id sent by two users names two sessions.
 
+use pgrx::datum::TimestampWithTimeZone;
 use std::collections::{BTreeMap, HashMap};
 use user_metrics_contract::{Decimal, Event, SessionKey, SessionTotals};
 
-use super::convert::{optional_timestamptz, timestamptz};
 use super::keys::Keys;
-use super::rows::{count, required};
-use super::statements::*;
 use crate::error::{Error, Result};
+use crate::sql::*;
 
 /// One session of the batch, locked by this call.
 pub struct SessionRow {
@@ -67,53 +66,40 @@ pub fn create_or_lock<'e>(
         || {
             let mut user_keys = Vec::with_capacity(order.len());
             let mut session_ids = Vec::with_capacity(order.len());
-            let mut columns = TotalsColumns::with_capacity(order.len());
+            let mut totals = Vec::with_capacity(order.len());
             for &(key, session) in &order {
                 let first = first_events[&session];
-                let mut totals = match assumed.get(&session) {
-                    Some(totals) => totals.clone(),
+                let mut row = match assumed.get(&session) {
+                    Some(assumed) => TotalsRow::of(assumed)?,
                     // No event of the batch is assumed to be stored in it: if the session
                     // is new, it is removed again once that is confirmed.
-                    None => SessionTotals {
-                        email: &first.email,
-                        started_at: first.started_at,
-                        ended_at: None,
-                        device: None,
-                        event_count: 0,
-                        talked_time: Decimal::ZERO,
-                        microphone_used: None,
-                        speaker_used: None,
-                        sentiment_sum: Decimal::ZERO,
-                        sentiment_count: 0,
-                    },
+                    None => TotalsRow::empty(first)?,
                 };
                 if rows.contains_key(&session) {
                     // Only locked: its values are not used, so spare parsing the device.
-                    totals.device = None;
+                    row.device = None;
                 }
                 user_keys.push(key);
                 session_ids.push(session.1);
-                columns.push(&totals)?;
+                totals.push(row);
             }
             let mut args: Args = vec![user_keys.into(), session_ids.into()];
-            args.extend(columns.into_args());
+            args.extend(TotalsRow::into_args(totals));
             Ok(args)
         },
-        key_session_and_id,
+        SessionId::read,
     )?;
     let batch_key = batch_keys(&wanted);
-    for (user_key, session_id, id) in created {
+    for created in created {
         let session = batch_key
-            .get(&(user_key, session_id.as_str()))
-            .ok_or_else(|| Error::Internal(format!("created an unknown session {session_id:?}")))?;
-        rows.insert(
-            *session,
-            SessionRow {
-                id,
-                user_key,
-                created: true,
-            },
-        );
+            .get(&(created.user_key, created.client_session_id.as_str()))
+            .ok_or_else(|| {
+                Error::Internal(format!(
+                    "created an unknown session {:?}",
+                    created.client_session_id
+                ))
+            })?;
+        rows.insert(*session, created.locked(true));
     }
     // Sessions that a concurrent call created after the first lookup: now locked.
     let raced: Vec<(i64, &str, &str)> = wanted
@@ -127,12 +113,23 @@ pub fn create_or_lock<'e>(
     Ok(Sessions { rows })
 }
 
-fn key_session_and_id(row: pgrx::spi::SpiHeapTupleData<'_>) -> Result<(i64, String, i64)> {
-    Ok((
-        required(row.get::<i64>(1)?, "user_key")?,
-        required(row.get::<String>(2)?, "client_session_id")?,
-        required(row.get::<i64>(3)?, "id")?,
-    ))
+result_row! {
+    /// A stored session, as find_sessions and create_or_lock_sessions return it.
+    pub struct SessionId {
+        user_key: i64,
+        client_session_id: String,
+        id: i64,
+    }
+}
+
+impl SessionId {
+    fn locked(&self, created: bool) -> SessionRow {
+        SessionRow {
+            id: self.id,
+            user_key: self.user_key,
+            created,
+        }
+    }
 }
 
 /// Each of `wanted` (user key, e-mail, session id) by user key and session id: how
@@ -154,19 +151,12 @@ fn find<'e>(wanted: &[(i64, &'e str, &'e str)]) -> Result<HashMap<SessionKey<'e>
             let ids: Vec<&str> = wanted.iter().map(|w| w.2).collect();
             Ok(vec![keys.into(), ids.into()])
         },
-        key_session_and_id,
+        SessionId::read,
     )?;
     let mut rows = HashMap::with_capacity(found.len());
-    for (user_key, session_id, id) in found {
-        if let Some(session) = batch_key.get(&(user_key, session_id.as_str())) {
-            rows.insert(
-                *session,
-                SessionRow {
-                    id,
-                    user_key,
-                    created: false,
-                },
-            );
+    for found in found {
+        if let Some(session) = batch_key.get(&(found.user_key, found.client_session_id.as_str())) {
+            rows.insert(*session, found.locked(false));
         }
     }
     Ok(rows)
@@ -204,14 +194,14 @@ pub fn settle(
         write(
             statement,
             || {
-                let mut columns = TotalsColumns::with_capacity(sessions.len());
-                for (_, totals) in &sessions {
-                    columns.push(totals)?;
+                let mut totals = Vec::with_capacity(sessions.len());
+                for (_, session_totals) in &sessions {
+                    totals.push(TotalsRow::of(session_totals)?);
                 }
                 let keys: Vec<i64> = sessions.iter().map(|(row, _)| row.user_key).collect();
                 let ids: Vec<i64> = sessions.iter().map(|(row, _)| row.id).collect();
                 let mut args: Args = vec![keys.into(), ids.into()];
-                args.extend(columns.into_args());
+                args.extend(TotalsRow::into_args(totals));
                 Ok(args)
             },
             ignore,
@@ -234,60 +224,51 @@ pub fn settle(
     count(created - removed)
 }
 
-/// Session totals as the array parameters the session statements take, in the
-/// order they take them after the key columns.
-struct TotalsColumns<'e> {
-    started_at: Vec<pgrx::datum::TimestampWithTimeZone>,
-    ended_at: Vec<Option<pgrx::datum::TimestampWithTimeZone>>,
-    device: Vec<Option<&'e str>>,
-    event_count: Vec<i64>,
-    /// Exact decimals, as text that the statements cast to numeric.
-    talked_time: Vec<String>,
-    microphone_used: Vec<Option<bool>>,
-    speaker_used: Vec<Option<bool>>,
-    sentiment_sum: Vec<String>,
-    sentiment_count: Vec<i64>,
+parameter_rows! {
+    /// A session's totals as create_or_lock_sessions, add_to_sessions and
+    /// set_session_totals take them, after the two key columns.
+    pub struct TotalsRow<'e> {
+        started_at: TimestampWithTimeZone,
+        ended_at: Option<TimestampWithTimeZone>,
+        /// JSON text, which the statements cast to jsonb.
+        device: Option<&'e str>,
+        event_count: i64,
+        /// Exact decimals, as text that the statements cast to numeric.
+        talked_time: String,
+        microphone_used: Option<bool>,
+        speaker_used: Option<bool>,
+        sentiment_sum: String,
+        sentiment_count: i64,
+    }
 }
 
-impl<'e> TotalsColumns<'e> {
-    fn with_capacity(n: usize) -> Self {
-        TotalsColumns {
-            started_at: Vec::with_capacity(n),
-            ended_at: Vec::with_capacity(n),
-            device: Vec::with_capacity(n),
-            event_count: Vec::with_capacity(n),
-            talked_time: Vec::with_capacity(n),
-            microphone_used: Vec::with_capacity(n),
-            speaker_used: Vec::with_capacity(n),
-            sentiment_sum: Vec::with_capacity(n),
-            sentiment_count: Vec::with_capacity(n),
-        }
+impl<'e> TotalsRow<'e> {
+    fn of(t: &SessionTotals<'e>) -> Result<TotalsRow<'e>> {
+        Ok(TotalsRow {
+            started_at: timestamptz(t.started_at)?,
+            ended_at: optional_timestamptz(t.ended_at)?,
+            device: t.device,
+            event_count: t.event_count,
+            talked_time: t.talked_time.to_string(),
+            microphone_used: t.microphone_used,
+            speaker_used: t.speaker_used,
+            sentiment_sum: t.sentiment_sum.to_string(),
+            sentiment_count: t.sentiment_count,
+        })
     }
 
-    fn push(&mut self, t: &SessionTotals<'e>) -> Result<()> {
-        self.started_at.push(timestamptz(t.started_at)?);
-        self.ended_at.push(optional_timestamptz(t.ended_at)?);
-        self.device.push(t.device);
-        self.event_count.push(t.event_count);
-        self.talked_time.push(t.talked_time.to_string());
-        self.microphone_used.push(t.microphone_used);
-        self.speaker_used.push(t.speaker_used);
-        self.sentiment_sum.push(t.sentiment_sum.to_string());
-        self.sentiment_count.push(t.sentiment_count);
-        Ok(())
-    }
-
-    fn into_args(self) -> Args {
-        vec![
-            self.started_at.into(),
-            self.ended_at.into(),
-            self.device.into(),
-            self.event_count.into(),
-            self.talked_time.into(),
-            self.microphone_used.into(),
-            self.speaker_used.into(),
-            self.sentiment_sum.into(),
-            self.sentiment_count.into(),
-        ]
+    /// A session without events, which starts when `first` says.
+    fn empty(first: &Event<'_>) -> Result<TotalsRow<'e>> {
+        Ok(TotalsRow {
+            started_at: timestamptz(first.started_at)?,
+            ended_at: None,
+            device: None,
+            event_count: 0,
+            talked_time: Decimal::ZERO.to_string(),
+            microphone_used: None,
+            speaker_used: None,
+            sentiment_sum: Decimal::ZERO.to_string(),
+            sentiment_count: 0,
+        })
     }
 }

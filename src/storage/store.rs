@@ -7,7 +7,7 @@
 //!    anything);
 //! 2. set aside the events of erased users (forget_user) that belong to what was
 //!    erased; find or create the other users, and set aside the e-mails whose key
-//!    another e-mail holds;
+//!    another e-mail holds (`verdicts`);
 //! 3. create the new sessions, each with the totals of its events in the batch, and
 //!    lock the existing ones;
 //! 4. insert the events that are not repeats;
@@ -24,25 +24,15 @@
 //! transaction.
 
 use std::collections::BTreeMap;
-use user_metrics_contract::{classify, session_totals, Event, Fate, RejectCode, Rejection};
+use user_metrics_contract::{session_totals, Event, Fate, SessionKey};
 
 use super::counters::Counts;
+use super::events::{self, Inserted};
 use super::keys::Keys;
-use super::rows::count;
-use super::{events, forgotten, sessions, users};
-use crate::error::{Error, Result};
-
-/// What became of one valid event.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    Stored,
-    /// Its user stored its event_id before, in an earlier call or earlier in this one.
-    Duplicate,
-    /// Its e-mail's user key belongs to another e-mail.
-    Conflict(Rejection),
-    /// Its user was erased after its session started: refused, and not kept.
-    Forgotten(Rejection),
-}
+use super::verdicts::{all_repeats, Outcome, Verdicts};
+use super::{sessions, users};
+use crate::error::Result;
+use crate::sql::count;
 
 /// Stores `events` (in batch order; `indexes` gives each one's index in the
 /// payload) and returns each one's outcome, in the same order, with the rows the
@@ -55,102 +45,24 @@ pub fn store_events(
 ) -> Result<(Vec<Outcome>, Counts)> {
     let keys = Keys::of(events);
     let stored_before = events::stored_before(events, &keys)?;
-    let is_repeat = |email: &str, id: &str| {
-        keys.of_email(email)
-            .is_ok_and(|key| stored_before.contains(&(key, id.to_string())))
-    };
-    let all_repeats = events.iter().all(|event| {
-        event
-            .event_id
-            .as_deref()
-            .is_some_and(|id| is_repeat(&event.email, id))
-    });
-    if all_repeats {
+    if all_repeats(events, &keys, &stored_before) {
         return Ok((vec![Outcome::Duplicate; events.len()], Counts::default()));
     }
-    let erased = forgotten::erased(&keys)?;
-    let is_erased = |event: &Event| {
-        keys.of_email(&event.email)
-            .is_ok_and(|key| erased.covers(key, event.started_at.unix_micros))
-    };
-    // No user row is written, even for a moment, for a user all of whose events
-    // are erased ones.
-    let live_emails: std::collections::HashSet<&str> = events
-        .iter()
-        .filter(|event| !is_erased(event))
-        .map(|event| event.email.as_ref())
-        .collect();
-    let users = users::find_or_create(&keys.only(|email| live_emails.contains(email)))?;
-
-    // The verdicts: every user is known now, and sessions take no part in them.
-    let fates = classify(events, is_repeat, |event| {
-        is_erased(event) || users.collides(&event.email)
-    });
-    let refusal = |event: &Event| {
-        if is_erased(event) {
-            Outcome::Forgotten(Rejection::new(
-                RejectCode::UserForgotten,
-                "user.email",
-                "this user was erased with forget_user() after the session started",
-            ))
-        } else {
-            Outcome::Conflict(Rejection::new(
-                RejectCode::UserKeyCollision,
-                "user.email",
-                format!(
-                    "the user key of {:?} belongs to another e-mail address",
-                    event.email
-                ),
-            ))
-        }
-    };
+    let verdicts = Verdicts::judge(events, keys, &stored_before)?;
     if stop_at_conflict {
-        if let Some(p) = fates.iter().position(|f| *f == Fate::Refused) {
-            if let Outcome::Conflict(rejection) | Outcome::Forgotten(rejection) =
-                refusal(&events[p])
-            {
-                return Err(Error::InvalidEvent {
-                    index: indexes[p],
-                    rejection,
-                });
-            }
+        if let Some(error) = verdicts.first_refusal(indexes) {
+            return Err(error);
         }
     }
-    let to_store: Vec<&Event> = events
+    let (outcomes, sessions_added, events_added) = store_sessions_and_events(&verdicts)?;
+    let stored: Vec<&Event> = events
         .iter()
-        .zip(&fates)
-        .filter(|(_, f)| **f == Fate::Store)
-        .map(|(e, _)| e)
+        .zip(&outcomes)
+        .filter(|(_, outcome)| **outcome == Outcome::Stored)
+        .map(|(event, _)| event)
         .collect();
-
-    let (outcomes, sessions_added, events_added) = if to_store.is_empty() {
-        let nothing = events::Inserted {
-            ids: Default::default(),
-            rows: 0,
-        };
-        (outcomes_of(events, &fates, &keys, &nothing, refusal)?, 0, 0)
-    } else {
-        // What the batch adds to each session if every session were new.
-        let assumed = session_totals(events, |p| fates[p] == Fate::Store);
-        let mut first_events = BTreeMap::new();
-        for event in &to_store {
-            first_events
-                .entry((event.email.as_ref(), event.session_id.as_ref()))
-                .or_insert(*event);
-        }
-        let sessions = sessions::create_or_lock(&first_events, &assumed, &keys)?;
-        let inserted = events::insert(&to_store, &keys, &sessions)?;
-        let outcomes = outcomes_of(events, &fates, &keys, &inserted, refusal)?;
-        let is_stored = |p: usize| outcomes[p] == Outcome::Stored;
-        let added = sessions::settle(&sessions, &assumed, &session_totals(events, is_stored))?;
-        (outcomes, added, inserted.rows)
-    };
-    let stored: Vec<&Event> = (0..events.len())
-        .filter(|&p| outcomes[p] == Outcome::Stored)
-        .map(|p| &events[p])
-        .collect();
-    let users_added = users::remove_unused(&users, &keys, &stored)?;
-    users::rename(&users, &keys, &stored)?;
+    let users_added = users::remove_unused(&verdicts.users, &verdicts.keys, &stored)?;
+    users::rename(&verdicts.users, &verdicts.keys, &stored)?;
     let counts = Counts {
         users: users_added,
         sessions: sessions_added,
@@ -160,33 +72,31 @@ pub fn store_events(
     Ok((outcomes, counts))
 }
 
-/// Each event's outcome, once the insert has said which were stored: an event
-/// meant to be stored whose (user, event_id) a concurrent call stored first is a
-/// duplicate.
-fn outcomes_of(
-    events: &[Event],
-    fates: &[Fate],
-    keys: &Keys,
-    inserted: &events::Inserted,
-    refusal: impl Fn(&Event) -> Outcome,
-) -> Result<Vec<Outcome>> {
-    let mut outcomes = Vec::with_capacity(events.len());
-    for (event, fate) in events.iter().zip(fates) {
-        outcomes.push(match fate {
-            Fate::Refused => refusal(event),
-            Fate::Duplicate => Outcome::Duplicate,
-            Fate::Store => match &event.event_id {
-                Some(id) => {
-                    let key = keys.of_email(&event.email)?;
-                    if inserted.ids.contains(&(key, id.to_string())) {
-                        Outcome::Stored
-                    } else {
-                        Outcome::Duplicate
-                    }
-                }
-                None => Outcome::Stored,
-            },
-        });
+/// Steps 3 to 5: the sessions and the events. Returns each event's outcome, and how
+/// many sessions and events the call added.
+fn store_sessions_and_events(verdicts: &Verdicts) -> Result<(Vec<Outcome>, i64, usize)> {
+    let to_store = verdicts.to_store();
+    if to_store.is_empty() {
+        return Ok((verdicts.outcomes(&Inserted::default())?, 0, 0));
     }
-    Ok(outcomes)
+    let events = verdicts.events;
+    // What the batch adds to each session if every session were new.
+    let assumed = session_totals(events, |p| verdicts.fates[p] == Fate::Store);
+    let sessions = sessions::create_or_lock(&first_events(&to_store), &assumed, &verdicts.keys)?;
+    let inserted = events::insert(&to_store, &verdicts.keys, &sessions)?;
+    let outcomes = verdicts.outcomes(&inserted)?;
+    let stored = session_totals(events, |p| outcomes[p] == Outcome::Stored);
+    let sessions_added = sessions::settle(&sessions, &assumed, &stored)?;
+    Ok((outcomes, sessions_added, inserted.rows))
+}
+
+/// Per session, the first of its events to store.
+fn first_events<'e>(to_store: &[&'e Event<'e>]) -> BTreeMap<SessionKey<'e>, &'e Event<'e>> {
+    let mut first = BTreeMap::new();
+    for event in to_store {
+        first
+            .entry((event.email.as_ref(), event.session_id.as_ref()))
+            .or_insert(*event);
+    }
+    first
 }

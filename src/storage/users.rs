@@ -4,9 +4,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use user_metrics_contract::Event;
 
 use super::keys::Keys;
-use super::rows::{count, required};
-use super::statements::*;
 use crate::error::Result;
+use crate::sql::*;
 
 /// The batch's users: each key's stored e-mail and name, which e-mails cannot be
 /// stored because another e-mail holds their key, and which users this call
@@ -24,19 +23,9 @@ impl Users {
     }
 
     fn find(&mut self, keys: Vec<i64>) -> Result<()> {
-        let found = read(
-            &FIND_USERS,
-            || Ok(vec![keys.into()]),
-            |row| {
-                Ok((
-                    required(row.get::<i64>(1)?, "user_key")?,
-                    required(row.get::<String>(2)?, "email")?,
-                    row.get::<String>(3)?,
-                ))
-            },
-        )?;
-        for (key, email, name) in found {
-            self.stored.insert(key, (email, name));
+        let found = read(&FIND_USERS, || Ok(vec![keys.into()]), StoredUser::read)?;
+        for user in found {
+            self.stored.insert(user.user_key, (user.email, user.name));
         }
         Ok(())
     }
@@ -52,6 +41,31 @@ impl Users {
                 self.colliding.insert(email.to_string());
             }
         }
+    }
+}
+
+result_row! {
+    /// A stored user, as find_users returns it.
+    pub struct StoredUser {
+        user_key: i64,
+        email: String,
+        name: Option<String>,
+    }
+}
+
+parameter_rows! {
+    /// A user as insert_users creates it.
+    pub struct NewUser<'e> {
+        user_key: i64,
+        email: &'e str,
+    }
+}
+
+parameter_rows! {
+    /// A user's new name, as rename_users takes it.
+    pub struct NewName<'e> {
+        user_key: i64,
+        name: &'e str,
     }
 }
 
@@ -85,11 +99,13 @@ pub fn find_or_create(keys: &Keys) -> Result<Users> {
     let created = write(
         &INSERT_USERS,
         || {
-            let keys: Vec<i64> = missing.keys().copied().collect();
-            let emails: Vec<&str> = missing.values().copied().collect();
-            Ok(vec![keys.into(), emails.into()])
+            let rows = missing
+                .iter()
+                .map(|(&user_key, &email)| NewUser { user_key, email })
+                .collect();
+            Ok(NewUser::into_args(rows))
         },
-        |row| required(row.get::<i64>(1)?, "user_key"),
+        |row| column::<i64>(&row, "user_key"),
     )?;
     for key in &created {
         if let Some(email) = missing.remove(key) {
@@ -145,9 +161,11 @@ pub fn rename(users: &Users, keys: &Keys, stored: &[&Event]) -> Result<()> {
     write(
         &RENAME_USERS,
         || {
-            let keys: Vec<i64> = latest.keys().copied().collect();
-            let names: Vec<&str> = latest.values().copied().collect();
-            Ok(vec![keys.into(), names.into()])
+            let rows = latest
+                .iter()
+                .map(|(&user_key, &name)| NewName { user_key, name })
+                .collect();
+            Ok(NewName::into_args(rows))
         },
         ignore,
     )?;

@@ -5,6 +5,7 @@ mod data_safety;
 mod guards;
 mod ingest;
 mod reports;
+mod statements;
 
 use pgrx::prelude::*;
 use pgrx::JsonB;

@@ -1,4 +1,4 @@
-//! Contract values to PostgreSQL values.
+//! Contract values to PostgreSQL values, and counts to the bigints the tables keep.
 
 use pgrx::datum::TimestampWithTimeZone;
 use user_metrics_contract::Timestamp;
@@ -15,4 +15,10 @@ pub fn timestamptz(t: Timestamp) -> Result<TimestampWithTimeZone> {
 
 pub fn optional_timestamptz(t: Option<Timestamp>) -> Result<Option<TimestampWithTimeZone>> {
     t.map(timestamptz).transpose()
+}
+
+/// A number of rows or events, as the bigint the tables keep.
+pub fn count<N: TryInto<i64>>(n: N) -> Result<i64> {
+    n.try_into()
+        .map_err(|_| Error::Internal("count overflows bigint".into()))
 }

@@ -1,0 +1,17 @@
+//! Running the SQL of `sql/queries/` through SPI, for `storage` (the writes),
+//! `reports` (the reads) and `guards`. Nothing here knows what an event or a
+//! report is:
+//! - `queries`: one constant per SQL file;
+//! - `run`: prepared once per backend, run in an SPI connection of its own;
+//! - `rows`: typed rows in and out of the statements;
+//! - `convert`: contract values as PostgreSQL values.
+
+mod convert;
+mod queries;
+mod rows;
+mod run;
+
+pub use convert::{count, optional_timestamptz, timestamptz};
+pub use queries::*;
+pub(crate) use rows::{column, parameter_rows, result_row, ParameterRows, ResultRow};
+pub use run::{ignore, read, write, write_count, Args};

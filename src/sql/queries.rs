@@ -1,0 +1,70 @@
+//! Every SQL statement the extension runs: one file each under `sql/queries/`,
+//! named here by a constant of the same name.
+
+/// One SQL statement of the extension.
+pub struct Statement {
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! statement {
+    ($const_name:ident, $file:literal) => {
+        pub const $const_name: Statement = Statement {
+            name: $file,
+            sql: include_str!(concat!("../../sql/queries/", $file, ".sql")),
+        };
+    };
+}
+
+// Ingestion, in the order one call runs them.
+statement!(KNOWN_EVENT_IDS, "known_event_ids");
+statement!(FORGOTTEN_USERS, "forgotten_users");
+statement!(FIND_USERS, "find_users");
+statement!(INSERT_USERS, "insert_users");
+statement!(FIND_SESSIONS, "find_sessions");
+statement!(CREATE_OR_LOCK_SESSIONS, "create_or_lock_sessions");
+statement!(INSERT_EVENTS, "insert_events");
+statement!(ADD_TO_SESSIONS, "add_to_sessions");
+statement!(SET_SESSION_TOTALS, "set_session_totals");
+statement!(DELETE_SESSIONS, "delete_sessions");
+statement!(DELETE_UNUSED_USERS, "delete_unused_users");
+statement!(RENAME_USERS, "rename_users");
+statement!(QUARANTINE, "quarantine");
+statement!(ADD_TO_COUNTERS, "add_to_counters");
+statement!(ADD_TO_INGEST_STATS, "add_to_ingest_stats");
+
+// Reports.
+statement!(USER_TOTALS_ALL, "user_totals_all");
+statement!(USER_TOTALS_ONE, "user_totals_one");
+statement!(SESSION_DETAILS, "session_details");
+statement!(SESSION_DETAILS_ALL_USERS, "session_details_all_users");
+statement!(WEEK_BOUNDS, "week_bounds");
+statement!(LOCAL_WEEK_BOUNDS, "local_week_bounds");
+statement!(WEEKLY_REPORT, "weekly_report");
+statement!(HEALTH, "health");
+statement!(LIST_REJECTED_EVENTS, "list_rejected_events");
+
+// The quarantine.
+statement!(LOCK_REJECTED, "lock_rejected");
+statement!(DELETE_REJECTED, "delete_rejected");
+statement!(MARK_REPLAYED, "mark_replayed");
+
+// Retention: purge, in the order it runs them (with DELETE_SESSIONS and
+// DELETE_UNUSED_USERS).
+statement!(PURGE_FIND_SESSIONS, "purge_find_sessions");
+statement!(PURGE_EVENTS, "purge_events");
+statement!(PURGE_QUARANTINE, "purge_quarantine");
+
+// Erasure: forget_user, in the order it runs them.
+statement!(FORGET_FIND_USER, "forget_find_user");
+statement!(FORGET_EVENTS, "forget_events");
+statement!(FORGET_SESSIONS, "forget_sessions");
+statement!(FORGET_USER_ROW, "forget_user_row");
+statement!(FORGET_QUARANTINED, "forget_quarantined");
+statement!(FORGET_RECORD, "forget_record");
+
+// Operations: the DROP EXTENSION guard, and the cut-over after logical replication.
+statement!(TABLES_HOLDING_ROWS, "tables_holding_rows");
+statement!(CITUS_INSTALLED, "citus_installed");
+statement!(DISTRIBUTED_TABLES, "distributed_tables");
+statement!(RESYNC_SEQUENCES, "resync_sequences");
