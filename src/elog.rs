@@ -80,6 +80,9 @@ fn callback() -> *mut pg_sys::ErrorContextCallback {
 /// Puts the callback on `error_context_stack` unless it is there already (a call
 /// inside a call). Returns whether it was put there now.
 fn register() -> bool {
+    // SAFETY: error_context_stack is this backend's list of callbacks, read and
+    // changed by one thread only; every entry on it is valid while it is listed,
+    // and CALLBACK is a static, so it stays valid once listed.
     unsafe {
         let mut entry = pg_sys::error_context_stack;
         while !entry.is_null() {
@@ -121,6 +124,8 @@ impl Drop for Watch {
             return;
         }
         STATE.with(|s| *s.borrow_mut() = State::default());
+        // SAFETY: as in `register`; the callback is taken off only while it is the
+        // innermost entry, so the rest of the list stays as it was.
         unsafe {
             if pg_sys::error_context_stack == callback() {
                 pg_sys::error_context_stack = (*callback()).previous;
@@ -148,6 +153,9 @@ pub fn log(message: &str) {
     let message = c_string(message);
     let file = c_string(file!());
     let function = c"user_metrics";
+    // SAFETY: the errstart/errfinish protocol of elog.h: errmsg and the flags are
+    // called only after errstart said the report is wanted, with NUL-terminated
+    // strings that live until errfinish returns.
     unsafe {
         if !pg_sys::errstart_cold(PgLogLevel::LOG as c_int, std::ptr::null()) {
             return;
@@ -166,7 +174,13 @@ fn c_string(text: &str) -> CString {
     CString::new(text.replace('\0', "")).unwrap_or_default()
 }
 
+/// A copy of a C string of an error report, or None for a null pointer.
+///
+/// # Safety
+/// `text` is null or points to a NUL-terminated string that stays valid during the
+/// call.
 unsafe fn copied(text: *const c_char) -> Option<CString> {
+    // SAFETY: not null, and NUL-terminated per the caller's promise.
     (!text.is_null()).then(|| unsafe { CStr::from_ptr(text) }.to_owned())
 }
 
@@ -178,6 +192,10 @@ fn ptr(text: &Option<CString>) -> *const c_char {
 /// callbacks first, so the context so far holds only the lines added inside the call.
 #[pg_guard]
 unsafe extern "C-unwind" fn complete_error(_arg: *mut c_void) {
+    // SAFETY: PostgreSQL calls this from errfinish, with the error being reported on
+    // top of its error data stack, which is what CopyErrorData copies. The copy is
+    // made in TopMemoryContext (not ErrorContext, which errfinish resets), read, and
+    // freed before returning.
     unsafe {
         // errfinish runs the callbacks in ErrorContext; a copy must be made elsewhere.
         let previous = pg_sys::MemoryContextSwitchTo(pg_sys::TopMemoryContext);
@@ -197,7 +215,12 @@ unsafe extern "C-unwind" fn complete_error(_arg: *mut c_void) {
     }
 }
 
+/// Keeps a copy of an ERROR raised inside the call.
+///
+/// # Safety
+/// Every string pointer of `error` is null or a valid NUL-terminated string.
 unsafe fn capture(error: &pg_sys::ErrorData, message: Option<CString>) {
+    // SAFETY: the caller's promise, for each string `copied` reads.
     let captured = unsafe {
         Captured {
             sqlerrcode: error.sqlerrcode,
@@ -219,11 +242,17 @@ unsafe fn capture(error: &pg_sys::ErrorData, message: Option<CString>) {
 }
 
 /// Completes pgrx's report of the ERROR that is leaving the call.
+///
+/// # Safety
+/// Called from an error context callback (`complete_error`), while errfinish
+/// reports that ERROR: the err* functions below add to the report in progress.
 unsafe fn complete(sqlerrcode: c_int, message: &Option<CString>) {
     let (captured, detail_log) = STATE.with(|s| {
         let mut state = s.borrow_mut();
         (state.captured.take(), state.detail_log.take())
     });
+    // SAFETY: a report is in progress (the caller's promise), and every string
+    // passed lives until this returns; errfinish copies them before it ends.
     unsafe {
         pg_sys::errhidestmt(true);
         match captured {
@@ -244,11 +273,16 @@ unsafe fn complete(sqlerrcode: c_int, message: &Option<CString>) {
 
 /// Puts back what pgrx left out of a PostgreSQL error. The callbacks outside the
 /// call run after this one and add their context lines after these.
+///
+/// # Safety
+/// As for `complete`: a report is in progress.
 unsafe fn restore(original: &Captured) {
     use pg_sys::{
         PG_DIAG_COLUMN_NAME, PG_DIAG_CONSTRAINT_NAME, PG_DIAG_DATATYPE_NAME, PG_DIAG_SCHEMA_NAME,
         PG_DIAG_TABLE_NAME,
     };
+    // SAFETY: a report is in progress (the caller's promise), and every string
+    // passed lives until this returns; the err* functions copy them.
     unsafe {
         if original.detail_log.is_some() {
             pg_sys::errdetail_log(PERCENT_S.as_ptr(), ptr(&original.detail_log));

@@ -8,8 +8,9 @@ use pgrx::{is_a, PgList};
 use std::ffi::CStr;
 
 use crate::error::{Error, Result};
-use crate::storage::rows::required;
-use crate::storage::statements::{read, CITUS_INSTALLED, DISTRIBUTED_TABLES, TABLES_HOLDING_ROWS};
+use crate::sql::{
+    column, read, result_row, ResultRow, CITUS_INSTALLED, DISTRIBUTED_TABLES, TABLES_HOLDING_ROWS,
+};
 
 /// Refuses a call of the function `function` (which writes) on a hot standby
 /// or in a read-only transaction, with SQLSTATE 25006 as any write gets there.
@@ -21,6 +22,7 @@ pub fn writable(function: &'static str) -> Result<()> {
         return Err(Error::InRecovery(function));
     }
     // On a standby every transaction is read-only too; above, it gets the clearer message.
+    // SAFETY: a plain global of this backend's transaction state.
     if unsafe { pg_sys::XactReadOnly } {
         return Err(Error::ReadOnlyTransaction(function));
     }
@@ -107,21 +109,12 @@ pub fn drop_guard(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
     if allow_drop_with_data() {
         return Ok(());
     }
-    let tables = read(
-        &TABLES_HOLDING_ROWS,
-        || Ok(vec![]),
-        |row| {
-            Ok((
-                required(row.get::<String>(1)?, "table_name")?,
-                required(row.get::<String>(2)?, "probe")?,
-            ))
-        },
-    )?;
+    let tables = read(&TABLES_HOLDING_ROWS, || Ok(vec![]), ExtensionTable::read)?;
     // Each probe is the query tables_holding_rows.sql wrote for its table.
     let mut holding = Vec::new();
-    for (table, probe) in tables {
-        if Spi::get_one::<bool>(&probe)?.unwrap_or(false) {
-            holding.push(table);
+    for table in tables {
+        if Spi::get_one::<bool>(&table.probe)?.unwrap_or(false) {
+            holding.push(table.table_name);
         }
     }
     if holding.is_empty() {
@@ -131,13 +124,22 @@ pub fn drop_guard(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
     }
 }
 
+result_row! {
+    /// A table of the extension that DROP EXTENSION would drop, with the query
+    /// that says whether it holds a row.
+    pub struct ExtensionTable {
+        table_name: String,
+        probe: String,
+    }
+}
+
 /// The tables of schema user_metrics that Citus distributes; none without Citus,
 /// whose catalog is only read where it is installed.
 fn distributed_tables() -> Result<Vec<String>> {
     let citus = read(
         &CITUS_INSTALLED,
         || Ok(vec![]),
-        |row| required(row.get::<bool>(1)?, "exists"),
+        |row| column::<bool>(&row, "exists"),
     )?;
     if citus != [true] {
         return Ok(vec![]);
@@ -145,24 +147,32 @@ fn distributed_tables() -> Result<Vec<String>> {
     read(
         &DISTRIBUTED_TABLES,
         || Ok(vec![]),
-        |row| required(row.get::<String>(1)?, "table_name"),
+        |row| column::<String>(&row, "table_name"),
     )
 }
 
 /// Is this statement a DROP EXTENSION that names user_metrics (alone or with others)?
+///
+/// # Safety
+/// `parsetree` is null or a valid parse tree node, as an event trigger receives it.
 unsafe fn drops_user_metrics(parsetree: *mut pg_sys::Node) -> bool {
     if !is_a(parsetree, pg_sys::NodeTag::T_DropStmt) {
         return false;
     }
-    let drop = &*parsetree.cast::<pg_sys::DropStmt>();
+    // SAFETY: a DropStmt (checked above), valid per the caller's promise.
+    let drop = unsafe { &*parsetree.cast::<pg_sys::DropStmt>() };
     if drop.removeType != pg_sys::ObjectType::OBJECT_EXTENSION {
         return false;
     }
     // The names of DROP EXTENSION are String nodes.
-    PgList::<pg_sys::Node>::from_pg(drop.objects)
-        .iter_ptr()
-        .any(|name| {
-            is_a(name, pg_sys::NodeTag::T_String)
-                && CStr::from_ptr((*name.cast::<pg_sys::String>()).sval) == c"user_metrics"
-        })
+    // SAFETY: `objects` is the statement's list of names (or NIL), and each String
+    // node's sval a NUL-terminated string, all valid as the statement is.
+    unsafe {
+        PgList::<pg_sys::Node>::from_pg(drop.objects)
+            .iter_ptr()
+            .any(|name| {
+                is_a(name, pg_sys::NodeTag::T_String)
+                    && CStr::from_ptr((*name.cast::<pg_sys::String>()).sval) == c"user_metrics"
+            })
+    }
 }
