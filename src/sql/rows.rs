@@ -34,7 +34,7 @@ pub trait ParameterRows: Sized {
     /// The names under which the statement unnests the arrays, in order.
     #[cfg_attr(not(any(test, feature = "pg_test")), allow(dead_code))]
     const COLUMNS: &'static [&'static str];
-    fn into_args(rows: Vec<Self>) -> Args;
+    fn into_args(rows: impl IntoIterator<Item = Self>) -> Args;
 }
 
 /// Reads the column `name` of a result row: a value, or for an `Option` field,
@@ -127,8 +127,10 @@ macro_rules! parameter_rows {
         impl $(<$life>)? $crate::sql::ParameterRows for $name $(<$life>)? {
             const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
 
-            fn into_args(rows: Vec<Self>) -> $crate::sql::Args {
-                $(let mut $field: Vec<$type> = Vec::with_capacity(rows.len());)*
+            fn into_args(rows: impl IntoIterator<Item = Self>) -> $crate::sql::Args {
+                let rows = rows.into_iter();
+                let capacity = rows.size_hint().0;
+                $(let mut $field: Vec<$type> = Vec::with_capacity(capacity);)*
                 for row in rows {
                     $($field.push(row.$field);)*
                 }

@@ -106,7 +106,7 @@ pub fn settle_replay(replayed: &[LockedEvent], refused_again: &[RefusedAgain]) -
     if !refused_again.is_empty() {
         write(
             &MARK_REPLAYED,
-            || Ok(RefusedAgain::into_args(refused_again.to_vec())),
+            || Ok(RefusedAgain::into_args(refused_again.iter().cloned())),
             ignore,
         )?;
     }

@@ -99,11 +99,11 @@ pub fn find_or_create(keys: &Keys) -> Result<Users> {
     let created = write(
         &INSERT_USERS,
         || {
-            let rows = missing
-                .iter()
-                .map(|(&user_key, &email)| NewUser { user_key, email })
-                .collect();
-            Ok(NewUser::into_args(rows))
+            Ok(NewUser::into_args(
+                missing
+                    .iter()
+                    .map(|(&user_key, &email)| NewUser { user_key, email }),
+            ))
         },
         |row| column::<i64>(&row, "user_key"),
     )?;
@@ -161,11 +161,11 @@ pub fn rename(users: &Users, keys: &Keys, stored: &[&Event]) -> Result<()> {
     write(
         &RENAME_USERS,
         || {
-            let rows = latest
-                .iter()
-                .map(|(&user_key, &name)| NewName { user_key, name })
-                .collect();
-            Ok(NewName::into_args(rows))
+            Ok(NewName::into_args(
+                latest
+                    .iter()
+                    .map(|(&user_key, &name)| NewName { user_key, name }),
+            ))
         },
         ignore,
     )?;

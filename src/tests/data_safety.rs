@@ -13,7 +13,7 @@ mod tests {
     use crate::tests::{count, event, ingest, ingest_with};
 
     fn text(sql: &str) -> String {
-        Spi::get_one::<String>(sql).unwrap().unwrap_or_default()
+        crate::tests::text(sql).unwrap_or_default()
     }
 
     /// Every table constraint holds for every event the contract accepts: generated

@@ -3,7 +3,7 @@ mod tests {
     use pgrx::prelude::*;
     use serde_json::json;
 
-    use crate::tests::{count, error_of, event, ingest, ingest_with};
+    use crate::tests::{count, error_of, event, ingest, ingest_with, text};
 
     #[pg_test]
     fn one_event_is_stored_normalized() {
@@ -91,11 +91,8 @@ mod tests {
             1010
         );
         assert_eq!(
-            Spi::get_one::<String>(
-                "SELECT (started_at AT TIME ZONE 'UTC')::text FROM user_metrics.sessions"
-            )
-            .unwrap()
-            .as_deref(),
+            text("SELECT (started_at AT TIME ZONE 'UTC')::text FROM user_metrics.sessions")
+                .as_deref(),
             Some("2026-11-23 09:00:00")
         );
     }
@@ -158,7 +155,7 @@ mod tests {
         let mut c = event("e3", "a@x", "s1", "2026-11-23T09:00:00Z", 1.0);
         c["user"]["name"] = json!("");
         ingest(&json!([a, b, c]));
-        let name = || Spi::get_one::<String>("SELECT name FROM user_metrics.users").unwrap();
+        let name = || text("SELECT name FROM user_metrics.users");
         assert_eq!(name().as_deref(), Some("Second"));
         // A duplicate does not rename.
         let mut d = event("e1", "a@x", "s1", "2026-11-23T09:00:00Z", 1.0);
@@ -205,11 +202,10 @@ mod tests {
         assert_eq!(summary["accepted"], json!(2));
         assert_eq!(summary["rejected"], json!(0));
         assert_eq!(
-            Spi::get_one::<String>(
+            text(
                 "SELECT string_agg(u.email || '=' || s.talked_time, ',' ORDER BY u.email)
                  FROM user_metrics.sessions s JOIN user_metrics.users u ON u.user_key = s.user_key"
             )
-            .unwrap()
             .as_deref(),
             Some("a@x=3.0,b@x=5.0")
         );
@@ -219,11 +215,8 @@ mod tests {
             2
         );
         assert_eq!(
-            Spi::get_one::<String>(
-                "SELECT talked_time::text FROM user_metrics.get_session_details('s1', 'B@X')"
-            )
-            .unwrap()
-            .as_deref(),
+            text("SELECT talked_time::text FROM user_metrics.get_session_details('s1', 'B@X')")
+                .as_deref(),
             Some("5.0")
         );
         assert_eq!(
@@ -325,11 +318,8 @@ mod tests {
             })
         );
         assert_eq!(
-            Spi::get_one::<String>(
-                "SELECT string_agg(batch_index || ':' || error_code || ':' || payload::text, ' ; ' ORDER BY batch_index)
-                 FROM user_metrics.rejected_events"
-            )
-            .unwrap()
+            text("SELECT string_agg(batch_index || ':' || error_code || ':' || payload::text, ' ; ' ORDER BY batch_index)
+                 FROM user_metrics.rejected_events")
             .as_deref(),
             Some(
                 "1:unknown_field:{\"note\": null, \"user\": {\"email\": \"a@x\"}, \"metrics\": {\"talked_time\": -5.0}, \"session\": {\"id\": \"s1\", \"started_at\": \"2026-11-23T09:00:00Z\"}, \"event_id\": \"e2\"} ; \

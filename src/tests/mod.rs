@@ -43,6 +43,11 @@ pub fn error_of(sql: &str) -> Option<String> {
     Spi::get_one_with_args::<String>("SELECT pg_temp.error_of($1)", &[sql.into()]).unwrap()
 }
 
+/// The text of a one-row, one-column query's value (None for NULL).
+pub fn text(sql: &str) -> Option<String> {
+    Spi::get_one::<String>(sql).unwrap()
+}
+
 pub fn count(sql: &str) -> i64 {
     Spi::get_one::<i64>(sql).unwrap().unwrap()
 }

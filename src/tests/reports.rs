@@ -3,7 +3,7 @@ mod tests {
     use pgrx::prelude::*;
     use serde_json::json;
 
-    use crate::tests::{count, event, ingest};
+    use crate::tests::{count, event, ingest, text};
 
     /// The data set the expected numbers below are worked out from.
     ///
@@ -79,10 +79,9 @@ mod tests {
     }
 
     fn rows(sql: &str) -> String {
-        Spi::get_one::<String>(&format!(
+        text(&format!(
             "SELECT string_agg(r::text, ' ' ORDER BY n) FROM (SELECT r, row_number() OVER () AS n FROM ({sql}) AS r) AS numbered"
         ))
-        .unwrap()
         .unwrap_or_default()
     }
 
@@ -197,10 +196,7 @@ mod tests {
             3
         );
         assert_eq!(
-            Spi::get_one::<String>(
-                "SELECT string_agg(email, ',') FROM user_metrics.generate_weekly_report('2026-11-23T00:00:00Z')"
-            )
-            .unwrap()
+            text("SELECT string_agg(email, ',') FROM user_metrics.generate_weekly_report('2026-11-23T00:00:00Z')")
             .as_deref(),
             Some("c@x,a@x,b@x")
         );
@@ -215,7 +211,7 @@ mod tests {
             .0;
         assert_eq!(health["status"], json!("ok"));
         assert_eq!(health["version"], json!(env!("CARGO_PKG_VERSION")));
-        let server = Spi::get_one::<String>("SELECT current_setting('server_version')").unwrap();
+        let server = text("SELECT current_setting('server_version')");
         assert_eq!(health["postgres"].as_str(), server.as_deref());
         for key in ["users", "sessions", "events", "rejected"] {
             assert!(health[key].is_i64(), "{key} in {health}");
