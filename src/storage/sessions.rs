@@ -68,12 +68,11 @@ pub fn create_or_lock<'e>(
             let mut session_ids = Vec::with_capacity(order.len());
             let mut totals = Vec::with_capacity(order.len());
             for &(key, session) in &order {
-                let first = first_events[&session];
                 let mut row = match assumed.get(&session) {
                     Some(assumed) => TotalsRow::of(assumed)?,
                     // No event of the batch is assumed to be stored in it: if the session
                     // is new, it is removed again once that is confirmed.
-                    None => TotalsRow::empty(first)?,
+                    None => TotalsRow::empty(first_events[&session])?,
                 };
                 if rows.contains_key(&session) {
                     // Only locked: its values are not used, so spare parsing the device.
