@@ -190,6 +190,9 @@ fn ptr(text: &Option<CString>) -> *const c_char {
 
 /// Called by PostgreSQL's errfinish for every report while registered, innermost
 /// callbacks first, so the context so far holds only the lines added inside the call.
+///
+/// # Safety
+/// Only PostgreSQL calls it, as an error context callback (see `register`).
 #[pg_guard]
 unsafe extern "C-unwind" fn complete_error(_arg: *mut c_void) {
     // SAFETY: PostgreSQL calls this from errfinish, with the error being reported on
