@@ -96,6 +96,13 @@ def fresh_database(dsn, name, with_extension=True, role_prefix=None):
     return url
 
 
+def empty_tables(conn):
+    """Empties every table of the extension, its counters included."""
+    conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, "
+                 "user_metrics.users, user_metrics.rejected_events, user_metrics.counters, "
+                 "user_metrics.forgotten_users, user_metrics.ingest_counters")
+
+
 def drop_database(dsn, name):
     with psycopg.connect(dsn, dbname="postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

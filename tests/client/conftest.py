@@ -6,6 +6,8 @@ import os
 import psycopg
 import pytest
 
+from clusters import empty_tables, fresh_database
+
 DATABASE = "user_metrics_client"
 
 
@@ -27,23 +29,14 @@ def _base_dsn():
 @pytest.fixture(scope="session")
 def dsn():
     """A fresh database with the extension, for the whole test session."""
-    base = _base_dsn()
-    with psycopg.connect(base, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    url = psycopg.conninfo.make_conninfo(base, dbname=DATABASE)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION user_metrics")
-    return url
+    return fresh_database(_base_dsn(), DATABASE)
 
 
 @pytest.fixture
 def db(dsn):
     """An autocommit connection to an emptied database."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, "
-                     "user_metrics.users, user_metrics.rejected_events, user_metrics.counters, "
-                     "user_metrics.forgotten_users, user_metrics.ingest_counters")
+        empty_tables(conn)
         yield conn
 
 

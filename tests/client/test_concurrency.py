@@ -4,14 +4,13 @@ calls and 1,000-event calls in the mix. The totals afterwards must be exactly
 those computed here: no event lost or counted twice, and no deadlock or
 serialization error reaching a client."""
 import os
-import random
 import threading
 from collections import defaultdict
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from events import event
+from events import overlapping_workload
 
 # The soak's size: small by default for CI; e.g. USER_METRICS_SOAK_EVENTS=200000
 # USER_METRICS_SOAK_CONNECTIONS=16 for a long run.
@@ -22,30 +21,10 @@ SESSIONS = 40
 
 
 def build_workload(seed):
-    rng = random.Random(seed)
-    owner = {f"s-{n}": f"user{rng.randrange(USERS)}@example.com" for n in range(SESSIONS)}
-    sessions = sorted(owner)
-    events = []
-    for n in range(EVENTS):
-        session = sessions[rng.randrange(SESSIONS)]
-        # Quarter seconds add up exactly in floating point, so totals compare exactly.
-        talked = rng.randrange(0, 2400) / 4
-        email = owner[session]
-        if rng.random() < 0.3:
-            email = email.upper()
-        day = 16 + rng.randrange(7)
-        events.append(event(f"ev-{n}", email, session,
-                            f"2026-11-{day}T{rng.randrange(24):02d}:00:00Z", talked))
-    # Batches of mixed sizes, each sent twice, some reversed, all shuffled.
-    batches, i = [], 0
-    while i < len(events):
-        size = rng.choice([1, 1, 7, 50, 200, 1000])
-        batch = events[i:i + size]
-        i += size
-        batches.append(batch)
-        batches.append(list(reversed(batch)) if rng.random() < 0.3 else batch)
-    rng.shuffle(batches)
-    return owner, events, batches
+    # Quarter seconds add up exactly in floating point, so totals compare exactly.
+    return overlapping_workload(seed, EVENTS, USERS, SESSIONS,
+                                talked=lambda rng: rng.randrange(0, 2400) / 4,
+                                batch_sizes=[1, 1, 7, 50, 200, 1000])
 
 
 def send_concurrently(dsn, batches, connections):

@@ -5,6 +5,7 @@ the port after it (a second server, for the shutdown test)."""
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +14,10 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+# The client tier's helpers: event builders, fresh databases.
+sys.path.insert(0, str(ROOT / "tests" / "client"))
+
+from clusters import empty_tables, fresh_database  # noqa: E402
 BINARY = Path(os.environ.get("USER_METRICS_HTTP_BIN", ROOT / "target" / "release" / "user-metrics-http"))
 PORT = int(os.environ.get("USER_METRICS_HTTP_TEST_PORT", "55605"))
 DATABASE = "user_metrics_http"
@@ -38,17 +43,12 @@ def _base_dsn():
 @pytest.fixture(scope="session")
 def dsn():
     """A fresh database with the extension and the server's login role."""
-    base = _base_dsn()
-    with psycopg.connect(base, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
+    url = fresh_database(_base_dsn(), DATABASE)
+    with psycopg.connect(url, autocommit=True) as conn:
         for role in (LOGIN_ROLE, BOGUS_ROLE):
             conn.execute(f"DROP ROLE IF EXISTS {role}")
         conn.execute(f"CREATE ROLE {LOGIN_ROLE} LOGIN NOINHERIT")
         conn.execute(f"CREATE ROLE {BOGUS_ROLE} NOLOGIN")
-    url = psycopg.conninfo.make_conninfo(base, dbname=DATABASE)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION user_metrics")
         conn.execute(f"GRANT user_metrics_writer, user_metrics_reader, {BOGUS_ROLE} TO {LOGIN_ROLE}")
     return url
 
@@ -127,17 +127,5 @@ def server(dsn, tmp_path_factory):
 def db(dsn):
     """An autocommit superuser connection to an emptied database."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, "
-                     "user_metrics.users, user_metrics.rejected_events, user_metrics.counters, "
-                     "user_metrics.forgotten_users, user_metrics.ingest_counters")
+        empty_tables(conn)
         yield conn
-
-
-def event(event_id, email, session, started_at, talked, **extra):
-    e = {"event_id": event_id, "user": {"email": email},
-         "session": {"id": session, "started_at": started_at},
-         "metrics": {"talked_time": talked}}
-    for key, value in extra.items():
-        section, field = key.split("__")
-        e[section][field] = value
-    return e

@@ -10,7 +10,8 @@ import psycopg
 import requests
 from psycopg.types.json import Jsonb
 
-from conftest import BINARY, BOGUS_ROLE, LOGIN_ROLE, POOL_SIZE, PORT, Server, event
+from conftest import BINARY, BOGUS_ROLE, LOGIN_ROLE, POOL_SIZE, PORT, Server
+from events import event
 
 EVENT = event("a-1", "secret.person@example.com", "s-a", "2026-11-16T09:00:00Z", 12.5,
               user__name="Very Secret Name")

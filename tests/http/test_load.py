@@ -4,7 +4,6 @@ reversed). Afterwards the totals, read back over HTTP, must be exactly those
 computed here, and no request may have failed."""
 import json
 import os
-import random
 import re
 import threading
 from collections import defaultdict
@@ -12,7 +11,7 @@ from decimal import Decimal
 
 import requests
 
-from conftest import event
+from events import overlapping_workload
 
 CONNECTIONS = 32
 EVENTS = int(os.environ.get("USER_METRICS_HTTP_LOAD_EVENTS", "20000"))
@@ -21,26 +20,10 @@ SESSIONS = 60
 
 
 def build_workload(seed):
-    rng = random.Random(seed)
-    owner = {f"s-{n}": f"user{rng.randrange(USERS)}@example.com" for n in range(SESSIONS)}
-    sessions = sorted(owner)
-    events = []
-    for n in range(EVENTS):
-        session = sessions[rng.randrange(SESSIONS)]
-        email = owner[session]
-        # Decimals with three places: exact in the database, and summed exactly here.
-        talked = Decimal(rng.randrange(0, 600_000)) / 1000
-        events.append(event(f"ev-{n}", email.upper() if rng.random() < 0.3 else email, session,
-                            f"2026-11-{16 + rng.randrange(7)}T{rng.randrange(24):02d}:00:00Z", talked))
-    batches, i = [], 0
-    while i < len(events):
-        size = rng.choice([1, 1, 5, 40, 200])
-        batch = events[i:i + size]
-        i += size
-        batches.append(batch)
-        batches.append(list(reversed(batch)) if rng.random() < 0.3 else batch)
-    rng.shuffle(batches)
-    return owner, events, batches
+    # Decimals with three places: exact in the database, and summed exactly here.
+    return overlapping_workload(seed, EVENTS, USERS, SESSIONS,
+                                talked=lambda rng: Decimal(rng.randrange(0, 600_000)) / 1000,
+                                batch_sizes=[1, 1, 5, 40, 200])
 
 
 def body_of(batch):

@@ -9,7 +9,8 @@ import psycopg
 import requests
 from psycopg.types.json import Jsonb
 
-from conftest import BODY_LIMIT, PORT, TIMEOUT_MS, Server, event, server_conninfo
+from conftest import BODY_LIMIT, PORT, TIMEOUT_MS, Server, server_conninfo
+from events import event
 
 
 def ingest(server, body, **params):
