@@ -136,6 +136,23 @@ fn query_error(e: QueryRejection) -> ApiError {
     ApiError::bad_request(e.body_text())
 }
 
+fn path_error(e: PathRejection) -> ApiError {
+    ApiError::bad_request(e.body_text())
+}
+
+/// A query that returns the rows of a set-returning function call as one JSON
+/// array of objects, in the order the function returned them (`[]` for none).
+macro_rules! rows_as_json_array {
+    ($call:literal) => {
+        concat!(
+            "SELECT coalesce(jsonb_agg(to_jsonb(r) - 'ordinality' ORDER BY r.ordinality), '[]')::text \
+             FROM ",
+            $call,
+            " WITH ORDINALITY AS r"
+        )
+    };
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IngestParams {
@@ -220,7 +237,7 @@ async fn user_metrics(
     email: Result<Path<String>, PathRejection>,
     period: Result<Query<Period>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Path(email) = email.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Path(email) = email.map_err(path_error)?;
     let Query(period) = period.map_err(query_error)?;
     let row = state
         .pools
@@ -251,14 +268,13 @@ async fn session(
     id: Result<Path<String>, PathRejection>,
     params: Result<Query<SessionParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Path(id) = id.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let Path(id) = id.map_err(path_error)?;
     let Query(params) = params.map_err(query_error)?;
     let sessions = state
         .pools
         .one(
             &role,
-            "SELECT coalesce(jsonb_agg(to_jsonb(r) - 'ordinality' ORDER BY r.ordinality), '[]')::text \
-             FROM user_metrics.get_session_details($1, $2) WITH ORDINALITY AS r",
+            rows_as_json_array!("user_metrics.get_session_details($1, $2)"),
             &[&id, &params.email],
         )
         .await?
@@ -286,8 +302,7 @@ async fn weekly_report(
         .pools
         .one(
             &role,
-            "SELECT coalesce(jsonb_agg(to_jsonb(r) - 'ordinality' ORDER BY r.ordinality), '[]')::text \
-             FROM user_metrics.generate_weekly_report($1::text::date, $2) WITH ORDINALITY AS r",
+            rows_as_json_array!("user_metrics.generate_weekly_report($1::text::date, $2)"),
             &[&week.week_ending, &week.tz],
         )
         .await?;
