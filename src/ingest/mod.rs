@@ -44,7 +44,7 @@ pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
     let raw_events = split_payload(payload)?;
     let (summary, rejected, mut counts) = evaluate(&raw_events, on_error)?;
     if !rejected.is_empty() {
-        counts.rejected = count(quarantine(&rejected)?)?;
+        counts.rejected = count(quarantine::keep(&rejected)?)?;
         log_rejections(raw_events.len(), &summary, &rejected);
     }
     counters::add(counts)?;

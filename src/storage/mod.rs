@@ -17,7 +17,7 @@ pub mod users;
 mod verdicts;
 
 pub use erasure::forget_user;
-pub use quarantine::{quarantine, Quarantined};
+pub use quarantine::Quarantined;
 pub use retention::purge;
 pub use sequences::resync_sequences;
 pub use store::store_events;

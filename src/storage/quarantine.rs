@@ -33,7 +33,7 @@ parameter_rows! {
 }
 
 /// Keeps the rejected events that are to be kept; returns how many it kept.
-pub fn quarantine(rejected: &[Quarantined<'_>]) -> Result<usize> {
+pub fn keep(rejected: &[Quarantined<'_>]) -> Result<usize> {
     let rejected: Vec<&Quarantined> = rejected.iter().filter(|r| r.kept).collect();
     let kept = rejected.len();
     if kept == 0 {
