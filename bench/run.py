@@ -52,7 +52,7 @@ def parse_args():
     p.add_argument("--single-event-calls", type=int, default=20_000,
                    help="events sent one per call for batch size 1 (a prefix of the workload)")
     p.add_argument("--pgbench-seconds", type=int, default=15)
-    p.add_argument("--pgbench-clients", default="1,4,16")
+    p.add_argument("--pgbench-clients", default="1,8,16")
     p.add_argument("--report-events", type=int, default=1_000_000, help="events loaded for the report latencies")
     p.add_argument("--big", action="store_true", help="also measure the reports at 10,000,000 events")
     p.add_argument("--report-calls", type=int, default=25)
@@ -72,6 +72,13 @@ def parse_args():
     p.add_argument("--citus-port", type=int, default=0,
                    help="coordinator port of the Citus cluster (scripts/citus_cluster.sh) for the Citus row; 0: none")
     p.add_argument("--citus-cluster", default="citus", help="that cluster's name (CITUS_CLUSTER)")
+    p.add_argument("--citus-batch-sizes", default="1,100,1000", help="batch sizes of the Citus comparison")
+    p.add_argument("--citus-events", type=int, default=40_000,
+                   help="events of the Citus comparison (a prefix of the workload)")
+    p.add_argument("--citus-single-event-calls", type=int, default=3_000,
+                   help="events sent one per call in the Citus comparison")
+    p.add_argument("--citus-runs", type=int, default=2,
+                   help="runs of each side of the Citus comparison, alternating (median)")
     return p.parse_args()
 
 
@@ -104,6 +111,8 @@ class Bench:
         with self.connect() as conn:
             conn.execute("CREATE EXTENSION user_metrics")
             conn.execute((ROOT / "bench" / "reference.sql").read_text())
+            # The seed's own tables, for its per-event SQL (pgbench part).
+            conn.execute((ROOT / "bench" / "flask_reference" / "schema.sql").read_text())
             settings = conn.execute(
                 "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name = ANY(%s) ORDER BY 1",
                 (["shared_buffers", "max_wal_size", "synchronous_commit", "fsync", "wal_level",
@@ -208,28 +217,46 @@ class Bench:
             shards = conn.execute("SELECT count(*) FROM pg_dist_shard "
                                   "WHERE logicalrelid = 'user_metrics.users'::regclass").fetchone()[0]
 
-        out = {"nodes": len(nodes), "shards": shards}
-        for size in [int(s) for s in self.args.batch_sizes.split(",")]:
-            subset = events[: self.args.single_event_calls] if size == 1 else events
+        # The same batches to both, alternately, from empty tables each time.
+        single = f"{self.base} dbname={self.db}"
+        citus_events = events[: self.args.citus_events]
+        sizes = {}
+        for size in [int(s) for s in self.args.citus_batch_sizes.split(",")]:
+            subset = citus_events[: self.args.citus_single_event_calls] if size == 1 else citus_events
             batches = [json.dumps(subset[i:i + size]) for i in range(0, len(subset), size)]
-            with psycopg.connect(coordinator, autocommit=True) as conn:
-                conn.execute(f"TRUNCATE {TABLES}, user_metrics.counters")
-                started = time.perf_counter()
-                for batch in batches:
-                    conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (batch,))
-                seconds = time.perf_counter() - started
-                single = self.results.get("ingest", {}).get(str(size), {}).get("user_metrics", {})
-                fingerprint = self.fingerprint(conn)
-                out[str(size)] = {
-                    "events": len(subset),
-                    "seconds": round(seconds, 3),
-                    "events_per_second": round(len(subset) / seconds),
-                    "fingerprint": fingerprint,
-                    "same_result": fingerprint == single.get("fingerprint"),
-                }
-            print(f"  batch {size:>6}: {'Citus':<13} {out[str(size)]['events_per_second']:>8} events/s", flush=True)
+            runs = {"single": [], "citus": []}
+            prints = {}
+            for _ in range(self.args.citus_runs):
+                for side, dsn_ in (("single", single), ("citus", coordinator)):
+                    seconds, prints[side] = self.timed_ingest(dsn_, batches)
+                    runs[side].append(seconds)
+            one, dist = statistics.median(runs["single"]), statistics.median(runs["citus"])
+            sizes[str(size)] = {
+                "events": len(subset),
+                "single_events_per_second": round(len(subset) / one),
+                "citus_events_per_second": round(len(subset) / dist),
+                "ratio": round(one / dist, 3),
+                "runs": {side: [round(r, 3) for r in v] for side, v in runs.items()},
+                "same_result": prints["single"] == prints["citus"],
+            }
+            print(f"  batch {size:>6}: single node {sizes[str(size)]['single_events_per_second']:>8} events/s, "
+                  f"Citus {sizes[str(size)]['citus_events_per_second']:>8} events/s: {sizes[str(size)]['ratio']:.2f}x",
+                  flush=True)
+        out = {"nodes": len(nodes), "shards": shards, "runs": self.args.citus_runs, "sizes": sizes}
         self.results["citus"] = out
         return out
+
+    def timed_ingest(self, dsn, batches):
+        """Seconds to send these batches one call each, from empty tables, and the
+        fingerprint of what was stored."""
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"TRUNCATE {TABLES}, user_metrics.counters")
+            conn.execute("CHECKPOINT")
+            started = time.perf_counter()
+            for batch in batches:
+                conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (batch,))
+            seconds = time.perf_counter() - started
+            return seconds, self.fingerprint(conn)
 
     # -- COPY -------------------------------------------------------------------
     def copy_limit(self, events):
@@ -396,32 +423,39 @@ class Bench:
         self.results["growth"] = out
 
     # -- many clients -----------------------------------------------------------
+    # One event per call (or per transaction), the same events on every side.
+    ONE_EVENT_SIDES = {
+        "user_metrics": "one_event_per_call.sql",
+        "seed SQL": "seed_per_event.sql",
+        "reference": "one_event_per_call.sql",
+    }
+
+    def one_event_script(self, side):
+        text = (ROOT / "bench" / self.ONE_EVENT_SIDES[side]).read_text()
+        if side in IMPLEMENTATIONS:
+            text = text.replace(":function(", IMPLEMENTATIONS[side] + "(")
+        return text
+
     def pgbench(self):
-        script = """\\set u random(0, {users})
-\\set k random(0, 3)
-\\set n random(1, 2000000000)
-SELECT {function}(jsonb_build_object(
-  'event_id', 'pb-' || :client_id || '-' || :n,
-  'user', jsonb_build_object('email', 'user' || :u || '@example.com'),
-  'session', jsonb_build_object('id', 'pb-' || :u || '-' || :k, 'started_at', '2026-11-20T10:00:00Z',
-                                'ended_at', '2026-11-20T10:30:00Z'),
-  'metrics', jsonb_build_object('talked_time', 12.5, 'microphone_used', true, 'speaker_used', false,
-                                'voice_sentiment', 0.25)));
-"""
+        """One event per call from 1, 8 and 16 pgbench clients (-M prepared):
+        ingest_metrics, the seed's three statements in a transaction of their own
+        (bench/seed_per_event.sql, into the seed's tables), and the reference."""
         out = {}
         for clients in [int(c) for c in self.args.pgbench_clients.split(",")]:
-            for name, function in IMPLEMENTATIONS.items():
+            for name in self.ONE_EVENT_SIDES:
                 with self.connect() as conn:
                     self.empty(conn)
+                    conn.execute("TRUNCATE flask_ref.events, flask_ref.sessions, flask_ref.users")
+                    conn.execute("CHECKPOINT")
                 with tempfile.TemporaryDirectory() as tmp:
                     os.chmod(tmp, 0o777)
                     path = Path(tmp) / "one_event.sql"
-                    path.write_text(script.format(users=self.args.users - 1, function=function))
+                    path.write_text(self.one_event_script(name))
                     run = subprocess.run(
-                        [f"{self.args.pg_bindir}/pgbench", "-n", "-h", self.args.socket_dir, "-p", str(self.args.port),
-                         "-U", "postgres", "-c", str(clients), "-j", str(min(clients, 2)),
-                         "-T", str(self.args.pgbench_seconds), "-f", str(path), "--log",
-                         f"--log-prefix={tmp}/log", self.db],
+                        [f"{self.args.pg_bindir}/pgbench", "-n", "-M", "prepared", "-h", self.args.socket_dir,
+                         "-p", str(self.args.port), "-U", "postgres", "-c", str(clients),
+                         "-j", str(min(clients, 2)), "-T", str(self.args.pgbench_seconds), "-f", str(path),
+                         "-D", f"users={self.args.users}", "--log", f"--log-prefix={tmp}/log", self.db],
                         check=True, capture_output=True, text=True, cwd=tmp)
                     latencies = []
                     for log in Path(tmp).glob("log*"):
@@ -430,6 +464,7 @@ SELECT {function}(jsonb_build_object(
                             latencies.append(int(fields[2]) / 1000.0)
                 tps = next(float(line.split("=")[1].split()[0]) for line in run.stdout.splitlines()
                            if line.startswith("tps ="))
+                failed = next((line for line in run.stdout.splitlines() if line.startswith("number of failed")), "")
                 latencies.sort()
                 out.setdefault(str(clients), {})[name] = {
                     "tps": round(tps),
@@ -440,7 +475,7 @@ SELECT {function}(jsonb_build_object(
                     },
                 }
                 print(f"  pgbench {clients:>2} clients: {name:<13} {round(tps):>7} tps, "
-                      f"p99 {out[str(clients)][name]['latency_ms']['p99']} ms", flush=True)
+                      f"p99 {out[str(clients)][name]['latency_ms']['p99']} ms {failed}", flush=True)
         self.results["pgbench"] = out
 
     # -- reports ----------------------------------------------------------------
@@ -606,21 +641,23 @@ def table(results):
                          f"{r['of_empty']:>7.2f}x of empty{r['wal_bytes_per_event']:>8} WAL bytes/event"
                          f"{r['full_page_images_per_event']:>6} full pages/event")
         lines.append("")
-    if "citus" in results and "ingest" in results:
+    if "citus" in results:
         c = results["citus"]
-        lines.append(f"ingestion on Citus ({c['nodes']} nodes on these same cores, {c['shards']} shards), events/s")
+        lines.append(f"ingestion on Citus ({c['nodes']} nodes on these same cores, {c['shards']} shards), "
+                     f"events/s, medians of {c['runs']} alternating runs")
         lines.append(f"{'':<28}{'single node':>14}{'Citus':>12}{'ratio':>8}{'same result':>13}")
-        for size, r in results["ingest"].items():
-            if size in c:
-                um, ci = r["user_metrics"]["events_per_second"], c[size]["events_per_second"]
-                lines.append(f"{'batch of ' + size:<28}{um:>14}{ci:>12}{ci / um:>7.2f}x{str(c[size]['same_result']):>13}")
+        for size, r in c["sizes"].items():
+            lines.append(f"{'batch of ' + size:<28}{r['single_events_per_second']:>14}{r['citus_events_per_second']:>12}"
+                         f"{r['ratio']:>7.2f}x{str(r['same_result']):>13}")
         lines.append("")
     if "pgbench" in results:
-        lines.append(f"{'one event per call':<28}{'user_metrics':>20}{'reference':>20}{'ratio':>8}")
+        lines.append(f"{'one event per call':<22}{'user_metrics':>18}{'seed SQL':>18}{'reference':>18}"
+                     f"{'vs seed':>9}{'vs ref':>8}")
         for clients, r in results["pgbench"].items():
-            um, ref = r["user_metrics"], r["reference"]
-            lines.append(f"{clients + ' clients, tps (p99 ms)':<28}{um['tps']:>12} ({um['latency_ms']['p99']:>5})"
-                         f"{ref['tps']:>12} ({ref['latency_ms']['p99']:>5}){um['tps'] / ref['tps']:>7.2f}x")
+            um, seed, ref = r["user_metrics"], r["seed SQL"], r["reference"]
+            lines.append(f"{clients + ' clients, tps (p99 ms)':<22}"
+                         + "".join(f"{side['tps']:>10} ({side['latency_ms']['p99']:>5})" for side in (um, seed, ref))
+                         + f"{um['tps'] / seed['tps']:>8.2f}x{um['tps'] / ref['tps']:>7.2f}x")
         lines.append("")
     if "reports" in results:
         for size, r in results["reports"].items():
