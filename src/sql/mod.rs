@@ -7,6 +7,7 @@
 //! - `convert`: contract values as PostgreSQL values.
 
 mod convert;
+mod plan;
 mod queries;
 mod rows;
 mod run;

@@ -1,11 +1,6 @@
-//! Running the statements of `queries`, each prepared once per backend and reused.
-//!
-//! A statement is planned on first use with the argument types of that first
-//! call, kept with `SPI_keepplan`, and reused by every later call in the same
-//! backend, except when its arrays are long (see `PLAN_WITH_VALUES_FROM`).
-//! PostgreSQL's plan cache re-plans a kept statement by itself when the tables
-//! under it change (for example after `DROP EXTENSION` and `CREATE EXTENSION`), so
-//! nothing here needs invalidating.
+//! Running the statements of `queries`, each with a plan kept per backend (see
+//! `plan`): planned once and reused (generic) when its arrays are short, planned
+//! for the call's values when they are long (see `PLAN_WITH_VALUES_FROM`).
 //!
 //! Every entry point is a SQL function declared with `SET search_path = pg_catalog,
 //! pg_temp`, so the statements are parsed with that path: tables are named with
@@ -13,70 +8,53 @@
 //! pg_catalog whatever search_path the caller has.
 
 use pgrx::datum::DatumWithOid;
-use pgrx::pg_sys::PgOid;
 use pgrx::prelude::*;
-use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiHeapTupleData, SpiResult};
-use std::cell::RefCell;
-use std::collections::HashMap;
+use pgrx::spi::SpiHeapTupleData;
 use std::ptr::NonNull;
-use std::rc::Rc;
 
+use super::plan::{self, Planning};
 use super::queries::Statement;
 use crate::error::Result;
-
-thread_local! {
-    // A backend runs one query at a time on one thread, so a thread-local cache is
-    // a per-backend cache. Rc lets a statement run without holding the RefCell.
-    static PREPARED: RefCell<HashMap<&'static str, Rc<OwnedPreparedStatement>>> =
-        RefCell::new(HashMap::new());
-}
-
-fn prepared(
-    client: &SpiClient<'_>,
-    statement: &Statement,
-    args: &[DatumWithOid<'_>],
-    writes: bool,
-) -> SpiResult<Rc<OwnedPreparedStatement>> {
-    if let Some(plan) = PREPARED.with(|cache| cache.borrow().get(statement.name).cloned()) {
-        return Ok(plan);
-    }
-    let types: Vec<PgOid> = args.iter().map(|arg| PgOid::from(arg.oid())).collect();
-    let plan = if writes {
-        client.prepare_mut(statement.sql, &types)?
-    } else {
-        client.prepare(statement.sql, &types)?
-    };
-    let plan = Rc::new(plan.keep());
-    PREPARED.with(|cache| cache.borrow_mut().insert(statement.name, Rc::clone(&plan)));
-    Ok(plan)
-}
 
 /// The arguments of one statement, built when it runs (see `run`).
 pub type Args = Vec<DatumWithOid<'static>>;
 
 /// A statement whose array arguments have this many elements or more is planned
-/// for the call, with the arguments' values, instead of reusing its prepared
-/// (generic) plan. A generic plan cannot know how long the arrays are, and for a
-/// statement that joins the arrays to a table and also names the users with
-/// `user_key = ANY ($1)` (for Citus, to reach only their shards) it checks every
-/// element of that array at each of the join's index lookups: n² comparisons,
-/// a million for 1,000 sessions, where a plan made for the actual arrays does
-/// 1,000 lookups. Planning the statements of a call costs about 2 ms, which small
-/// calls would notice. Measured with `bench/workload.py`'s shape of 20 events per
-/// session (20,000 events): at 100 events per call the prepared plans gave
-/// 18,700-20,100 events/s and planning each call 12,200-16,200; at 1,000 events per
-/// call, 12,900-13,400 and 25,400-29,200. The two costs meet at about 200.
+/// for the call, with the arguments' values, instead of running its generic plan.
+/// A generic plan cannot know how long the arrays are, and for a statement that
+/// joins the arrays to a table and also names the users with `user_key = ANY ($1)`
+/// (for Citus, to reach only their shards) it checks every element of that array
+/// at each of the join's index lookups: n² comparisons, a million for 1,000
+/// sessions, where a plan made for the actual arrays does 1,000 lookups. Planning
+/// costs a call about 1 ms, which small calls would notice. README, Performance,
+/// gives the measurements behind the figure.
 const PLAN_WITH_VALUES_FROM: usize = 200;
 
-/// The number of elements of the longest array among `args` (0 without any).
-fn longest_array(args: &[DatumWithOid<'_>]) -> usize {
+/// How a statement with these arguments is planned: statements over arrays by
+/// the length of the longest, the others as PostgreSQL's plan cache decides.
+fn planning(args: &[DatumWithOid<'_>]) -> Planning {
+    match longest_array(args) {
+        None => Planning::Default,
+        Some(n) if n >= PLAN_WITH_VALUES_FROM => Planning::WithValues,
+        Some(_) => Planning::Generic,
+    }
+}
+
+/// The number of elements of the longest array among `args` (None without any
+/// array argument; a NULL array counts as empty).
+fn longest_array(args: &[DatumWithOid<'_>]) -> Option<usize> {
     args.iter()
         .filter_map(|arg| {
-            let datum = arg.datum()?.sans_lifetime();
             // SAFETY: a syscache lookup of a type oid; any oid is safe to ask about.
             let is_array = unsafe { pg_sys::get_element_type(arg.oid()) } != pg_sys::InvalidOid;
-            if !is_array || datum.is_null() {
+            if !is_array {
                 return None;
+            }
+            let Some(datum) = arg.datum().map(|d| d.sans_lifetime()) else {
+                return Some(0);
+            };
+            if datum.is_null() {
+                return Some(0);
             }
             // SAFETY: the datum is a non-null value of an array type (checked above),
             // built by this extension for this statement and alive for the whole
@@ -89,7 +67,6 @@ fn longest_array(args: &[DatumWithOid<'_>]) -> usize {
             Some(array.len())
         })
         .max()
-        .unwrap_or(0)
 }
 
 /// Runs one statement in an SPI connection of its own: its arguments are built
@@ -102,31 +79,13 @@ fn run<T>(
     statement: &Statement,
     writes: bool,
     args: impl FnOnce() -> Result<Args>,
-    mut read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
+    read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
     let _watch = crate::elog::watch();
-    Spi::connect_mut(|client| {
+    Spi::connect_mut(|_client| {
         let args = args()?;
-        let table = if longest_array(&args) >= PLAN_WITH_VALUES_FROM {
-            // A one-shot plan: SPI plans the text with these arguments' values.
-            if writes {
-                client.update(statement.sql, None, &args)?
-            } else {
-                client.select(statement.sql, None, &args)?
-            }
-        } else {
-            let plan = prepared(client, statement, &args, writes)?;
-            if writes {
-                client.update(&*plan, None, &args)?
-            } else {
-                client.select(&*plan, None, &args)?
-            }
-        };
-        let mut values = Vec::with_capacity(table.len());
-        for row in table {
-            values.push(read(row)?);
-        }
-        Ok(values)
+        let plan = plan::kept(statement, &args, planning(&args))?;
+        plan.execute(&args, writes, read)
     })
 }
 
