@@ -2,7 +2,7 @@
 -- delete: those ingest_metrics created for which no event was stored after all
 -- (each was a repeat, or refused), so that such events leave nothing behind, or
 -- those purge removes with their events. Returns what it removed, for the row
--- counts. Pairs are matched as pairs (see find_sessions.sql for why);
+-- counts. Pairs are matched as pairs (see lookup.sql for why);
 -- `user_key = ANY ($1)` confines the statement to these users' rows (on Citus,
 -- their shards).
 DELETE FROM user_metrics.sessions AS s

@@ -1,6 +1,6 @@
 -- purge. $1, $2: the (user key, row id) pairs, element by element, of the
 -- sessions being purged. Deletes their events; returns how many. Pairs are
--- matched as pairs (see find_sessions.sql for why); `user_key = ANY ($1)`
+-- matched as pairs (see lookup.sql for why); `user_key = ANY ($1)`
 -- confines the statement to these users' rows (on Citus, their shards).
 WITH gone AS (
     DELETE FROM user_metrics.events AS e

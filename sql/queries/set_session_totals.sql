@@ -1,5 +1,5 @@
 -- Rewrites the totals of sessions this call created, when the events actually
--- stored differ from those create_or_lock_sessions assumed (an event that a
+-- stored differ from those the store statement assumed (an event that a
 -- concurrent call stored first, or an owner that changed the batch's verdicts).
 -- Every event of such a session is in this call, so the totals are exact.
 UPDATE user_metrics.sessions AS s SET

@@ -10,7 +10,7 @@ use user_metrics_contract::{event_id_hint, parse_event, split_payload, Event, Ra
 
 use crate::error::{Error, Result};
 use crate::sql::count;
-use crate::storage::counters::{self, Counts};
+use crate::storage::counters::Counts;
 use crate::storage::{ingest_stats, quarantine, store_events, Outcome, Quarantined};
 pub use replay::replay;
 use std::collections::BTreeMap;
@@ -47,13 +47,15 @@ pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
         counts.rejected = count(quarantine::keep(&rejected)?)?;
         log_rejections(raw_events.len(), &summary, &rejected);
     }
-    counters::add(counts)?;
-    ingest_stats::record(&ingest_stats::Call {
-        accepted: summary.accepted,
-        duplicates: summary.duplicates,
-        rejected_by_code: by_code(&rejected),
-        time: started.elapsed(),
-    })?;
+    ingest_stats::record(
+        counts,
+        &ingest_stats::Call {
+            accepted: summary.accepted,
+            duplicates: summary.duplicates,
+            rejected_by_code: by_code(&rejected),
+            time: started.elapsed(),
+        },
+    )?;
     Ok(summary.with_errors(&rejected))
 }
 

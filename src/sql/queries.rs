@@ -17,21 +17,15 @@ macro_rules! statement {
 }
 
 // Ingestion, in the order one call runs them.
-statement!(KNOWN_EVENT_IDS, "known_event_ids");
-statement!(FORGOTTEN_USERS, "forgotten_users");
-statement!(FIND_USERS, "find_users");
-statement!(INSERT_USERS, "insert_users");
-statement!(FIND_SESSIONS, "find_sessions");
-statement!(CREATE_OR_LOCK_SESSIONS, "create_or_lock_sessions");
-statement!(INSERT_EVENTS, "insert_events");
-statement!(ADD_TO_SESSIONS, "add_to_sessions");
+statement!(LOOKUP, "lookup");
+statement!(WRITE_USERS, "write_users");
+statement!(STORE, "store");
+statement!(QUARANTINE, "quarantine");
+statement!(ADD_TO_COUNTERS, "add_to_counters");
+// Only after a race with a concurrent call (see storage::store), and for purge.
 statement!(SET_SESSION_TOTALS, "set_session_totals");
 statement!(DELETE_SESSIONS, "delete_sessions");
 statement!(DELETE_UNUSED_USERS, "delete_unused_users");
-statement!(RENAME_USERS, "rename_users");
-statement!(QUARANTINE, "quarantine");
-statement!(ADD_TO_COUNTERS, "add_to_counters");
-statement!(ADD_TO_INGEST_STATS, "add_to_ingest_stats");
 
 // Reports.
 statement!(USER_TOTALS_ALL, "user_totals_all");

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::sql::{ignore, write, ADD_TO_COUNTERS};
+use crate::sql::{ignore, write, Args, ADD_TO_COUNTERS};
 
 /// Rows one call added to each table (negative: removed).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -49,24 +49,35 @@ impl Removed {
 
 /// Adds one call's counts to this backend's row, in the call's transaction, so
 /// they commit or roll back with the rows they count. Nothing to add, no write.
+/// (ingest_metrics adds its counts with its statistics: `ingest_stats::record`.)
 pub fn add(counts: Counts) -> Result<()> {
     if counts == Counts::default() {
         return Ok(());
     }
-    write(
-        &ADD_TO_COUNTERS,
-        || {
-            Ok(vec![
-                backend_slot().into(),
-                counts.users.into(),
-                counts.sessions.into(),
-                counts.events.into(),
-                counts.rejected.into(),
-            ])
-        },
-        ignore,
-    )?;
+    write(&ADD_TO_COUNTERS, || Ok(args(counts, None)), ignore)?;
     Ok(())
+}
+
+/// The arguments of add_to_counters: the counts, then the statistics of an
+/// ingest_metrics call (`stats`), or NULLs for any other call.
+pub(super) fn args(counts: Counts, stats: Option<Args>) -> Args {
+    let mut args: Args = vec![
+        backend_slot().into(),
+        counts.users.into(),
+        counts.sessions.into(),
+        counts.events.into(),
+        counts.rejected.into(),
+    ];
+    args.extend(stats.unwrap_or_else(|| {
+        vec![
+            None::<i64>.into(),
+            None::<i64>.into(),
+            None::<i64>.into(),
+            None::<&str>.into(),
+            None::<i64>.into(),
+        ]
+    }));
+    args
 }
 
 /// This backend's number: no two running backends share one, so concurrent

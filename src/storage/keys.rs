@@ -30,23 +30,6 @@ impl<'e> Keys<'e> {
             .ok_or_else(|| Error::Internal(format!("no user key for {email}")))
     }
 
-    /// Every e-mail with its key.
-    pub fn iter(&self) -> impl Iterator<Item = (&'e str, i64)> + '_ {
-        self.by_email.iter().map(|(email, key)| (*email, *key))
-    }
-
-    /// The keys of the e-mails for which `keep` holds.
-    pub fn only(&self, keep: impl Fn(&str) -> bool) -> Keys<'e> {
-        Keys {
-            by_email: self
-                .by_email
-                .iter()
-                .filter(|(email, _)| keep(email))
-                .map(|(email, key)| (*email, *key))
-                .collect(),
-        }
-    }
-
     /// The distinct keys, sorted.
     pub fn sorted(&self) -> Vec<i64> {
         let keys: BTreeSet<i64> = self.by_email.values().copied().collect();

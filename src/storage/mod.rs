@@ -5,9 +5,9 @@
 pub mod counters;
 mod erasure;
 pub mod events;
-mod forgotten;
 pub mod ingest_stats;
 mod keys;
+mod lookup;
 pub mod quarantine;
 mod retention;
 pub mod sequences;

@@ -1,38 +1,40 @@
-//! Storing a batch of valid events: users, sessions, events and running totals.
+//! Storing a batch of valid events: users, sessions, events and running totals,
+//! in a few statements whatever the batch size:
+//! 1. `lookup`: what is stored of the batch's users (their erasures too),
+//!    sessions and event_ids, in one statement;
+//! 2. the verdicts, in memory: repeats, refused users (erased, or a key held by
+//!    another e-mail), the users to create and to rename;
+//! 3. `write_users`: users created and renamed, in one statement, only when some
+//!    are;
+//! 4. `store`: every session locked (a new one created with the totals of its
+//!    events), the events inserted, and the existing sessions' totals added to, in
+//!    one statement.
 //!
-//! The steps, each one statement over arrays whatever the batch size, and each
-//! naming the batch's user keys so that it touches only their rows (on Citus,
-//! only their shards):
-//! 1. find the (user, event_id) pairs already stored (repeats take no part in
-//!    anything);
-//! 2. set aside the events of erased users (forget_user) that belong to what was
-//!    erased; find or create the other users, and set aside the e-mails whose key
-//!    another e-mail holds (`verdicts`);
-//! 3. create the new sessions, each with the totals of its events in the batch, and
-//!    lock the existing ones;
-//! 4. insert the events that are not repeats;
-//! 5. add to the existing sessions' totals, and correct the new ones where step 4
-//!    stored other events than step 3 assumed;
-//! 6. remove what was created only for events that were not stored, and rename
-//!    users.
+//! The counters and ingest_stats are the call's last statement (`ingest`). Further
+//! statements run only after a race with a concurrent call: users or sessions it
+//! created after the lookup are looked up, and totals brought to the events
+//! actually stored when it stored some of the same events first.
 //!
-//! Concurrency: locks are taken in one order per table (users, sessions and events
-//! by user key and then their id) and tables in one order, so concurrent calls on
-//! the same users and sessions wait for each other but never deadlock. Every event
-//! stored for a session is stored by a call that holds the session's row lock, so
-//! its totals are exact. A call is stored whole or not at all, in the caller's
-//! transaction.
+//! Concurrency: locks are taken in one order (new users, renamed users, then
+//! sessions, then events, each by user key and then their own id), so concurrent
+//! calls on the same users and sessions wait for each other but never deadlock.
+//! Every event stored for a session is stored by a call that holds the session's
+//! row lock, so its totals are exact. Every statement names the batch's user keys,
+//! so that it touches only their rows (on Citus, only their shards). A call is
+//! stored whole or not at all, in the caller's transaction.
 
-use std::collections::BTreeMap;
-use user_metrics_contract::{session_totals, Event, Fate, SessionKey};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use user_metrics_contract::{session_totals, Event, Fate, SessionKey, SessionTotals};
 
 use super::counters::Counts;
-use super::events::{self, Inserted};
+use super::events;
 use super::keys::Keys;
-use super::verdicts::{all_repeats, Outcome, Verdicts};
-use super::{sessions, users};
-use crate::error::Result;
-use crate::sql::count;
+use super::lookup::{lookup, Wanted};
+use super::sessions::{self, Sessions, State, TotalsRow};
+use super::users;
+use super::verdicts::{Outcome, Verdicts};
+use crate::error::{Error, Result};
+use crate::sql::*;
 
 /// Stores `events` (in batch order; `indexes` gives each one's index in the
 /// payload) and returns each one's outcome, in the same order, with the rows the
@@ -44,27 +46,31 @@ pub fn store_events(
     stop_at_conflict: bool,
 ) -> Result<(Vec<Outcome>, Counts)> {
     let keys = Keys::of(events);
-    let stored_before = events::stored_before(events, &keys)?;
-    if all_repeats(events, &keys, &stored_before) {
+    let found = lookup(&wanted(events, &keys)?)?;
+    let mut verdicts = Verdicts::judge(events, keys, found);
+    if verdicts.all_repeats() {
         return Ok((vec![Outcome::Duplicate; events.len()], Counts::default()));
     }
-    let verdicts = Verdicts::judge(events, keys, &stored_before)?;
+    if stop_at_conflict {
+        if let Some(error) = verdicts.first_refusal(indexes) {
+            return Err(error);
+        }
+    }
+    verdicts.write_users()?;
     if stop_at_conflict {
         if let Some(error) = verdicts.first_refusal(indexes) {
             return Err(error);
         }
     }
     let (outcomes, sessions_added, events_added) = store_sessions_and_events(&verdicts)?;
-    let stored: Vec<&Event> = events
-        .iter()
-        .zip(&outcomes)
-        .filter(|(_, outcome)| **outcome == Outcome::Stored)
-        .map(|(event, _)| event)
-        .collect();
-    let users_added = users::remove_unused(&verdicts.users, &verdicts.keys, &stored)?;
-    users::rename(&verdicts.users, &verdicts.keys, &stored)?;
+    let mut used = HashSet::new();
+    for (event, outcome) in events.iter().zip(&outcomes) {
+        if *outcome == Outcome::Stored {
+            used.insert(verdicts.keys.of_email(&event.email)?);
+        }
+    }
     let counts = Counts {
-        users: users_added,
+        users: users::remove_unused(&verdicts.created_users, &used)?,
         sessions: sessions_added,
         events: count(events_added)?,
         rejected: 0,
@@ -72,31 +78,266 @@ pub fn store_events(
     Ok((outcomes, counts))
 }
 
-/// Steps 3 to 5: the sessions and the events. Returns each event's outcome, and how
-/// many sessions and events the call added.
-fn store_sessions_and_events(verdicts: &Verdicts) -> Result<(Vec<Outcome>, i64, usize)> {
-    let to_store = verdicts.to_store();
-    if to_store.is_empty() {
-        return Ok((verdicts.outcomes(&Inserted::default())?, 0, 0));
+/// What the lookup asks for: every user, session and event_id of the batch.
+fn wanted<'e>(events: &'e [Event<'e>], keys: &Keys<'e>) -> Result<Wanted<'e>> {
+    let mut sessions = BTreeSet::new();
+    let mut event_ids = BTreeSet::new();
+    for event in events {
+        let key = keys.of_email(&event.email)?;
+        sessions.insert((key, event.session_id.as_ref()));
+        if let Some(id) = event.event_id.as_deref() {
+            event_ids.insert((key, id));
+        }
     }
-    let events = verdicts.events;
-    // What the batch adds to each session if every session were new.
-    let assumed = session_totals(events, |p| verdicts.fates[p] == Fate::Store);
-    let sessions = sessions::create_or_lock(&first_events(&to_store), &assumed, &verdicts.keys)?;
-    let inserted = events::insert(&to_store, &verdicts.keys, &sessions)?;
-    let outcomes = verdicts.outcomes(&inserted)?;
-    let stored = session_totals(events, |p| outcomes[p] == Outcome::Stored);
-    let sessions_added = sessions::settle(&sessions, &assumed, &stored)?;
-    Ok((outcomes, sessions_added, inserted.rows))
+    Ok(Wanted {
+        user_keys: keys.sorted(),
+        sessions: sessions.into_iter().collect(),
+        event_ids: event_ids.into_iter().collect(),
+    })
 }
 
-/// Per session, the first of its events to store.
-fn first_events<'e>(to_store: &[&'e Event<'e>]) -> BTreeMap<SessionKey<'e>, &'e Event<'e>> {
-    let mut first = BTreeMap::new();
-    for event in to_store {
-        first
-            .entry((event.email.as_ref(), event.session_id.as_ref()))
-            .or_insert(*event);
+/// The sessions and the events. Returns each event's outcome, and how many
+/// sessions and events the call added.
+fn store_sessions_and_events(verdicts: &Verdicts) -> Result<(Vec<Outcome>, i64, usize)> {
+    let events = verdicts.events;
+    let to_store: Vec<&Event> = events
+        .iter()
+        .zip(&verdicts.fates)
+        .filter(|(_, fate)| **fate == Fate::Store)
+        .map(|(event, _)| event)
+        .collect();
+    if to_store.is_empty() {
+        return Ok((verdicts.outcomes(&HashSet::new())?, 0, 0));
     }
-    first
+    // What the batch adds to each session if every event to store is stored.
+    let assumed = session_totals(events, |p| verdicts.fates[p] == Fate::Store);
+    let mut sessions = Sessions::new(&assumed, &verdicts.keys, &verdicts.found.sessions)?;
+    let ordered = events::in_lock_order(&to_store, &verdicts.keys)?;
+    let mut result = store(&sessions, &assumed, &ordered, true)?;
+    sessions.created(&result.created);
+    if sessions.count(|s| s == State::New) > 0 {
+        // Sessions that a concurrent call created after the lookup: locked now, by
+        // this call, and no event was inserted. Their ids, then the events.
+        let raced: Vec<(i64, &str)> = sessions
+            .sorted
+            .iter()
+            .filter(|s| s.state == State::New)
+            .map(|s| (s.user_key, s.key.1))
+            .collect();
+        let found = lookup(&Wanted {
+            sessions: raced,
+            ..Wanted::default()
+        })?;
+        sessions.existing(&found.sessions);
+        result = store(&sessions, &assumed, &ordered, false)?;
+    }
+    let outcomes = verdicts.outcomes(&result.stored)?;
+    let stored = session_totals(events, |p| outcomes[p] == Outcome::Stored);
+    let sessions_added = settle(&sessions, &assumed, &stored, &result.added)?;
+    Ok((outcomes, sessions_added, result.rows))
+}
+
+/// One run of the store statement.
+struct Run<'a, 'e> {
+    /// Sessions to lock, new ones created with these totals (sorted).
+    lock: Vec<(i64, &'e str, TotalsRow<'e>)>,
+    /// How many of them are new.
+    expected_new: i64,
+    /// Events to store, in lock order, with their sessions' row ids where known.
+    events: &'a [(i64, &'e Event<'e>)],
+    session_ids: HashMap<SessionKey<'e>, Option<i64>>,
+    /// Existing sessions to add totals to (user key, row id, totals).
+    add: Vec<(i64, i64, TotalsRow<'e>)>,
+    /// Add only where every event assumed for the session was stored.
+    only_if_all_stored: bool,
+}
+
+/// What one run of the store statement did.
+#[derive(Default)]
+struct Stored<'e> {
+    /// The sessions it created, by user key and session id.
+    created: HashMap<(i64, &'e str), i64>,
+    /// The (user key, event_id) pairs of the events it stored with an event_id.
+    stored: HashSet<(i64, &'e str)>,
+    /// How many events it stored, with or without an event_id.
+    rows: usize,
+    /// The existing sessions whose totals it added to.
+    added: HashSet<i64>,
+}
+
+result_row! {
+    /// One row of the store statement: a session it created ('session': user key,
+    /// session id, row id), an event it stored ('event': user key, event_id or
+    /// NULL, session row id) or a session it added to ('added': user key, row id).
+    pub struct StoreRow {
+        kind: String,
+        user_key: i64,
+        text: Option<String>,
+        number: i64,
+    }
+}
+
+/// The store statement of the batch: with `lock_sessions`, every session is locked
+/// (the new ones created); without, they are held already.
+fn store<'e>(
+    sessions: &Sessions<'e>,
+    assumed: &BTreeMap<SessionKey<'e>, SessionTotals<'e>>,
+    ordered: &[(i64, &'e Event<'e>)],
+    lock_sessions: bool,
+) -> Result<Stored<'e>> {
+    let mut lock = Vec::new();
+    let mut add = Vec::new();
+    for session in &sessions.sorted {
+        let totals = assumed
+            .get(&session.key)
+            .ok_or_else(|| Error::Internal(format!("no totals for session {:?}", session.key.1)))?;
+        if lock_sessions {
+            let mut row = TotalsRow::of(totals)?;
+            if session.state != State::New {
+                // Only locked: its values are not used, so spare parsing the device.
+                row.device = None;
+            }
+            lock.push((session.user_key, session.key.1, row));
+        }
+        if let State::Existing(id) = session.state {
+            add.push((session.user_key, id, TotalsRow::of(totals)?));
+        }
+    }
+    run(
+        Run {
+            lock,
+            expected_new: count(sessions.count(|s| s == State::New))?,
+            events: ordered,
+            session_ids: sessions.id_of(),
+            add,
+            only_if_all_stored: true,
+        },
+        sessions,
+    )
+}
+
+fn run<'e>(run: Run<'_, 'e>, sessions: &Sessions<'e>) -> Result<Stored<'e>> {
+    let rows = write(
+        &STORE,
+        || {
+            let mut args = sessions::totals_args(run.lock);
+            args.push(run.expected_new.into());
+            args.extend(events::args(run.events, &run.session_ids)?);
+            args.extend(sessions::totals_args(run.add));
+            args.push(run.only_if_all_stored.into());
+            Ok(args)
+        },
+        StoreRow::read,
+    )?;
+    // The batch's spelling of what the rows name (keys borrowed for the lookup only).
+    let names: HashMap<(i64, &str), &'e str> = sessions
+        .sorted
+        .iter()
+        .map(|s| ((s.user_key, s.key.1), s.key.1))
+        .collect();
+    let ids: HashMap<(i64, &str), &'e str> = run
+        .events
+        .iter()
+        .filter_map(|&(key, event)| {
+            let id = event.event_id.as_deref()?;
+            Some(((key, id), id))
+        })
+        .collect();
+    let mut result = Stored::default();
+    for row in rows {
+        match row.kind.as_str() {
+            "session" => {
+                let text = row.text.as_deref().unwrap_or_default();
+                let &session_id = names.get(&(row.user_key, text)).ok_or_else(|| {
+                    Error::Internal(format!("created an unknown session {text:?}"))
+                })?;
+                result
+                    .created
+                    .insert((row.user_key, session_id), row.number);
+            }
+            "event" => {
+                result.rows += 1;
+                if let Some(id) = row.text.as_deref() {
+                    let &event_id = ids.get(&(row.user_key, id)).ok_or_else(|| {
+                        Error::Internal(format!("stored an unknown event {id:?}"))
+                    })?;
+                    result.stored.insert((row.user_key, event_id));
+                }
+            }
+            "added" => {
+                result.added.insert(row.number);
+            }
+            other => return Err(Error::Internal(format!("store: unknown kind {other:?}"))),
+        }
+    }
+    Ok(result)
+}
+
+/// Brings every session to the totals of the events actually stored, where the
+/// store statement could not (events that a concurrent call stored first): adds
+/// them to the existing sessions it did not add to (`added`: row ids), and
+/// corrects (or removes) the sessions this call created whose stored events differ
+/// from those assumed. Returns how many sessions this call added in the end
+/// (created, less those removed).
+fn settle<'e>(
+    sessions: &Sessions<'e>,
+    assumed: &BTreeMap<SessionKey<'e>, SessionTotals<'e>>,
+    stored: &BTreeMap<SessionKey<'e>, SessionTotals<'e>>,
+    added: &HashSet<i64>,
+) -> Result<i64> {
+    let mut add = Vec::new();
+    let mut set = Vec::new();
+    let mut empty: Vec<(i64, i64)> = Vec::new();
+    for session in &sessions.sorted {
+        match (session.state, stored.get(&session.key)) {
+            (State::Existing(id), Some(totals)) if !added.contains(&id) => {
+                add.push((session.user_key, id, TotalsRow::of(totals)?));
+            }
+            (State::Created(id), Some(totals)) if assumed.get(&session.key) != Some(totals) => {
+                set.push((session.user_key, id, TotalsRow::of(totals)?));
+            }
+            (State::Created(id), None) => empty.push((session.user_key, id)),
+            (State::New, _) => {
+                return Err(Error::Internal(format!(
+                    "session {:?} was neither created nor found",
+                    session.key.1
+                )))
+            }
+            _ => {}
+        }
+    }
+    if !add.is_empty() {
+        run(
+            Run {
+                lock: Vec::new(),
+                expected_new: 0,
+                events: &[],
+                session_ids: HashMap::new(),
+                add,
+                only_if_all_stored: false,
+            },
+            sessions,
+        )?;
+    }
+    if !set.is_empty() {
+        write(
+            &SET_SESSION_TOTALS,
+            || Ok(sessions::totals_args(set)),
+            ignore,
+        )?;
+    }
+    let created = sessions.count(|s| matches!(s, State::Created(_)));
+    let mut removed = 0;
+    if !empty.is_empty() {
+        removed = write(
+            &DELETE_SESSIONS,
+            || {
+                let (keys, ids): (Vec<i64>, Vec<i64>) = empty.into_iter().unzip();
+                Ok(vec![keys.into(), ids.into()])
+            },
+            ignore,
+        )?
+        .len();
+    }
+    count(created - removed)
 }

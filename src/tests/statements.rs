@@ -11,36 +11,44 @@ mod tests {
     use crate::sql::*;
     use crate::storage::{events, quarantine, sessions, users};
 
-    /// The names a statement gives the arrays it unnests (`unnest($1::type[], ...)
-    /// AS alias (name, ...)`), checked to be one per array.
-    fn unnested_columns(statement: &Statement) -> Vec<String> {
+    /// The names a statement gives the arrays of its `nth` unnest (from 0):
+    /// `unnest($1::type[], ...) [WITH ORDINALITY] AS alias (name, ...)`, checked to
+    /// be one per array (and the ordinality's, which is left out).
+    fn unnested_columns(statement: &Statement, nth: usize) -> Vec<String> {
         let sql = statement
             .sql
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
-        let start = sql
-            .find("unnest(")
-            .unwrap_or_else(|| panic!("{}: no unnest", statement.name));
-        let rest = &sql[start + "unnest(".len()..];
+        let (_, rest) = sql
+            .match_indices("unnest(")
+            .nth(nth)
+            .map(|(start, _)| sql.split_at(start + "unnest(".len()))
+            .unwrap_or_else(|| panic!("{}: no unnest number {nth}", statement.name));
         let (arrays, rest) = rest.split_once(')').unwrap();
-        let rest = rest.trim_start().strip_prefix("AS ").unwrap();
+        let rest = rest.trim_start();
+        let (rest, ordinality) = match rest.strip_prefix("WITH ORDINALITY ") {
+            Some(rest) => (rest, 1),
+            None => (rest, 0),
+        };
+        let rest = rest.strip_prefix("AS ").unwrap();
         let (_alias, rest) = rest.split_once(" (").unwrap();
         let (names, _) = rest.split_once(')').unwrap();
-        let names: Vec<String> = names.split(',').map(|n| n.trim().to_string()).collect();
+        let mut names: Vec<String> = names.split(',').map(|n| n.trim().to_string()).collect();
         assert_eq!(
-            arrays.split(',').count(),
+            arrays.split(',').count() + ordinality,
             names.len(),
             "{}: one name per array",
             statement.name
         );
+        names.truncate(names.len() - ordinality);
         names
     }
 
-    fn assert_unnests<R: ParameterRows>(statement: &Statement, key_columns: &[&str]) {
+    fn assert_unnests<R: ParameterRows>(statement: &Statement, nth: usize, key_columns: &[&str]) {
         let expected: Vec<&str> = key_columns.iter().chain(R::COLUMNS).copied().collect();
         assert_eq!(
-            unnested_columns(statement),
+            unnested_columns(statement, nth),
             expected,
             "{} takes its arrays in another order than the row type",
             statement.name
@@ -49,28 +57,25 @@ mod tests {
 
     #[pg_test]
     fn each_statement_unnests_its_row_type_in_field_order() {
-        assert_unnests::<events::EventRow>(&INSERT_EVENTS, &[]);
-        assert_unnests::<users::NewUser>(&INSERT_USERS, &[]);
-        assert_unnests::<users::NewName>(&RENAME_USERS, &[]);
-        assert_unnests::<quarantine::QuarantineRow>(&QUARANTINE, &[]);
-        assert_unnests::<quarantine::RefusedAgain>(&MARK_REPLAYED, &[]);
+        assert_unnests::<users::NewUser>(&WRITE_USERS, 0, &[]);
+        assert_unnests::<users::NewName>(&WRITE_USERS, 1, &[]);
+        assert_unnests::<quarantine::QuarantineRow>(&QUARANTINE, 0, &[]);
+        assert_unnests::<quarantine::RefusedAgain>(&MARK_REPLAYED, 0, &[]);
         // The nine columns of a session's totals, after the keys that name it.
-        assert_unnests::<sessions::TotalsRow>(
-            &CREATE_OR_LOCK_SESSIONS,
-            &["user_key", "client_session_id"],
-        );
-        assert_unnests::<sessions::TotalsRow>(&ADD_TO_SESSIONS, &["user_key", "id"]);
-        assert_unnests::<sessions::TotalsRow>(&SET_SESSION_TOTALS, &["user_key", "id"]);
+        assert_unnests::<sessions::TotalsRow>(&STORE, 0, &["user_key", "client_session_id"]);
+        assert_unnests::<events::EventRow>(&STORE, 1, &[]);
+        assert_unnests::<sessions::TotalsRow>(&STORE, 2, &["user_key", "id"]);
+        assert_unnests::<sessions::TotalsRow>(&SET_SESSION_TOTALS, 0, &["user_key", "id"]);
     }
 
     #[pg_test]
     fn the_check_fails_on_a_statement_that_swaps_two_columns() {
         let swapped = Statement {
             name: "swapped",
-            sql: "SELECT FROM unnest($1::bigint[], $2::text[]) AS input (email, user_key)",
+            sql: "SELECT FROM unnest($1::bigint[], $2::text[], $3::text[]) AS input (email, user_key, name)",
         };
         let outcome = std::panic::catch_unwind(|| {
-            assert_unnests::<users::NewUser>(&swapped, &[]);
+            assert_unnests::<users::NewUser>(&swapped, 0, &[]);
         });
         assert!(outcome.is_err());
     }

@@ -1,0 +1,117 @@
+//! What is already stored of a batch, found by one statement
+//! (`sql/queries/lookup.sql`): its users with their e-mail and name, their
+//! erasures by forget_user, its sessions, and the event_ids its users stored
+//! before. Sessions and event_ids are given back as the batch spells them
+//! (borrowed), so looking an event's up allocates nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::error::{Error, Result};
+use crate::sql::*;
+
+/// A stored user: its e-mail (in canonical form) and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUser {
+    pub email: String,
+    pub name: Option<String>,
+}
+
+/// What to look up: user keys (sorted, each once), and (user key, session id) and
+/// (user key, event_id) pairs (each once).
+#[derive(Default)]
+pub struct Wanted<'e> {
+    pub user_keys: Vec<i64>,
+    pub sessions: Vec<(i64, &'e str)>,
+    pub event_ids: Vec<(i64, &'e str)>,
+}
+
+/// What was found of what was wanted.
+#[derive(Default)]
+pub struct Found<'e> {
+    pub users: HashMap<i64, StoredUser>,
+    /// Per erased user key, its latest erasure (microseconds since the Unix epoch).
+    pub erased: HashMap<i64, i64>,
+    /// Per existing session, its row id.
+    pub sessions: HashMap<(i64, &'e str), i64>,
+    /// The event_ids already stored.
+    pub event_ids: HashSet<(i64, &'e str)>,
+}
+
+result_row! {
+    /// One thing found, as lookup returns it (see the statement for each kind).
+    pub struct FoundRow {
+        kind: String,
+        user_key: i64,
+        text: Option<String>,
+        name: Option<String>,
+        number: Option<i64>,
+    }
+}
+
+/// Looks up what is stored of `wanted`, in one statement.
+pub fn lookup<'e>(wanted: &Wanted<'e>) -> Result<Found<'e>> {
+    let rows = read(
+        &LOOKUP,
+        || {
+            let (session_keys, session_ids): (Vec<i64>, Vec<&str>) =
+                wanted.sessions.iter().copied().unzip();
+            let (event_keys, event_ids): (Vec<i64>, Vec<&str>) =
+                wanted.event_ids.iter().copied().unzip();
+            Ok(vec![
+                wanted.user_keys.clone().into(),
+                session_keys.into(),
+                session_ids.into(),
+                event_keys.into(),
+                event_ids.into(),
+            ])
+        },
+        FoundRow::read,
+    )?;
+    // The batch's spelling of what the rows name (keys borrowed for the lookup only).
+    let sessions: HashMap<(i64, &str), &'e str> = wanted
+        .sessions
+        .iter()
+        .map(|&(k, id)| ((k, id), id))
+        .collect();
+    let event_ids: HashMap<(i64, &str), &'e str> = wanted
+        .event_ids
+        .iter()
+        .map(|&(k, id)| ((k, id), id))
+        .collect();
+    let mut found = Found::default();
+    for row in rows {
+        let missing =
+            |column: &str| Error::Internal(format!("lookup: a {} row without {column}", row.kind));
+        match row.kind.as_str() {
+            "user" => {
+                let email = row.text.clone().ok_or_else(|| missing("text"))?;
+                found.users.insert(
+                    row.user_key,
+                    StoredUser {
+                        email,
+                        name: row.name.clone(),
+                    },
+                );
+            }
+            "erased" => {
+                let at = row.number.ok_or_else(|| missing("number"))?;
+                found.erased.insert(row.user_key, at);
+            }
+            "session" => {
+                let id = row.number.ok_or_else(|| missing("number"))?;
+                let text = row.text.as_deref().ok_or_else(|| missing("text"))?;
+                if let Some(&text) = sessions.get(&(row.user_key, text)) {
+                    found.sessions.insert((row.user_key, text), id);
+                }
+            }
+            "event" => {
+                let text = row.text.as_deref().ok_or_else(|| missing("text"))?;
+                if let Some(&text) = event_ids.get(&(row.user_key, text)) {
+                    found.event_ids.insert((row.user_key, text));
+                }
+            }
+            other => return Err(Error::Internal(format!("lookup: unknown kind {other:?}"))),
+        }
+    }
+    Ok(found)
+}
