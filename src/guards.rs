@@ -29,6 +29,17 @@ pub fn writable(function: &'static str) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a database whose encoding is not UTF8: events are JSON, which is
+/// Unicode, and their text is read as UTF-8 (CREATE EXTENSION refuses such a
+/// database already; this covers one whose encoding the extension never saw).
+pub fn utf8_database() -> Result<()> {
+    // SAFETY: a plain read of the database's encoding, set when the backend starts.
+    if unsafe { pg_sys::GetDatabaseEncoding() } != pg_sys::pg_enc::PG_UTF8 as i32 {
+        return Err(Error::NotUtf8);
+    }
+    Ok(())
+}
+
 /// `user_metrics.allow_drop_with_data`: lets DROP EXTENSION user_metrics delete
 /// the rows its tables hold.
 const ALLOW_DROP_WITH_DATA_NAME: &CStr = c"user_metrics.allow_drop_with_data";

@@ -1,8 +1,11 @@
 //! Reading JSON one level at a time.
 //!
-//! Every value below the level being checked stays an unparsed `RawValue`, so a
-//! deeply nested or huge value costs a linear scan and never recursion: hostile
-//! input cannot overflow the stack or trip a parser depth limit.
+//! The contract reads a value through the `Json` trait: JSON text (`&RawValue`,
+//! here), or any other representation of the same document (the extension reads
+//! PostgreSQL's binary jsonb directly, without printing it as text first). Every
+//! value below the level being checked stays unread, so a deeply nested or huge
+//! value costs a linear scan and never recursion: hostile input cannot overflow
+//! the stack or trip a parser depth limit.
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -11,7 +14,7 @@ use std::fmt;
 
 use crate::rejection::{RejectCode, Rejection};
 
-/// The JSON type of a raw value, read from its first byte (the text is known to be valid JSON).
+/// The JSON type of a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JsonKind {
     Object,
@@ -22,7 +25,58 @@ pub enum JsonKind {
     Null,
 }
 
+/// One JSON value, read one level at a time. Every representation must answer
+/// alike for the same document: the text of a value (which messages quote, and
+/// which the device is kept as) is the text PostgreSQL's `jsonb_out` prints, as
+/// is a number's.
+pub trait Json<'a>: Copy {
+    fn kind(self) -> JsonKind;
+    /// The value as JSON text.
+    fn text(self) -> &'a str;
+    /// A string's value, without its escapes. Only asked of strings.
+    fn string(self) -> Result<Cow<'a, str>, String>;
+    /// A number's text. Only asked of numbers.
+    fn number(self) -> &'a str;
+    /// A boolean's value. Only asked of booleans.
+    fn boolean(self) -> bool;
+    /// An object's members in order, their values unread. Only asked of objects.
+    fn members(self) -> Result<Vec<(Cow<'a, str>, Self)>, String>;
+}
+
+/// JSON text, as serde_json hands it over unparsed. The text is known to be valid
+/// JSON (PostgreSQL's own text of a jsonb value).
+impl<'a> Json<'a> for &'a RawValue {
+    fn kind(self) -> JsonKind {
+        JsonKind::of(self)
+    }
+
+    fn text(self) -> &'a str {
+        self.get().trim()
+    }
+
+    fn string(self) -> Result<Cow<'a, str>, String> {
+        serde_json::from_str::<Text>(self.get())
+            .map(|text| text.0)
+            .map_err(|e| e.to_string())
+    }
+
+    fn number(self) -> &'a str {
+        self.get().trim()
+    }
+
+    fn boolean(self) -> bool {
+        self.get().trim() == "true"
+    }
+
+    fn members(self) -> Result<Vec<(Cow<'a, str>, Self)>, String> {
+        let mut de = serde_json::Deserializer::from_str(self.get());
+        de.deserialize_map(MembersVisitor)
+            .map_err(|e| e.to_string())
+    }
+}
+
 impl JsonKind {
+    /// The type of JSON text, read from its first byte.
     pub fn of(raw: &RawValue) -> JsonKind {
         match raw.get().trim_start().as_bytes().first() {
             Some(b'{') => JsonKind::Object,
@@ -49,9 +103,9 @@ impl JsonKind {
 
 /// How a rejected value is quoted in a message: its JSON text, cut short when long
 /// so that a 10 MB string does not become a 10 MB error message.
-pub fn quote(raw: &RawValue) -> String {
+pub fn quote<'a>(raw: impl Json<'a>) -> String {
     const MAX_CHARS: usize = 64;
-    let text = raw.get().trim();
+    let text = raw.text();
     match text.char_indices().nth(MAX_CHARS) {
         None => text.to_string(),
         Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
@@ -95,17 +149,17 @@ fn shorten(key: &str) -> Cow<'_, str> {
     }
 }
 
-/// The members of one JSON object, values left raw. Keys borrow from the text
-/// unless they contain escapes.
-pub struct Object<'a> {
+/// The members of one JSON object, values left unread. Keys borrow from the
+/// document unless they contain escapes.
+pub struct Object<'a, J> {
     path: &'static str,
-    members: Vec<(Cow<'a, str>, &'a RawValue)>,
+    members: Vec<(Cow<'a, str>, J)>,
 }
 
-impl<'a> Object<'a> {
+impl<'a, J: Json<'a>> Object<'a, J> {
     /// Reads `raw` as an object; `path` names it in messages ("" for the event itself).
-    pub fn read(raw: &'a RawValue, path: &'static str) -> Result<Object<'a>, Rejection> {
-        let kind = JsonKind::of(raw);
+    pub fn read(raw: J, path: &'static str) -> Result<Object<'a, J>, Rejection> {
+        let kind = raw.kind();
         if kind != JsonKind::Object {
             let code = if path.is_empty() {
                 RejectCode::NotAnObject
@@ -118,9 +172,9 @@ impl<'a> Object<'a> {
                 format!("expected an object, got {}", kind.with_article()),
             ));
         }
-        let mut de = serde_json::Deserializer::from_str(raw.get());
-        let members = de.deserialize_map(MembersVisitor).map_err(|e| {
-            // Unreachable for text produced by jsonb, kept as a rejection rather than a panic.
+        let members = raw.members().map_err(|e| {
+            // Unreachable for a document PostgreSQL parsed, kept as a rejection rather
+            // than a panic.
             Rejection::new(
                 RejectCode::InvalidValue,
                 path,
@@ -158,13 +212,13 @@ impl<'a> Object<'a> {
 
     /// The value of `key`, or `None` when it is absent or JSON `null`.
     /// With duplicate keys the last one wins, as in jsonb.
-    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+    pub fn get(&self, key: &str) -> Option<J> {
         self.members
             .iter()
             .rev()
             .find(|(k, _)| k.as_ref() == key)
             .map(|(_, v)| *v)
-            .filter(|v| JsonKind::of(v) != JsonKind::Null)
+            .filter(|v| v.kind() != JsonKind::Null)
     }
 }
 

@@ -22,7 +22,7 @@ pub mod generate;
 pub use batch::{classify, session_totals, Fate, SessionKey, SessionTotals};
 pub use email::normalize_email;
 pub use event::*;
-pub use json::{JsonKind, Path};
+pub use json::{Json, JsonKind, Path};
 pub use payload::{compact_len, split_payload, PayloadError, MAX_EVENTS, MAX_PAYLOAD_BYTES};
 pub use rejection::{RejectCode, Rejection};
 pub use rust_decimal::Decimal;

@@ -1,10 +1,9 @@
 //! Event timestamps: RFC 3339 text with an explicit offset, or Unix epoch seconds.
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
-use serde_json::value::RawValue;
 use std::fmt;
 
-use crate::json::{quote, JsonKind, Path};
+use crate::json::{quote, Json, JsonKind, Path};
 use crate::rejection::{RejectCode, Rejection};
 
 /// An instant, in microseconds since 1970-01-01T00:00:00Z (PostgreSQL keeps microseconds).
@@ -40,10 +39,11 @@ impl fmt::Display for Timestamp {
 }
 
 /// Reads the timestamp at `path` from a raw JSON value.
-pub fn parse_timestamp(raw: &RawValue, path: Path<'_>) -> Result<Timestamp, Rejection> {
-    let instant = match JsonKind::of(raw) {
+pub fn parse_timestamp<'a>(raw: impl Json<'a>, path: Path<'_>) -> Result<Timestamp, Rejection> {
+    let instant = match raw.kind() {
         JsonKind::String => {
-            let text: String = serde_json::from_str(raw.get())
+            let text = raw
+                .string()
                 .map_err(|e| Rejection::new(RejectCode::InvalidTimestamp, path, e))?;
             parse_rfc3339(&text, raw, path)?
         }
@@ -66,7 +66,11 @@ pub fn parse_timestamp(raw: &RawValue, path: Path<'_>) -> Result<Timestamp, Reje
     }
 }
 
-fn parse_rfc3339(text: &str, raw: &RawValue, path: Path<'_>) -> Result<Timestamp, Rejection> {
+fn parse_rfc3339<'a>(
+    text: &str,
+    raw: impl Json<'a>,
+    path: Path<'_>,
+) -> Result<Timestamp, Rejection> {
     match DateTime::parse_from_rfc3339(text) {
         Ok(t) => {
             let utc = t.with_timezone(&Utc);
@@ -101,12 +105,8 @@ fn is_naive(text: &str) -> bool {
         .any(|format| NaiveDateTime::parse_from_str(text, format).is_ok())
 }
 
-fn parse_epoch_seconds(raw: &RawValue, path: Path<'_>) -> Result<Timestamp, Rejection> {
-    let seconds: f64 = raw
-        .get()
-        .trim()
-        .parse()
-        .map_err(|_| out_of_range(raw, path))?;
+fn parse_epoch_seconds<'a>(raw: impl Json<'a>, path: Path<'_>) -> Result<Timestamp, Rejection> {
+    let seconds: f64 = raw.number().parse().map_err(|_| out_of_range(raw, path))?;
     let micros = (seconds * 1_000_000.0).round();
     // The bounds check happens on the float, before the cast could saturate.
     if !(micros >= EARLIEST.unix_micros as f64 && micros < END.unix_micros as f64) {
@@ -115,7 +115,7 @@ fn parse_epoch_seconds(raw: &RawValue, path: Path<'_>) -> Result<Timestamp, Reje
     Ok(Timestamp::from_unix_micros(micros as i64))
 }
 
-fn out_of_range(raw: &RawValue, path: Path<'_>) -> Rejection {
+fn out_of_range<'a>(raw: impl Json<'a>, path: Path<'_>) -> Rejection {
     Rejection::new(
         RejectCode::InvalidValue,
         path,

@@ -6,12 +6,11 @@
 //! metrics), then `ended_at` against `started_at`.
 
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 use crate::email::normalize_email;
 use crate::event::*;
-use crate::json::{quote, JsonKind, Object, Path, Text};
+use crate::json::{quote, Json, JsonKind, Object, Path};
 use crate::rejection::{RejectCode, Rejection};
 use crate::timestamp::{parse_timestamp, Timestamp};
 
@@ -25,8 +24,8 @@ const METRICS_FIELDS: [&str; 4] = [
     "voice_sentiment",
 ];
 
-/// Validates one event given as JSON text.
-pub fn parse_event(raw: &RawValue) -> Result<Event<'_>, Rejection> {
+/// Validates one event (as JSON text, `&RawValue`, or any other `Json`).
+pub fn parse_event<'a, J: Json<'a>>(raw: J) -> Result<Event<'a>, Rejection> {
     let event = Object::read(raw, "")?;
     event.reject_unknown(&EVENT_FIELDS)?;
 
@@ -85,13 +84,16 @@ pub fn parse_event(raw: &RawValue) -> Result<Event<'_>, Rejection> {
 
 /// The `event_id` of an event that may be invalid, for error reports:
 /// present only when the event is an object whose `event_id` is a string.
-pub fn event_id_hint(raw: &RawValue) -> Option<String> {
+pub fn event_id_hint<'a, J: Json<'a>>(raw: J) -> Option<String> {
     let event = Object::read(raw, "").ok()?;
     let value = event.get("event_id")?;
-    serde_json::from_str::<String>(value.get()).ok()
+    if value.kind() != JsonKind::String {
+        return None;
+    }
+    value.string().ok().map(Cow::into_owned)
 }
 
-fn required<'a>(object: &Object<'a>, key: &str) -> Result<&'a RawValue, Rejection> {
+fn required<'a, J: Json<'a>>(object: &Object<'a, J>, key: &str) -> Result<J, Rejection> {
     object.get(key).ok_or_else(|| {
         Rejection::new(
             RejectCode::MissingField,
@@ -101,10 +103,10 @@ fn required<'a>(object: &Object<'a>, key: &str) -> Result<&'a RawValue, Rejectio
     })
 }
 
-fn optional<'a, T>(
-    object: &Object<'a>,
+fn optional<'a, J: Json<'a>, T>(
+    object: &Object<'a, J>,
     key: &str,
-    read: impl FnOnce(&'a RawValue, Path<'_>) -> Result<T, Rejection>,
+    read: impl FnOnce(J, Path<'_>) -> Result<T, Rejection>,
 ) -> Result<Option<T>, Rejection> {
     match object.get(key) {
         None => Ok(None),
@@ -112,8 +114,8 @@ fn optional<'a, T>(
     }
 }
 
-fn expect_kind(raw: &RawValue, path: Path<'_>, want: JsonKind) -> Result<(), Rejection> {
-    let got = JsonKind::of(raw);
+fn expect_kind<'a>(raw: impl Json<'a>, path: Path<'_>, want: JsonKind) -> Result<(), Rejection> {
+    let got = raw.kind();
     if got == want {
         Ok(())
     } else {
@@ -129,15 +131,14 @@ fn expect_kind(raw: &RawValue, path: Path<'_>, want: JsonKind) -> Result<(), Rej
     }
 }
 
-fn string<'a>(raw: &'a RawValue, path: Path<'_>) -> Result<Cow<'a, str>, Rejection> {
+fn string<'a>(raw: impl Json<'a>, path: Path<'_>) -> Result<Cow<'a, str>, Rejection> {
     expect_kind(raw, path, JsonKind::String)?;
-    serde_json::from_str::<Text>(raw.get())
-        .map(|text| text.0)
+    raw.string()
         .map_err(|e| Rejection::new(RejectCode::InvalidValue, path, format!("bad string: {e}")))
 }
 
 fn bounded_string<'a>(
-    raw: &'a RawValue,
+    raw: impl Json<'a>,
     path: Path<'_>,
     max_chars: usize,
 ) -> Result<Cow<'a, str>, Rejection> {
@@ -154,7 +155,7 @@ fn bounded_string<'a>(
 }
 
 /// `event_id` and `session.id`: non-empty, at most 128 characters.
-fn id_string<'a>(raw: &'a RawValue, path: Path<'_>) -> Result<Cow<'a, str>, Rejection> {
+fn id_string<'a>(raw: impl Json<'a>, path: Path<'_>) -> Result<Cow<'a, str>, Rejection> {
     let id = bounded_string(raw, path, MAX_ID_CHARS)?;
     if id.is_empty() {
         return Err(Rejection::new(
@@ -169,7 +170,7 @@ fn id_string<'a>(raw: &'a RawValue, path: Path<'_>) -> Result<Cow<'a, str>, Reje
 /// One `@` with text on both sides, no whitespace or control characters; returned
 /// in its stored form (see `normalize_email`), which must be at most 254
 /// characters: every limit is checked on the form that is stored.
-fn email<'a>(raw: &'a RawValue, path: Path<'_>) -> Result<Cow<'a, str>, Rejection> {
+fn email<'a>(raw: impl Json<'a>, path: Path<'_>) -> Result<Cow<'a, str>, Rejection> {
     // Normalizing can shrink an address (combining marks compose) as well as grow
     // it (`İ` folds to two characters), so the text as sent only gets a bound that
     // spares normalizing megabytes; the real limit applies to the stored form.
@@ -215,9 +216,9 @@ fn email<'a>(raw: &'a RawValue, path: Path<'_>) -> Result<Cow<'a, str>, Rejectio
     Ok(address)
 }
 
-fn boolean(raw: &RawValue, path: Path<'_>) -> Result<bool, Rejection> {
+fn boolean<'a>(raw: impl Json<'a>, path: Path<'_>) -> Result<bool, Rejection> {
     expect_kind(raw, path, JsonKind::Boolean)?;
-    Ok(raw.get().trim() == "true")
+    Ok(raw.boolean())
 }
 
 /// A number in `[min, max]`, as an exact decimal with the digits that were sent
@@ -225,14 +226,14 @@ fn boolean(raw: &RawValue, path: Path<'_>) -> Result<bool, Rejection> {
 /// JSON text is read here rather than through a double, so sums of these values
 /// are the same whatever the order of the events, and numbers beyond any limit
 /// (`1e400`) are reported as out of range.
-fn decimal_in(
-    raw: &RawValue,
+fn decimal_in<'a>(
+    raw: impl Json<'a>,
     path: Path<'_>,
     min: Decimal,
     max: Decimal,
 ) -> Result<Decimal, Rejection> {
     expect_kind(raw, path, JsonKind::Number)?;
-    let text = raw.get().trim();
+    let text = raw.number();
     let parsed = if text.contains(['e', 'E']) {
         Decimal::from_scientific(text)
     } else {
@@ -260,14 +261,14 @@ fn decimal_in(
 
 /// `session.device`: an object of at most 4 KB whose known fields are strings;
 /// kept as the JSON text that was sent.
-fn device<'a>(raw: &'a RawValue, path: Path<'_>) -> Result<Cow<'a, str>, Rejection> {
+fn device<'a>(raw: impl Json<'a>, path: Path<'_>) -> Result<Cow<'a, str>, Rejection> {
     let device = Object::read(raw, "session.device")?;
     for field in DEVICE_STRING_FIELDS {
         if let Some(value) = device.get(field) {
             bounded_string(value, device.child_path(field), MAX_TEXT_CHARS)?;
         }
     }
-    let text = raw.get().trim();
+    let text = raw.text();
     if text.len() > MAX_DEVICE_BYTES {
         return Err(Rejection::new(
             RejectCode::InvalidValue,

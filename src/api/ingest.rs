@@ -1,7 +1,7 @@
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-use super::{to_jsonb, JsonbText};
+use super::{to_jsonb, JsonbArg};
 use crate::error::{Error, OrRaise, Result};
 use crate::guards;
 use crate::ingest::{ingest, OnError};
@@ -16,16 +16,16 @@ use crate::ingest::{ingest, OnError};
 #[pg_extern(volatile, security_definer)]
 #[search_path(pg_catalog, pg_temp)]
 pub fn ingest_metrics(
-    events: Option<JsonbText<'_>>,
+    events: Option<JsonbArg<'_>>,
     on_error: default!(Option<&str>, "'quarantine'"),
 ) -> JsonB {
     run(events, on_error).or_raise()
 }
 
-fn run(events: Option<JsonbText<'_>>, on_error: Option<&str>) -> Result<JsonB> {
+fn run(events: Option<JsonbArg<'_>>, on_error: Option<&str>) -> Result<JsonB> {
     guards::writable("ingest_metrics")?;
     let events = events.ok_or(Error::NullArgument("events"))?;
     let on_error = OnError::parse(on_error.ok_or(Error::NullArgument("on_error"))?)?;
-    let text = std::str::from_utf8(events.0).map_err(|_| Error::NotUtf8)?;
-    to_jsonb(&ingest(text, on_error)?)
+    guards::utf8_database()?;
+    to_jsonb(&ingest(events.root(), events.size(), on_error)?)
 }

@@ -8,14 +8,14 @@ mod erasure;
 mod health;
 mod identity;
 mod ingest;
-mod jsonb_text;
+mod jsonb_arg;
 mod operations;
 mod quarantine;
 mod rejected;
 mod reports;
 mod retention;
 
-pub use jsonb_text::JsonbText;
+pub use jsonb_arg::JsonbArg;
 
 use pgrx::JsonB;
 use serde::Serialize;

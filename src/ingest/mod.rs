@@ -2,11 +2,13 @@
 //! valid ones, quarantine the others, and summarize. Replaying quarantined events
 //! (`replay`) goes through the same steps.
 
+mod binary_json;
 mod replay;
 mod summary;
 
+use pgrx::pg_sys::JsonbContainer;
 use pgrx::prelude::*;
-use user_metrics_contract::{event_id_hint, parse_event, split_payload, Event, RawValue};
+use user_metrics_contract::{event_id_hint, parse_event, Event, Json};
 
 use crate::error::{Error, Result};
 use crate::sql::count;
@@ -36,12 +38,13 @@ impl OnError {
     }
 }
 
-/// Ingests a payload given as JSON text (one event object or an array of them).
-pub fn ingest(payload: &str, on_error: OnError) -> Result<Summary> {
+/// Ingests a payload (one event object or an array of them) given as the top
+/// container of its jsonb, `size` bytes.
+pub fn ingest(payload: &JsonbContainer, size: usize, on_error: OnError) -> Result<Summary> {
     let started = Instant::now();
     let _watch = crate::elog::watch();
-    crate::memory::trim_after_large_call(payload.len());
-    let raw_events = split_payload(payload)?;
+    crate::memory::trim_after_large_call(size);
+    let raw_events = binary_json::split(payload)?;
     let (summary, rejected, mut counts) = evaluate(&raw_events, on_error)?;
     if !rejected.is_empty() {
         counts.rejected = count(quarantine::keep(&rejected)?)?;
@@ -71,8 +74,8 @@ fn by_code(rejected: &[Quarantined]) -> BTreeMap<&'static str, usize> {
 /// Validates the events, stores the valid ones, and returns the summary with the
 /// refused events (in batch order), which the caller keeps or reports, and the
 /// rows stored.
-fn evaluate<'a>(
-    raw_events: &[&'a RawValue],
+fn evaluate<'a, J: Json<'a>>(
+    raw_events: &[J],
     on_error: OnError,
 ) -> Result<(Summary, Vec<Quarantined<'a>>, Counts)> {
     let (valid, indexes, mut rejected) = validate(raw_events, on_error)?;
@@ -99,7 +102,7 @@ fn evaluate<'a>(
                 index,
                 event_id: event.event_id.as_deref().map(str::to_string),
                 rejection,
-                payload: raw_events[index].get(),
+                payload: raw_events[index].text(),
                 kept,
             });
         }
@@ -111,8 +114,8 @@ fn evaluate<'a>(
 /// The events the contract accepts, each with its index in the payload, and the
 /// ones it rejects, in batch order. With `OnError::Raise`, the first rejected
 /// event is the error.
-fn validate<'a>(
-    raw_events: &[&'a RawValue],
+fn validate<'a, J: Json<'a>>(
+    raw_events: &[J],
     on_error: OnError,
 ) -> Result<(Vec<Event<'a>>, Vec<usize>, Vec<Quarantined<'a>>)> {
     let mut valid = Vec::with_capacity(raw_events.len());
@@ -123,7 +126,7 @@ fn validate<'a>(
         if index % 1024 == 0 {
             check_for_interrupts!();
         }
-        match parse_event(raw) {
+        match parse_event(*raw) {
             Ok(event) => {
                 valid.push(event);
                 indexes.push(index);
@@ -133,9 +136,9 @@ fn validate<'a>(
             }
             Err(rejection) => rejected.push(Quarantined {
                 index,
-                event_id: event_id_hint(raw),
+                event_id: event_id_hint(*raw),
                 rejection,
-                payload: raw.get(),
+                payload: raw.text(),
                 kept: true,
             }),
         }
