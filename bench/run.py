@@ -242,8 +242,52 @@ class Bench:
             print(f"  batch {size:>6}: single node {sizes[str(size)]['single_events_per_second']:>8} events/s, "
                   f"Citus {sizes[str(size)]['citus_events_per_second']:>8} events/s: {sizes[str(size)]['ratio']:.2f}x",
                   flush=True)
-        out = {"nodes": len(nodes), "shards": shards, "runs": self.args.citus_runs, "sizes": sizes}
+        out = {"nodes": len(nodes), "shards": shards, "runs": self.args.citus_runs, "sizes": sizes,
+               "delegation": self.delegation(coordinator, citus_events[: self.args.citus_single_event_calls])}
         self.results["citus"] = out
+        return out
+
+    def delegation(self, coordinator, events):
+        """One event per call on Citus, three ways, alternately: ingest_metrics; the
+        three statements that store an event, in a function that runs on the
+        coordinator (bench/citus_delegation.sql); and the same function distributed
+        by the user key (create_distributed_function), which Citus runs on the
+        worker that holds the user."""
+        template = (ROOT / "bench" / "citus_delegation.sql").read_text()
+        valid = [e for e in events if not e["event_id"].startswith("bad-")]
+        with psycopg.connect(coordinator, autocommit=True) as conn:
+            conn.execute(template)
+            conn.execute(template.replace("bench_delegation.one_event(", "bench_delegation.one_event_delegated("))
+            conn.execute("SELECT create_distributed_function("
+                         "'bench_delegation.one_event_delegated(bigint, text, text, text, numeric)', '$1', "
+                         "colocate_with := 'user_metrics.users')")
+            keys = dict(conn.execute("SELECT e, user_metrics.user_key(e) FROM unnest(%s::text[]) AS e",
+                                     (sorted({e["user"]["email"] for e in valid}),)).fetchall())
+
+        def plain(e):
+            return (keys[e["user"]["email"]], e["user"]["email"], e["session"]["id"], e["event_id"],
+                    e["metrics"]["talked_time"])
+
+        sides = {
+            "ingest_metrics": ("SELECT user_metrics.ingest_metrics(%s::jsonb)", lambda e: (json.dumps(e),)),
+            "on the coordinator": ("SELECT bench_delegation.one_event(%s, %s, %s, %s, %s)", plain),
+            "delegated": ("SELECT bench_delegation.one_event_delegated(%s, %s, %s, %s, %s)", plain),
+        }
+        runs = {side: [] for side in sides}
+        for _ in range(self.args.citus_runs):
+            for side, (statement, params) in sides.items():
+                with psycopg.connect(coordinator, autocommit=True) as conn:
+                    conn.execute(f"TRUNCATE {TABLES}, user_metrics.counters")
+                    conn.execute("CHECKPOINT")
+                    started = time.perf_counter()
+                    for e in valid:
+                        conn.execute(statement, params(e))
+                    runs[side].append(time.perf_counter() - started)
+        out = {side: {"calls_per_second": round(len(valid) / statistics.median(r)),
+                      "runs": [round(x, 3) for x in r]} for side, r in runs.items()}
+        out["calls"] = len(valid)
+        print("  one event per call on Citus: " + ", ".join(
+            f"{side} {out[side]['calls_per_second']} calls/s" for side in sides), flush=True)
         return out
 
     def timed_ingest(self, dsn, batches):
@@ -649,6 +693,13 @@ def table(results):
         for size, r in c["sizes"].items():
             lines.append(f"{'batch of ' + size:<28}{r['single_events_per_second']:>14}{r['citus_events_per_second']:>12}"
                          f"{r['ratio']:>7.2f}x{str(r['same_result']):>13}")
+        d = c.get("delegation")
+        if d:
+            lines.append(f"one event per call on Citus, calls/s ({d['calls']} calls): ingest_metrics "
+                         f"{d['ingest_metrics']['calls_per_second']}; three statements on the coordinator "
+                         f"{d['on the coordinator']['calls_per_second']}, delegated to the user's worker "
+                         f"{d['delegated']['calls_per_second']} "
+                         f"({d['delegated']['calls_per_second'] / d['on the coordinator']['calls_per_second']:.2f}x)")
         lines.append("")
     if "pgbench" in results:
         lines.append(f"{'one event per call':<22}{'user_metrics':>18}{'seed SQL':>18}{'reference':>18}"

@@ -41,7 +41,7 @@ def statements_of(conn, events, **kwargs):
     conn.execute("SELECT pg_stat_statements_reset()")
     summary = conn.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(events),)).fetchone()[0]
     rows = conn.execute(
-        "SELECT query LIKE 'SELECT 1 FROM ONLY %%' AS fk_check, sum(calls)::int "
+        r"SELECT query ~ '^SELECT \S+ FROM ONLY ' AS fk_check, sum(calls)::int "
         "FROM pg_stat_statements "
         "WHERE NOT toplevel AND dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
         "GROUP BY 1").fetchall()
@@ -56,9 +56,9 @@ def one(n, email, session, **extra):
 
 
 def batch(prefix, n, users, per_session):
-    """n events of `users` users, about `per_session` per session."""
-    return [event(f"{prefix}-{i}", f"u{i % users}@example.com", f"{prefix}-s{i // per_session}",
-                  STARTED, 2.25, user__name=f"U {i % users}") for i in range(n)]
+    """n events of `users` users, `per_session` in each session."""
+    return [event(f"{prefix}-{i}", f"u{i // per_session % users}@example.com", f"{prefix}-s{i // per_session}",
+                  STARTED, 2.25, user__name=f"U {i // per_session % users}") for i in range(n)]
 
 
 def test_one_event_per_call(counted):
