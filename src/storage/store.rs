@@ -2,8 +2,8 @@
 //! in a few statements whatever the batch size:
 //! 1. `lookup`: what is stored of the batch's users (their erasures too),
 //!    sessions and event_ids, in one statement;
-//! 2. the verdicts, in memory: repeats, refused users (erased, or a key held by
-//!    another e-mail), the users to create and to rename;
+//! 2. the verdicts, in memory: repeats, erased users' old events, keys held by
+//!    another e-mail, the users to create and to rename;
 //! 3. `write_users`: users created and renamed, in one statement, only when some
 //!    are;
 //! 4. `store`: every session locked (a new one created with the totals of its
@@ -38,8 +38,8 @@ use crate::sql::*;
 
 /// Stores `events` (in batch order; `indexes` gives each one's index in the
 /// payload) and returns each one's outcome, in the same order, with the rows the
-/// call added. With `stop_at_conflict`, the first refused event (user_key_collision
-/// or user_forgotten) is returned as an error before any event is written.
+/// call added. With `stop_at_conflict`, the first refused event (user_key_collision)
+/// is returned as an error before any event is written.
 pub fn store_events(
     events: &[Event],
     indexes: &[usize],

@@ -1,6 +1,7 @@
 //! What becomes of each valid event of a batch, decided before any event is
-//! written: stored, a repeat of an event its user stored before, or refused for
-//! its user (erased with forget_user, or its e-mail's key held by another e-mail).
+//! written: stored, a repeat of an event its user stored before, dropped (an old
+//! event of a user erased with forget_user), or refused (its e-mail's key held by
+//! another e-mail).
 //! The contract's `classify` decides; the lookup (`lookup`) supplies what is
 //! already stored, and `write_users` what the call changes of its users.
 
@@ -20,8 +21,8 @@ pub enum Outcome {
     Duplicate,
     /// Its e-mail's user key belongs to another e-mail.
     Conflict(Rejection),
-    /// Its user was erased after its session started: refused, and not kept.
-    Forgotten(Rejection),
+    /// Its user was erased after its session started: dropped, kept nowhere.
+    Forgotten,
 }
 
 /// A batch judged: what is stored of it, the users it creates, and each event's
@@ -205,18 +206,18 @@ impl<'e> Verdicts<'e> {
     }
 
     /// With `on_error => 'raise'`: the first refused event, as the error that ends
-    /// the call. `indexes` gives each event's index in the payload.
+    /// the call, before any event is written. `indexes` gives each event's index
+    /// in the payload. An erased user's old event is dropped, not refused.
     pub fn first_refusal(&self, indexes: &[usize]) -> Option<Error> {
-        let p = self.fates.iter().position(|f| *f == Fate::Refused)?;
-        match self.refusal(&self.events[p]) {
-            Outcome::Conflict(rejection) | Outcome::Forgotten(rejection) => {
-                Some(Error::InvalidEvent {
-                    index: indexes[p],
-                    rejection,
-                })
-            }
-            Outcome::Stored | Outcome::Duplicate => None,
-        }
+        self.fates
+            .iter()
+            .zip(self.events)
+            .zip(indexes)
+            .filter(|((fate, _), _)| **fate == Fate::Refused)
+            .find_map(|((_, event), &index)| match self.refusal(event) {
+                Outcome::Conflict(rejection) => Some(Error::InvalidEvent { index, rejection }),
+                _ => None,
+            })
     }
 
     /// Each event's outcome, once the insert has said which were stored (`stored`:
@@ -246,11 +247,7 @@ impl<'e> Verdicts<'e> {
     /// Why a refused event is refused.
     fn refusal(&self, event: &Event) -> Outcome {
         if self.is_erased(event) {
-            Outcome::Forgotten(Rejection::new(
-                RejectCode::UserForgotten,
-                "user.email",
-                "this user was erased with forget_user() after the session started",
-            ))
+            Outcome::Forgotten
         } else {
             Outcome::Conflict(Rejection::new(
                 RejectCode::UserKeyCollision,
