@@ -31,13 +31,45 @@ pub type Args = Vec<DatumWithOid<'static>>;
 const PLAN_WITH_VALUES_FROM: usize = 200;
 
 /// How a statement with these arguments is planned: statements over arrays by
-/// the length of the longest, the others as PostgreSQL's plan cache decides.
+/// the length of the longest, the others as PostgreSQL's plan cache decides. On a
+/// server that runs Citus, statements over arrays are always planned with their
+/// values: Citus cannot plan a statement over distributed tables without its
+/// parameters' values ("could not create distributed plan"), and it needs them
+/// to send it only to the shards of the users it names.
 fn planning(args: &[DatumWithOid<'_>]) -> Planning {
     match longest_array(args) {
         None => Planning::Default,
-        Some(n) if n >= PLAN_WITH_VALUES_FROM => Planning::WithValues,
+        Some(n) if n >= PLAN_WITH_VALUES_FROM || citus_loaded() => Planning::WithValues,
         Some(_) => Planning::Generic,
     }
+}
+
+thread_local! {
+    static CITUS_LOADED: std::cell::OnceCell<bool> = const { std::cell::OnceCell::new() };
+}
+
+/// Whether the server preloads Citus (`shared_preload_libraries`, which Citus
+/// needs and which cannot change while the server runs). Read once per backend.
+fn citus_loaded() -> bool {
+    CITUS_LOADED.with(|loaded| {
+        *loaded.get_or_init(|| {
+            // SAFETY: reads a setting's current value, a string owned by
+            // PostgreSQL's settings (or NULL for an unknown name), copied at once.
+            let value = unsafe {
+                let value =
+                    pg_sys::GetConfigOption(c"shared_preload_libraries".as_ptr(), true, false);
+                if value.is_null() {
+                    return false;
+                }
+                std::ffi::CStr::from_ptr(value)
+                    .to_string_lossy()
+                    .into_owned()
+            };
+            value
+                .split(',')
+                .any(|library| library.trim().trim_matches('"') == "citus")
+        })
+    })
 }
 
 /// The number of elements of the longest array among `args` (None without any
