@@ -67,8 +67,11 @@ def parse_args():
     p.add_argument("--growth-levels", default="0,1000000,5000000,10000000",
                    help="events already stored at each point of the growth curve")
     p.add_argument("--growth-events", type=int, default=100_000, help="events ingested at each point of the curve")
+    p.add_argument("--growth-defaults-levels", default="0,5000000",
+                   help="the points of the same curve on PostgreSQL's default settings")
     p.add_argument("--skip", default="",
-                   help="comma-separated parts to skip: ingest,citus,copy,shapes,growth,pgbench,reports,memory")
+                   help="comma-separated parts to skip: ingest,citus,copy,shapes,growth,growth-defaults,pgbench,"
+                        "reports,memory")
     p.add_argument("--citus-port", type=int, default=0,
                    help="coordinator port of the Citus cluster (scripts/citus_cluster.sh) for the Citus row; 0: none")
     p.add_argument("--citus-cluster", default="citus", help="that cluster's name (CITUS_CLUSTER)")
@@ -432,13 +435,14 @@ class Bench:
         return conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint, wal_fpi "
                             "FROM pg_stat_wal").fetchone()
 
-    def growth(self):
+    def growth(self, levels, part_name="growth"):
         """ingest_metrics' rate (about 20 events per session, random UUID event ids,
-        1,000 events per call) with 0, 1M, 5M and 10M events already stored."""
+        1,000 events per call) with `levels` events already stored (0, 1M, 5M and
+        10M by default)."""
         out = {}
         with self.connect() as conn:
             self.empty(conn)
-            for part, level in enumerate(int(n) for n in self.args.growth_levels.split(",")):
+            for part, level in enumerate(int(n) for n in levels.split(",")):
                 started = time.perf_counter()
                 stored = self.preload(conn, level)
                 loaded = time.perf_counter() - started
@@ -464,7 +468,24 @@ class Bench:
         base = next(iter(out.values()))["events_per_second"]
         for point in out.values():
             point["of_empty"] = round(point["events_per_second"] / base, 3)
-        self.results["growth"] = out
+        self.results[part_name] = out
+
+    def growth_on_defaults(self):
+        """The same growth on PostgreSQL's default settings (shared_buffers 128 MB,
+        max_wal_size 1 GB, checkpoint_timeout 5 min), with 0 and 5M events stored;
+        the benchmark's settings are put back afterwards."""
+        with psycopg.connect(f"{self.base} dbname=postgres", autocommit=True) as conn:
+            for name in SERVER_SETTINGS:
+                conn.execute(sql.SQL("ALTER SYSTEM RESET {}").format(sql.Identifier(name)))
+        self.restart()
+        try:
+            self.growth(self.args.growth_defaults_levels, "growth_on_defaults")
+        finally:
+            with psycopg.connect(f"{self.base} dbname=postgres", autocommit=True) as conn:
+                for name, value in SERVER_SETTINGS.items():
+                    conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name),
+                                                                            sql.Literal(value)))
+            self.restart()
 
     # -- many clients -----------------------------------------------------------
     # One event per call (or per transaction), the same events on every side.
@@ -678,9 +699,11 @@ def table(results):
             lines.append(f"{label:<30}{r['ingest_events_per_second']:>10} ev/s{r['copy_events_per_second']:>10} ev/s"
                          f"{r['ratio']:>7.2f}x")
         lines.append("")
-    if "growth" in results:
-        lines.append("as the data grows (about 20 events per session, UUID event ids, 1,000 per call)")
-        for level, r in results["growth"].items():
+    for part, title in (("growth", "as the data grows"), ("growth_on_defaults", "on PostgreSQL's default settings")):
+        if part not in results:
+            continue
+        lines.append(f"{title} (about 20 events per session, UUID event ids, 1,000 per call)")
+        for level, r in results[part].items():
             lines.append(f"  {r['stored_before']:>10} events stored{r['events_per_second']:>10} events/s"
                          f"{r['of_empty']:>7.2f}x of empty{r['wal_bytes_per_event']:>8} WAL bytes/event"
                          f"{r['full_page_images_per_event']:>6} full pages/event")
@@ -805,7 +828,10 @@ def main():
         bench.shapes()
     if "growth" not in skip:
         print("As the data grows", flush=True)
-        bench.growth()
+        bench.growth(args.growth_levels)
+    if "growth-defaults" not in skip:
+        print("As the data grows, on PostgreSQL's default settings", flush=True)
+        bench.growth_on_defaults()
     if "pgbench" not in skip:
         print("Many clients (pgbench), one event per call", flush=True)
         bench.pgbench()

@@ -27,8 +27,25 @@ pub type Args = Vec<DatumWithOid<'static>>;
 /// at each of the join's index lookups: n² comparisons, a million for 1,000
 /// sessions, where a plan made for the actual arrays does 1,000 lookups. Planning
 /// costs a call about 1 ms, which small calls would notice. README, Performance,
-/// gives the measurements behind the figure.
-const PLAN_WITH_VALUES_FROM: usize = 200;
+/// gives the measurements behind the figure (`bench/plan_crossover.sh` builds the
+/// extension with other values, through `USER_METRICS_PLAN_WITH_VALUES_FROM`).
+const PLAN_WITH_VALUES_FROM: usize = match option_env!("USER_METRICS_PLAN_WITH_VALUES_FROM") {
+    Some(digits) => parse_count(digits),
+    None => 200,
+};
+
+/// A count written in decimal digits, at compile time.
+const fn parse_count(digits: &str) -> usize {
+    let bytes = digits.as_bytes();
+    let mut value = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        assert!(bytes[i].is_ascii_digit(), "not a count");
+        value = value * 10 + (bytes[i] - b'0') as usize;
+        i += 1;
+    }
+    value
+}
 
 /// How a statement with these arguments is planned: statements over arrays by
 /// the length of the longest, the others as PostgreSQL's plan cache decides. On a
