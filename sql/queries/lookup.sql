@@ -16,7 +16,9 @@
 -- users with any of these ids": before PostgreSQL 17 an index scan with `= ANY` on
 -- both columns of a two-column index walks every combination of the two arrays.
 -- Every leg names its users (`user_key = ANY`), so that on Citus only their shards
--- are asked; the three legs over the distributed tables are one subquery, which
+-- are asked, and none when the array is empty (Citus asks every shard for
+-- `= ANY ('{}')`, hence `cardinality(...) > 0`, which the planner folds to false);
+-- the three legs over the distributed tables are one subquery, which
 -- Citus sends to those shards as one query (each leg has user_key, the
 -- distribution column, in the same place). forgotten_users stays on the
 -- coordinator and is read there.
@@ -24,19 +26,19 @@ SELECT found.kind, found.user_key, found.text, found.name, found.number
 FROM (
     SELECT 'user' AS kind, u.user_key, u.email AS text, u.name, NULL::bigint AS number
     FROM user_metrics.users AS u
-    WHERE u.user_key = ANY ($1::bigint[])
+    WHERE u.user_key = ANY ($1::bigint[]) AND cardinality($1::bigint[]) > 0
     UNION ALL
     SELECT 'session', s.user_key, s.client_session_id, NULL, s.id
     FROM unnest($2::bigint[], $3::text[]) AS w (user_key, client_session_id)
     JOIN user_metrics.sessions AS s
       ON s.user_key = w.user_key AND s.client_session_id = w.client_session_id
-    WHERE s.user_key = ANY ($2::bigint[])
+    WHERE s.user_key = ANY ($2::bigint[]) AND cardinality($2::bigint[]) > 0
     UNION ALL
     SELECT 'event', e.user_key, e.event_id, NULL, NULL
     FROM unnest($4::bigint[], $5::text[]) AS w (user_key, event_id)
     JOIN user_metrics.events AS e
       ON e.user_key = w.user_key AND e.event_id = w.event_id
-    WHERE e.user_key = ANY ($4::bigint[])
+    WHERE e.user_key = ANY ($4::bigint[]) AND cardinality($4::bigint[]) > 0
 ) AS found
 UNION ALL
 SELECT 'erased', f.user_key, NULL, NULL,

@@ -32,7 +32,8 @@
 -- The UNION ALL at the end reads the three in this order, each to its end: every
 -- session is locked before the first event is inserted, and every event is
 -- inserted before totals are added. Each statement names the users it concerns
--- (`user_key = ANY`), so that on Citus it reaches only their shards.
+-- (`user_key = ANY`), so that on Citus it reaches only their shards, and none for
+-- an empty list (see lookup.sql).
 -- The statements are bodies of WITHs, and their rows are read from there: see
 -- write_users.sql.
 WITH sessions AS (
@@ -90,7 +91,7 @@ added AS (
                FROM stored AS st
                GROUP BY st.user_key, st.session_id) AS c
       ON c.user_key = t.user_key AND c.session_id = t.id
-    WHERE s.user_key = ANY ($22::bigint[])
+    WHERE s.user_key = ANY ($22::bigint[]) AND cardinality($22::bigint[]) > 0
       AND s.user_key = t.user_key AND s.id = t.id
       AND (c.events = t.event_count OR NOT $33::boolean)
     RETURNING s.user_key, s.id
