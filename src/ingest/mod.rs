@@ -2,7 +2,7 @@
 //! valid ones, quarantine the others, and summarize. Replaying quarantined events
 //! (`replay`) goes through the same steps.
 
-mod binary_json;
+pub(crate) mod binary_json;
 mod replay;
 mod summary;
 
