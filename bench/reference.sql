@@ -250,9 +250,18 @@ BEGIN
           WHERE outcome = 'stored' AND name IS NOT NULL ORDER BY user_key, idx DESC) n
     WHERE u.user_key = n.user_key AND u.name IS DISTINCT FROM n.name;
 
-    INSERT INTO user_metrics.rejected_events (batch_index, event_id, error_code, error_message, payload)
-    SELECT idx, CASE WHEN jsonb_typeof(ev) = 'object' THEN ev->>'event_id' END, code, message, ev
-    FROM reference_batch WHERE code IS NOT NULL;
+    -- Each distinct payload once, counting its arrivals, as the extension keeps it.
+    INSERT INTO user_metrics.rejected_events AS q
+        (batch_index, event_id, error_code, error_message, payload, times_received)
+    SELECT min(idx), CASE WHEN jsonb_typeof(ev) = 'object' THEN ev->>'event_id' END, code, message, ev,
+           count(*)
+    FROM reference_batch WHERE code IS NOT NULL
+    GROUP BY ev, code, message
+    ON CONFLICT (payload_digest) DO UPDATE SET
+        times_received   = q.times_received + excluded.times_received,
+        last_received_at = excluded.last_received_at,
+        error_code       = excluded.error_code,
+        error_message    = excluded.error_message;
 
     SELECT jsonb_build_object(
         'accepted', count(*) FILTER (WHERE outcome = 'stored'),
