@@ -4,9 +4,9 @@
 -- (user key, event_id) pairs. One row per thing found:
 --   kind 'user'     user_key; text: the stored e-mail (the caller compares it with
 --                   the batch's, to tell a key collision); name: the current name
---   kind 'erased'   user_key; number: the latest erasure by forget_user, in
---                   microseconds since the Unix epoch (that user's events of
---                   sessions that started before it are not stored)
+--   kind 'erased'   user_key; number: an erasure by forget_user, in microseconds
+--                   since the Unix epoch (that user's events of sessions that
+--                   started before the latest are not stored)
 --   kind 'session'  user_key; text: the client's session id; number: its row id
 --   kind 'event'    user_key; text: an event_id already stored (a repeat)
 -- With only user keys (the other arrays empty), it finds users and erasures; with
@@ -41,8 +41,6 @@ FROM (
     WHERE e.user_key = ANY ($4::bigint[]) AND cardinality($4::bigint[]) > 0
 ) AS found
 UNION ALL
-SELECT 'erased', f.user_key, NULL, NULL,
-       (EXTRACT(epoch FROM max(f.forgotten_at)) * 1000000)::bigint
+SELECT 'erased', f.user_key, NULL, NULL, (EXTRACT(epoch FROM f.forgotten_at) * 1000000)::bigint
 FROM user_metrics.forgotten_users AS f
 WHERE f.user_key = ANY ($1::bigint[])
-GROUP BY f.user_key

@@ -21,13 +21,13 @@
 -- tell which were stored (a NULL event_id for each event sent without one).
 --
 -- added: $22..$32, one row per existing session with the totals of the batch's
--- events for it. With $33 true, they are added only where every one of those
--- events was stored (the usual case); the caller then runs the statement again
--- with only these rows and $33 false, with the exact totals of the events stored
--- for the others. The sessions were locked above, so this does not wait. A
--- session's start is the earliest reported, its end the latest, its device the
--- first one reported. Unless the start moves, no indexed column changes and the
--- update is HOT.
+-- events for it, added only if the statement stored $33 events, every one it was
+-- given (the usual case). If a concurrent call stored some of them first, nothing
+-- is added here: the caller runs the statement again with only these rows,
+-- holding the exact totals of the events stored, and $33 = 0. The sessions were
+-- locked above, so this does not wait. A session's start is the earliest
+-- reported, its end the latest, its device the first one reported. Unless the
+-- start moves, no indexed column changes and the update is HOT.
 --
 -- The UNION ALL at the end reads the three in this order, each to its end: every
 -- session is locked before the first event is inserted, and every event is
@@ -87,13 +87,9 @@ added AS (
                 $31::numeric[], $32::bigint[])
          AS t (user_key, id, started_at, ended_at, device, event_count, talked_time,
                microphone_used, speaker_used, sentiment_sum, sentiment_count)
-    LEFT JOIN (SELECT st.user_key, st.session_id, count(*) AS events
-               FROM stored AS st
-               GROUP BY st.user_key, st.session_id) AS c
-      ON c.user_key = t.user_key AND c.session_id = t.id
     WHERE s.user_key = ANY ($22::bigint[]) AND cardinality($22::bigint[]) > 0
       AND s.user_key = t.user_key AND s.id = t.id
-      AND (c.events = t.event_count OR NOT $33::boolean)
+      AND (SELECT count(*) FROM stored) = $33::bigint
     RETURNING s.user_key, s.id
 )
 SELECT 'session' AS kind, c.user_key, c.client_session_id AS text, c.id AS number FROM sessions AS c

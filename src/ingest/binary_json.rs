@@ -124,13 +124,47 @@ fn walk(
 /// A C string PostgreSQL allocated in the call's memory, as text.
 ///
 /// # Safety
-/// `text` is a NUL-terminated string that lives for `'a`.
+/// `text` is NULL or a NUL-terminated string that lives for `'a`.
 unsafe fn call_text<'a>(text: *const std::ffi::c_char) -> &'a str {
+    if text.is_null() {
+        return "";
+    }
     // SAFETY: the caller's promise. The database encoding is UTF8 (see `split`),
     // so PostgreSQL's text of a jsonb value is valid UTF-8.
     unsafe { CStr::from_ptr(text) }
         .to_str()
         .unwrap_or("(not UTF-8)")
+}
+
+/// A string PostgreSQL printed into a buffer of its own, copied into one of its
+/// exact size: jsonb's printer starts every buffer at 1 KB, which a device of a
+/// hundred bytes, kept for the whole call, would otherwise cost per event.
+///
+/// # Safety
+/// `printed` is a NUL-terminated string palloc'd in the current memory context,
+/// the call's, and nothing else points to it.
+unsafe fn kept_text<'a>(printed: *mut std::ffi::c_char) -> &'a str {
+    // SAFETY: the caller's promise; the copy is palloc'd in the same context, which
+    // lives for 'a, and the buffer is freed once copied.
+    unsafe {
+        let copy = pg_sys::pstrdup(printed);
+        pg_sys::pfree(printed.cast());
+        call_text(copy)
+    }
+}
+
+/// A numeric (a valid one: PostgreSQL parsed it) printed by numeric_out into a new
+/// NUL-terminated string in the current memory context.
+fn numeric_text(numeric: NonNull<pg_sys::NumericData>) -> *mut std::ffi::c_char {
+    // SAFETY: numeric_out takes a numeric datum and returns a palloc'd C string,
+    // never NULL.
+    unsafe {
+        pgrx::direct_function_call_as_datum(
+            pg_sys::numeric_out,
+            &[Some(pg_sys::Datum::from(numeric.as_ptr()))],
+        )
+        .map_or(std::ptr::null_mut(), |datum| datum.cast_mut_ptr())
+    }
 }
 
 impl<'a> Json<'a> for BinaryJson<'a> {
@@ -155,7 +189,7 @@ impl<'a> Json<'a> for BinaryJson<'a> {
                 BinaryJson::Container(container) => std::ptr::from_ref(container).cast_mut(),
                 _ => &mut (*pg_sys::JsonbValueToJsonb(&mut value)).root,
             };
-            call_text(pg_sys::JsonbToCString(std::ptr::null_mut(), container, 64))
+            kept_text(pg_sys::JsonbToCString(std::ptr::null_mut(), container, 64))
         }
     }
 
@@ -170,14 +204,9 @@ impl<'a> Json<'a> for BinaryJson<'a> {
 
     fn number(self) -> &'a str {
         match self {
-            // SAFETY: numeric_out prints a numeric (a valid one: PostgreSQL parsed
-            // it) into a new NUL-terminated string in the call's memory, which lives
-            // for 'a.
-            BinaryJson::Number(numeric, _) => unsafe {
-                let datum = pg_sys::Datum::from(numeric.as_ptr());
-                pgrx::direct_function_call::<&'a CStr>(pg_sys::numeric_out, &[Some(datum)])
-                    .map_or("", |text| call_text(text.as_ptr()))
-            },
+            // SAFETY: the string numeric_out printed into the call's memory, which
+            // lives for 'a.
+            BinaryJson::Number(numeric, _) => unsafe { call_text(numeric_text(numeric)) },
             _ => "",
         }
     }
@@ -287,7 +316,18 @@ fn scalar_len(value: BinaryJson<'_>) -> usize {
                 })
                 .sum::<usize>()
         }
-        BinaryJson::Number(..) => value.number().len(),
+        BinaryJson::Number(numeric, _) => {
+            let printed = numeric_text(numeric);
+            if printed.is_null() {
+                return 0;
+            }
+            // SAFETY: a string numeric_out printed, freed once measured.
+            unsafe {
+                let len = CStr::from_ptr(printed).to_bytes().len();
+                pg_sys::pfree(printed.cast());
+                len
+            }
+        }
         BinaryJson::Bool(true) | BinaryJson::Null => 4,
         BinaryJson::Bool(false) => 5,
         BinaryJson::Container(_) => 0,

@@ -62,7 +62,21 @@ fn planning(args: &[DatumWithOid<'_>]) -> Planning {
 }
 
 thread_local! {
+    // Per type oid, whether it is an array type: asked for every argument of every
+    // statement, and a type's being an array never changes.
+    static ARRAY_TYPES: std::cell::RefCell<std::collections::HashMap<pg_sys::Oid, bool>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
     static CITUS_LOADED: std::cell::OnceCell<bool> = const { std::cell::OnceCell::new() };
+}
+
+fn is_array_type(oid: pg_sys::Oid) -> bool {
+    ARRAY_TYPES.with(|types| {
+        *types.borrow_mut().entry(oid).or_insert_with(|| {
+            // SAFETY: a syscache lookup of a type oid; any oid is safe to ask about.
+            let element = unsafe { pg_sys::get_element_type(oid) };
+            element != pg_sys::InvalidOid
+        })
+    })
 }
 
 /// Whether the server preloads Citus (`shared_preload_libraries`, which Citus
@@ -94,9 +108,7 @@ fn citus_loaded() -> bool {
 fn longest_array(args: &[DatumWithOid<'_>]) -> Option<usize> {
     args.iter()
         .filter_map(|arg| {
-            // SAFETY: a syscache lookup of a type oid; any oid is safe to ask about.
-            let is_array = unsafe { pg_sys::get_element_type(arg.oid()) } != pg_sys::InvalidOid;
-            if !is_array {
+            if !is_array_type(arg.oid()) {
                 return None;
             }
             let Some(datum) = arg.datum().map(|d| d.sans_lifetime()) else {

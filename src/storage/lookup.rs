@@ -95,7 +95,8 @@ pub fn lookup<'e>(wanted: &Wanted<'e>) -> Result<Found<'e>> {
             }
             "erased" => {
                 let at = row.number.ok_or_else(|| missing("number"))?;
-                found.erased.insert(row.user_key, at);
+                let latest = found.erased.entry(row.user_key).or_insert(at);
+                *latest = (*latest).max(at);
             }
             "session" => {
                 let id = row.number.ok_or_else(|| missing("number"))?;

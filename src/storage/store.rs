@@ -146,10 +146,10 @@ struct Run<'a, 'e> {
     /// Events to store, in lock order, with their sessions' row ids where known.
     events: &'a [(i64, &'e Event<'e>)],
     session_ids: HashMap<SessionKey<'e>, Option<i64>>,
-    /// Existing sessions to add totals to (user key, row id, totals).
+    /// Existing sessions to add totals to (user key, row id, totals), if the
+    /// statement stores exactly this many events (all it is given).
     add: Vec<(i64, i64, TotalsRow<'e>)>,
-    /// Add only where every event assumed for the session was stored.
-    only_if_all_stored: bool,
+    add_if_stored: i64,
 }
 
 /// What one run of the store statement did.
@@ -209,8 +209,8 @@ fn store<'e>(
             expected_new: count(sessions.count(|s| s == State::New))?,
             events: ordered,
             session_ids: sessions.id_of(),
+            add_if_stored: count(ordered.len())?,
             add,
-            only_if_all_stored: true,
         },
         sessions,
     )
@@ -224,7 +224,7 @@ fn run<'e>(run: Run<'_, 'e>, sessions: &Sessions<'e>) -> Result<Stored<'e>> {
             args.push(run.expected_new.into());
             args.extend(events::args(run.events, &run.session_ids)?);
             args.extend(sessions::totals_args(run.add));
-            args.push(run.only_if_all_stored.into());
+            args.push(run.add_if_stored.into());
             Ok(args)
         },
         StoreRow::read,
@@ -275,7 +275,8 @@ fn run<'e>(run: Run<'_, 'e>, sessions: &Sessions<'e>) -> Result<Stored<'e>> {
 
 /// Brings every session to the totals of the events actually stored, where the
 /// store statement could not (events that a concurrent call stored first): adds
-/// them to the existing sessions it did not add to (`added`: row ids), and
+/// them to the existing sessions it did not add to (`added`: row ids; none, when
+/// it did not store every event it was given), and
 /// corrects (or removes) the sessions this call created whose stored events differ
 /// from those assumed. Returns how many sessions this call added in the end
 /// (created, less those removed).
@@ -314,7 +315,7 @@ fn settle<'e>(
                 events: &[],
                 session_ids: HashMap::new(),
                 add,
-                only_if_all_stored: false,
+                add_if_stored: 0,
             },
             sessions,
         )?;
