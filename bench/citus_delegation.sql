@@ -9,8 +9,8 @@
 -- the whole call to that worker.
 CREATE SCHEMA IF NOT EXISTS bench_delegation;
 
-CREATE FUNCTION bench_delegation.one_event(user_key bigint, email text, session_id text,
-                                           event_id text, talked numeric)
+CREATE OR REPLACE FUNCTION bench_delegation.one_event(key bigint, address text, client_session text,
+                                                      id text, talked numeric)
 RETURNS boolean
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -18,15 +18,15 @@ AS $$
 DECLARE
     session bigint;
 BEGIN
-    INSERT INTO user_metrics.users (user_key, email) VALUES (user_key, email)
+    INSERT INTO user_metrics.users (user_key, email) VALUES (key, address)
     ON CONFLICT (user_key) DO NOTHING;
     INSERT INTO user_metrics.sessions AS s (user_key, client_session_id, started_at, event_count, talked_time)
-    VALUES (user_key, session_id, '2026-11-20T10:00:00Z', 1, talked)
+    VALUES (key, client_session, '2026-11-20T10:00:00Z', 1, talked)
     ON CONFLICT (user_key, client_session_id) DO UPDATE
         SET event_count = s.event_count + 1, talked_time = s.talked_time + excluded.talked_time
     RETURNING s.id INTO session;
     INSERT INTO user_metrics.events (user_key, event_id, session_id, recorded_at, talked_time)
-    VALUES (user_key, event_id, session, now(), talked)
+    VALUES (key, id, session, now(), talked)
     ON CONFLICT (user_key, event_id) DO NOTHING;
     RETURN true;
 END

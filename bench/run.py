@@ -273,8 +273,8 @@ class Bench:
 
         sides = {
             "ingest_metrics": ("SELECT user_metrics.ingest_metrics(%s::jsonb)", lambda e: (json.dumps(e),)),
-            "on the coordinator": ("SELECT bench_delegation.one_event(%s, %s, %s, %s, %s)", plain),
-            "delegated": ("SELECT bench_delegation.one_event_delegated(%s, %s, %s, %s, %s)", plain),
+            "on the coordinator": ("SELECT bench_delegation.one_event(%s::bigint, %s::text, %s::text, %s::text, %s::numeric)", plain),
+            "delegated": ("SELECT bench_delegation.one_event_delegated(%s::bigint, %s::text, %s::text, %s::text, %s::numeric)", plain),
         }
         runs = {side: [] for side in sides}
         for _ in range(self.args.citus_runs):
