@@ -1,7 +1,8 @@
 -- The first statement of an ingest_metrics call: what is already stored of the
 -- batch, in one statement instead of one per table. $1: the batch's user keys;
 -- $2, $3: its (user key, session id) pairs, element by element; $4, $5: its
--- (user key, event_id) pairs. One row per thing found:
+-- (user key, event_id) pairs; $6: whether the server runs Citus. One row per thing
+-- found:
 --   kind 'user'     user_key; text: the stored e-mail (the caller compares it with
 --                   the batch's, to tell a key collision); name: the current name
 --   kind 'erased'   user_key; number: an erasure by forget_user, in microseconds
@@ -15,13 +16,16 @@
 -- Pairs are looked up as pairs (a join with the arrays), never as "any of these
 -- users with any of these ids": before PostgreSQL 17 an index scan with `= ANY` on
 -- both columns of a two-column index walks every combination of the two arrays.
--- Every leg names its users (`user_key = ANY`), so that on Citus only their shards
--- are asked, and none when the array is empty (Citus asks every shard for
--- `= ANY ('{}')`, hence `cardinality(...) > 0`, which the planner folds to false);
--- the three legs over the distributed tables are one subquery, which
+-- On Citus, every leg names its users (`user_key = ANY`), so that only their
+-- shards are asked, and none when the array is empty (Citus asks every shard for
+-- `= ANY ('{}')`, hence `cardinality(...) > 0`, which the planner folds to
+-- false); the three legs over the distributed tables are one subquery, which
 -- Citus sends to those shards as one query (each leg has user_key, the
 -- distribution column, in the same place). forgotten_users stays on the
--- coordinator and is read there.
+-- coordinator and is read there. Without Citus ($6 false, which the planner folds
+-- away) the pair legs do not name the users: `user_key = ANY` would tempt the
+-- planner into reading every session and event of the batch's users, where one
+-- index probe per pair reads only those asked for.
 SELECT found.kind, found.user_key, found.text, found.name, found.number
 FROM (
     SELECT 'user' AS kind, u.user_key, u.email AS text, u.name, NULL::bigint AS number
@@ -32,13 +36,13 @@ FROM (
     FROM unnest($2::bigint[], $3::text[]) AS w (user_key, client_session_id)
     JOIN user_metrics.sessions AS s
       ON s.user_key = w.user_key AND s.client_session_id = w.client_session_id
-    WHERE s.user_key = ANY ($2::bigint[]) AND cardinality($2::bigint[]) > 0
+    WHERE cardinality($2::bigint[]) > 0 AND (NOT $6::boolean OR s.user_key = ANY ($2::bigint[]))
     UNION ALL
     SELECT 'event', e.user_key, e.event_id, NULL, NULL
     FROM unnest($4::bigint[], $5::text[]) AS w (user_key, event_id)
     JOIN user_metrics.events AS e
       ON e.user_key = w.user_key AND e.event_id = w.event_id
-    WHERE e.user_key = ANY ($4::bigint[]) AND cardinality($4::bigint[]) > 0
+    WHERE cardinality($4::bigint[]) > 0 AND (NOT $6::boolean OR e.user_key = ANY ($4::bigint[]))
 ) AS found
 UNION ALL
 SELECT 'erased', f.user_key, NULL, NULL, (EXTRACT(epoch FROM f.forgotten_at) * 1000000)::bigint

@@ -31,9 +31,9 @@
 --
 -- The UNION ALL at the end reads the three in this order, each to its end: every
 -- session is locked before the first event is inserted, and every event is
--- inserted before totals are added. Each statement names the users it concerns
--- (`user_key = ANY`), so that on Citus it reaches only their shards, and none for
--- an empty list (see lookup.sql).
+-- inserted before totals are added. $34: whether the server runs Citus; on Citus
+-- each statement names the users it concerns (`user_key = ANY`), so that it
+-- reaches only their shards, and none for an empty list (see lookup.sql).
 -- The statements are bodies of WITHs, and their rows are read from there: see
 -- write_users.sql.
 WITH sessions AS (
@@ -87,7 +87,7 @@ added AS (
                 $31::numeric[], $32::bigint[])
          AS t (user_key, id, started_at, ended_at, device, event_count, talked_time,
                microphone_used, speaker_used, sentiment_sum, sentiment_count)
-    WHERE s.user_key = ANY ($22::bigint[]) AND cardinality($22::bigint[]) > 0
+    WHERE cardinality($22::bigint[]) > 0 AND (NOT $34::boolean OR s.user_key = ANY ($22::bigint[]))
       AND s.user_key = t.user_key AND s.id = t.id
       AND (SELECT count(*) FROM stored) = $33::bigint
     RETURNING s.user_key, s.id

@@ -4,6 +4,7 @@
 -- concurrent call created first is skipped here (the caller looks it up again).
 -- $4, $5: the users to rename (key, new name), sorted by key: only those whose
 -- stored name differs, and only rows whose name changes are written.
+-- $6: whether the server runs Citus (see lookup.sql for why it matters).
 -- Returns ('created', key) and ('renamed', key) for what it did. With no user to
 -- rename, the UPDATE reaches no row (and on Citus no shard: see lookup.sql).
 -- Locks, always in this order: the new users' unique-index entries, then the
@@ -28,7 +29,7 @@ WITH created AS (
 renamed AS (
     UPDATE user_metrics.users AS u SET name = r.name
     FROM unnest($4::bigint[], $5::text[]) AS r (user_key, name)
-    WHERE u.user_key = ANY ($4::bigint[]) AND cardinality($4::bigint[]) > 0
+    WHERE cardinality($4::bigint[]) > 0 AND (NOT $6::boolean OR u.user_key = ANY ($4::bigint[]))
       AND u.user_key = r.user_key
       AND u.name IS DISTINCT FROM r.name
     RETURNING u.user_key

@@ -81,7 +81,9 @@ fn is_array_type(oid: pg_sys::Oid) -> bool {
 
 /// Whether the server preloads Citus (`shared_preload_libraries`, which Citus
 /// needs and which cannot change while the server runs). Read once per backend.
-fn citus_loaded() -> bool {
+/// The ingestion statements take it as an argument: on Citus they name the
+/// users they concern, for the shards, and elsewhere they do not.
+pub fn citus_loaded() -> bool {
     CITUS_LOADED.with(|loaded| {
         *loaded.get_or_init(|| {
             // SAFETY: reads a setting's current value, a string owned by

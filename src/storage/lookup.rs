@@ -63,6 +63,7 @@ pub fn lookup<'e>(wanted: &Wanted<'e>) -> Result<Found<'e>> {
                 session_ids.into(),
                 event_keys.into(),
                 event_ids.into(),
+                citus_loaded().into(),
             ])
         },
         FoundRow::read,

@@ -225,6 +225,7 @@ fn run<'e>(run: Run<'_, 'e>, sessions: &Sessions<'e>) -> Result<Stored<'e>> {
             args.extend(events::args(run.events, &run.session_ids)?);
             args.extend(sessions::totals_args(run.add));
             args.push(run.add_if_stored.into());
+            args.push(citus_loaded().into());
             Ok(args)
         },
         StoreRow::read,

@@ -55,6 +55,7 @@ pub fn apply(changes: &UserChanges) -> Result<Vec<i64>> {
         || {
             let mut args = NewUser::into_args(changes.create.iter().copied());
             args.extend(NewName::into_args(changes.rename.iter().copied()));
+            args.push(citus_loaded().into());
             Ok(args)
         },
         UserChange::read,
