@@ -56,15 +56,26 @@ def run_tool(dsn, *args, pgoptions=None, check=True):
     return run
 
 
+def cluster_env(pg_config=None):
+    """The environment of scripts/cluster.sh: the PostgreSQL under test, or the
+    one of pg_config (whose major version the script reads from it)."""
+    if pg_config is None:
+        return None
+    env = {k: v for k, v in os.environ.items() if k != "PG_MAJOR"}
+    return {**env, "PG_CONFIG": str(pg_config)}
+
+
 @contextmanager
-def fresh_cluster(name, port):
-    """A new, empty cluster, removed afterwards. Yields the DSN of its postgres database."""
-    subprocess.run([CLUSTER_SH, "remove", name], check=True)
-    subprocess.run([CLUSTER_SH, "start", name, str(port)], check=True)
+def fresh_cluster(name, port, pg_config=None):
+    """A new, empty cluster, removed afterwards: of the PostgreSQL under test, or of
+    the one of pg_config. Yields the DSN of its postgres database."""
+    env = cluster_env(pg_config)
+    subprocess.run([CLUSTER_SH, "remove", name], check=True, env=env)
+    subprocess.run([CLUSTER_SH, "start", name, str(port)], check=True, env=env)
     try:
         yield cluster_dsn(name, port)
     finally:
-        subprocess.run([CLUSTER_SH, "remove", name], check=True)
+        subprocess.run([CLUSTER_SH, "remove", name], check=True, env=env)
 
 
 @contextmanager

@@ -1,0 +1,222 @@
+"""Moving to a new PostgreSQL major version by dump and restore, as README,
+"Moving to a new PostgreSQL major version" says, from the PostgreSQL of
+USER_METRICS_UPGRADE_FROM_PG_CONFIG (15) to the one under test (PG_CONFIG, 18),
+each with this version of the extension installed.
+
+The old cluster has two databases with the extension, one with roles of its own
+(user_metrics.role_prefix), login roles granted the extension's roles, and data
+written through them: stored events, quarantined ones, an erasure, ids used up
+by a rolled-back call. pg_dumpall --globals-only and pg_dump --create of each
+database, with the new version's tools, restored into a fresh cluster of the new
+version: every row and sequence position, every report, health()'s counts, every
+role and membership and the databases' settings come across; the extension's
+catalog (owners and grants included) is that of a fresh install on the new
+server; and ingestion goes on under the login roles, each still confined to its
+own database.
+
+scripts/test.sh runs it once, in its PostgreSQL 18 phase (marker major_upgrade),
+where both versions are installed."""
+import os
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from clusters import contents, extra_port, fresh_cluster, main_cluster, run_tool
+from events import event
+from test_upgrade import catalog
+
+pytestmark = pytest.mark.major_upgrade
+
+# Database: (its role prefix or None, its login roles {role: group suffix}).
+DATABASES = {
+    "metrics": (None, {"metrics_app": "writer", "dashboard": "reader", "alice": "admin"}),
+    "billing": ("billing_metrics", {"billing_app": "writer", "billing_admin": "admin"}),
+}
+LOGIN_ROLES = sorted(role for _, roles in DATABASES.values() for role in roles)
+
+STORED = [
+    event("m1", "ana@example.com", "s-1", "2026-11-16T09:00:00Z", 150.5, user__name="Ana Lima",
+          session__ended_at="2026-11-16T09:30:00Z", metrics__microphone_used=True),
+    event("m2", "Ana@Example.com", "s-1", "2026-11-16T09:00:00Z", 0.25, metrics__voice_sentiment=0.5),
+    event("m3", "bob@example.com", "s-2", "2026-11-18T12:00:00Z", 300,
+          session__device={"id": "d-7", "type": "phone"}),
+    event("m4", "zo\u00eb@example.com", "s-3", "2026-11-20T23:30:00Z", 12.125),
+]
+REFUSED = [event("bad-time", "bob@example.com", "s-2", "2026-11-18T12:00:00", 1),
+           event("bad-talk", "cy@example.com", "s-9", "2026-11-18T12:00:00Z", -1)]
+ROLLED_BACK = [event("gone", "dan@example.com", "s-gone", "2026-11-21T10:00:00Z", 2)]
+LATER = [event("m5", "ana@example.com", "s-1", "2026-11-16T09:00:00Z", 1),
+         event("m6", "eve@example.com", "s-4", "2026-11-24T10:00:00Z", 3, user__name="Eve")]
+
+REPORTS = [
+    "SELECT * FROM user_metrics.aggregate_user_metrics()",
+    "SELECT * FROM user_metrics.aggregate_user_metrics('ANA@example.com', '2026-11-16', '2026-11-23')",
+    "SELECT * FROM user_metrics.get_session_details('s-1')",
+    "SELECT * FROM user_metrics.get_session_details('s-2', 'bob@example.com')",
+    "SELECT * FROM user_metrics.generate_weekly_report('2026-11-23'::date, 'Europe/Berlin')",
+    "SELECT * FROM user_metrics.generate_weekly_report('2026-11-23 00:00+00'::timestamptz)",
+    "SELECT id, batch_index, event_id, error_code, error_message, payload "
+    "FROM user_metrics.list_rejected_events()",
+    "SELECT day, calls, accepted, duplicates, rejected, rejected_by_code FROM user_metrics.ingest_stats",
+    # health() but for the server's own version string.
+    "SELECT user_metrics.health() - 'postgres'",
+]
+# Every login role and every role of the extension: attributes, and who is a member of whom.
+ROLES = """
+SELECT r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin,
+       r.rolreplication, r.rolbypassrls, r.rolconnlimit, r.rolpassword IS NULL,
+       array(SELECT g.rolname || CASE WHEN m.admin_option THEN ' (admin)' ELSE '' END
+             FROM pg_auth_members AS m JOIN pg_roles AS g ON g.oid = m.roleid
+             WHERE m.member = r.oid ORDER BY 1)
+FROM pg_authid AS r
+WHERE r.rolname LIKE '%%metrics%%' OR r.rolname = ANY (%s)
+ORDER BY r.rolname
+"""
+SETTINGS = ("SELECT coalesce(d.datname, ''), s.setconfig FROM pg_db_role_setting AS s "
+            "LEFT JOIN pg_database AS d ON d.oid = s.setdatabase ORDER BY 1")
+
+
+def upgrade_from_pg_config():
+    path = os.environ.get("USER_METRICS_UPGRADE_FROM_PG_CONFIG")
+    if not path:
+        raise RuntimeError("USER_METRICS_UPGRADE_FROM_PG_CONFIG is not set: the pg_config of the "
+                           "PostgreSQL to move from (scripts/test.sh sets it in its PostgreSQL 18 phase)")
+    return path
+
+
+def major_version(dsn):
+    with psycopg.connect(dsn) as conn:
+        return conn.info.server_version // 10000
+
+
+def connect(dsn, dbname, user="postgres"):
+    return psycopg.connect(psycopg.conninfo.make_conninfo(dsn, dbname=dbname, user=user),
+                           autocommit=True)
+
+
+def ingest(conn, events):
+    return conn.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(events),)).fetchone()[0]
+
+
+def group(database, suffix):
+    prefix = DATABASES[database][0] or "user_metrics"
+    return f"{prefix}_{suffix}"
+
+
+def set_up(dsn):
+    """The old cluster: both databases, their roles and their data."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for role in LOGIN_ROLES:
+            conn.execute(f"CREATE ROLE {role} LOGIN")
+        for database, (prefix, _) in DATABASES.items():
+            conn.execute(f"CREATE DATABASE {database}")
+            if prefix:
+                conn.execute(f"ALTER DATABASE {database} SET user_metrics.role_prefix = '{prefix}'")
+    for database, (_, roles) in DATABASES.items():
+        with connect(dsn, database) as conn:
+            conn.execute("CREATE EXTENSION user_metrics")
+            for role, suffix in roles.items():
+                conn.execute(f"GRANT {group(database, suffix)} TO {role}")
+        writer = next(role for role, suffix in roles.items() if suffix == "writer")
+        admin = next(role for role, suffix in roles.items() if suffix == "admin")
+        with connect(dsn, database, writer) as conn:
+            summary = ingest(conn, STORED + REFUSED)
+            assert (summary["accepted"], summary["rejected"]) == (len(STORED), len(REFUSED))
+            with conn.transaction(force_rollback=True):
+                ingest(conn, ROLLED_BACK)
+        with connect(dsn, database, admin) as conn:
+            conn.execute("SELECT user_metrics.forget_user('erased@example.com')")
+
+
+def snapshot(dsn):
+    """What must come across: per database, every row, sequence and report; for
+    the cluster, the roles and the databases' settings."""
+    databases = {}
+    for database in DATABASES:
+        with connect(dsn, database) as conn:
+            conn.execute("SET TimeZone = 'UTC'")
+            databases[database] = {
+                "contents": contents(conn),
+                "reports": {query: conn.execute(query).fetchall() for query in REPORTS},
+            }
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        roles = conn.execute(ROLES, (LOGIN_ROLES,)).fetchall()
+        settings = conn.execute(SETTINGS).fetchall()
+    return {"databases": databases, "roles": roles, "settings": settings}
+
+
+def test_dump_and_restore_into_the_next_major_version(tmp_path):
+    old_pg_config = upgrade_from_pg_config()
+    name = main_cluster()[0]
+    with fresh_cluster(f"{name}-major-old", extra_port(4), old_pg_config) as old, \
+            fresh_cluster(f"{name}-major-new", extra_port(5)) as new:
+        assert major_version(old) < major_version(new)
+        set_up(old)
+        before = snapshot(old)
+        assert before["settings"] == [("billing", ["user_metrics.role_prefix=billing_metrics"])]
+
+        # README's commands: the new version's tools, roles first, then each database.
+        run_tool(old, "pg_dumpall", "--globals-only", f"--file={tmp_path / 'globals.sql'}")
+        for database in DATABASES:
+            run_tool(old, "pg_dump", "--create", "--format=custom",
+                     f"--file={tmp_path / database}.dump", database)
+        restore = run_tool(new, "psql", "--no-psqlrc", "--quiet", "--dbname=postgres",
+                           f"--file={tmp_path / 'globals.sql'}")
+        errors = [line for line in restore.stderr.splitlines() if "ERROR" in line]
+        assert all('role "postgres" already exists' in line for line in errors), restore.stderr
+        for database in DATABASES:
+            run_tool(new, "pg_restore", "--create", "--exit-on-error", "--dbname=postgres",
+                     f"{tmp_path / database}.dump")
+
+        after = snapshot(new)
+        assert after["roles"] == before["roles"]
+        assert after["settings"] == before["settings"]
+        for database in DATABASES:
+            for part in ("contents", "reports"):
+                assert after["databases"][database][part] == before["databases"][database][part], \
+                    (database, part)
+        assert_fresh_install_catalog(new)
+        assert_ingestion_goes_on(new)
+
+
+def assert_fresh_install_catalog(dsn):
+    """Each restored database holds the extension exactly as a fresh CREATE EXTENSION
+    makes it on the new server with the same roles: objects, owners, grants. (The
+    old server's catalog differs by what the new version records: NOT NULL
+    constraints, row types as members, the MAINTAIN privilege.)"""
+    for database, (prefix, _) in DATABASES.items():
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE fresh_{database}")
+            if prefix:
+                conn.execute(f"ALTER DATABASE fresh_{database} SET user_metrics.role_prefix = '{prefix}'")
+        with connect(dsn, f"fresh_{database}") as conn:
+            conn.execute("CREATE EXTENSION user_metrics")
+            fresh = catalog(conn)
+        with connect(dsn, database) as conn:
+            restored = catalog(conn)
+        assert restored == fresh, (database, sorted(set(restored) ^ set(fresh)))
+
+
+def assert_ingestion_goes_on(dsn):
+    for database, (_, roles) in DATABASES.items():
+        writer = next(role for role, suffix in roles.items() if suffix == "writer")
+        with connect(dsn, database, writer) as conn:
+            summary = ingest(conn, LATER)
+            assert (summary["accepted"], summary["duplicates"]) == (len(LATER), 0), summary
+            again = ingest(conn, STORED)
+            assert (again["accepted"], again["duplicates"]) == (0, len(STORED)), again
+        with connect(dsn, database) as conn:
+            health = conn.execute("SELECT user_metrics.health()").fetchone()[0]
+            # ana, bob, zoë and eve (the new one); ana's s-1 has an event more.
+            assert (health["users"], health["sessions"], health["events"], health["rejected"]) \
+                == (4, 4, len(STORED) + len(LATER), len(REFUSED)), health
+            assert conn.execute("SELECT event_count, talked_time::text FROM "
+                                "user_metrics.get_session_details('s-1')").fetchone() == (3, "151.75")
+    # Each database's roles are its own, on the new server as on the old.
+    with connect(dsn, "billing", "metrics_app") as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            ingest(conn, LATER)
+    with connect(dsn, "metrics", "billing_app") as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            ingest(conn, LATER)
