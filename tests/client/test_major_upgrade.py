@@ -4,11 +4,12 @@ USER_METRICS_UPGRADE_FROM_PG_CONFIG (15) to the one under test (PG_CONFIG, 18),
 each with this version of the extension installed.
 
 The old cluster has two databases with the extension, one with roles of its own
-(user_metrics.role_prefix), login roles granted the extension's roles, and data
-written through them: stored events, quarantined ones, an erasure, ids used up
-by a rolled-back call. pg_dumpall --globals-only and pg_dump --create of each
-database, with the new version's tools, restored into a fresh cluster of the new
-version: every row and sequence position, every report, health()'s counts, every
+(user_metrics.role_prefix) and a table of its own, login roles granted the
+extension's roles, and data written through them: stored events, quarantined
+ones, an erasure, ids used up by a rolled-back call. pg_dumpall --globals-only and
+pg_dump --create of each database (with the new version's pg_dump, and the one
+with a table of its own with the old server's), restored by the new version's
+tools into a fresh cluster of the new version: every row and sequence position, every report, health()'s counts, every
 role and membership and the databases' settings come across; the extension's
 catalog (owners and grants included) is that of a fresh install on the new
 server; and ingestion goes on under the login roles, each still confined to its
@@ -28,12 +29,18 @@ from test_upgrade import catalog
 
 pytestmark = pytest.mark.major_upgrade
 
-# Database: (its role prefix or None, its login roles {role: group suffix}).
+# Each database: its role prefix (None: the default roles), its login roles
+# {role: the suffix of the group granted to it}, and whose pg_dump dumps it: the
+# new version's, as PostgreSQL advises, or the old server's own, for a database
+# that also holds a table of its own (README: Debian's 15.20 and pg_attver).
 DATABASES = {
-    "metrics": (None, {"metrics_app": "writer", "dashboard": "reader", "alice": "admin"}),
-    "billing": ("billing_metrics", {"billing_app": "writer", "billing_admin": "admin"}),
+    "metrics": {"prefix": None, "dumped_by": "new",
+                "roles": {"metrics_app": "writer", "dashboard": "reader", "alice": "admin"}},
+    "billing": {"prefix": "billing_metrics", "dumped_by": "old",
+                "roles": {"billing_app": "writer", "billing_admin": "admin"}},
 }
-LOGIN_ROLES = sorted(role for _, roles in DATABASES.values() for role in roles)
+LOGIN_ROLES = sorted(role for d in DATABASES.values() for role in d["roles"])
+OWN_TABLE = "public.invoices"
 
 STORED = [
     event("m1", "ana@example.com", "s-1", "2026-11-16T09:00:00Z", 150.5, user__name="Ana Lima",
@@ -100,8 +107,12 @@ def ingest(conn, events):
 
 
 def group(database, suffix):
-    prefix = DATABASES[database][0] or "user_metrics"
-    return f"{prefix}_{suffix}"
+    return f"{DATABASES[database]['prefix'] or 'user_metrics'}_{suffix}"
+
+
+def login_role(database, suffix):
+    """The login role of the database granted the group of that suffix."""
+    return next(role for role, s in DATABASES[database]["roles"].items() if s == suffix)
 
 
 def set_up(dsn):
@@ -109,17 +120,20 @@ def set_up(dsn):
     with psycopg.connect(dsn, autocommit=True) as conn:
         for role in LOGIN_ROLES:
             conn.execute(f"CREATE ROLE {role} LOGIN")
-        for database, (prefix, _) in DATABASES.items():
+        for database, settings in DATABASES.items():
             conn.execute(f"CREATE DATABASE {database}")
-            if prefix:
-                conn.execute(f"ALTER DATABASE {database} SET user_metrics.role_prefix = '{prefix}'")
-    for database, (_, roles) in DATABASES.items():
+            if settings["prefix"]:
+                conn.execute(f"ALTER DATABASE {database} SET user_metrics.role_prefix = "
+                             f"'{settings['prefix']}'")
+    for database, settings in DATABASES.items():
         with connect(dsn, database) as conn:
             conn.execute("CREATE EXTENSION user_metrics")
-            for role, suffix in roles.items():
+            for role, suffix in settings["roles"].items():
                 conn.execute(f"GRANT {group(database, suffix)} TO {role}")
-        writer = next(role for role, suffix in roles.items() if suffix == "writer")
-        admin = next(role for role, suffix in roles.items() if suffix == "admin")
+            if settings["dumped_by"] == "old":
+                conn.execute(f"CREATE TABLE {OWN_TABLE} (id integer PRIMARY KEY, note text)")
+                conn.execute(f"INSERT INTO {OWN_TABLE} VALUES (1, 'kept beside the extension')")
+        writer, admin = login_role(database, "writer"), login_role(database, "admin")
         with connect(dsn, database, writer) as conn:
             summary = ingest(conn, STORED + REFUSED)
             assert (summary["accepted"], summary["rejected"]) == (len(STORED), len(REFUSED))
@@ -130,8 +144,9 @@ def set_up(dsn):
 
 
 def snapshot(dsn):
-    """What must come across: per database, every row, sequence and report; for
-    the cluster, the roles and the databases' settings."""
+    """What must come across: per database, every row, sequence and report (and
+    the rows of its own table); for the cluster, the roles and the databases'
+    settings."""
     databases = {}
     for database in DATABASES:
         with connect(dsn, database) as conn:
@@ -140,6 +155,9 @@ def snapshot(dsn):
                 "contents": contents(conn),
                 "reports": {query: conn.execute(query).fetchall() for query in REPORTS},
             }
+            if DATABASES[database]["dumped_by"] == "old":
+                databases[database]["own rows"] = conn.execute(
+                    f"SELECT * FROM {OWN_TABLE} ORDER BY id").fetchall()
     with psycopg.connect(dsn, autocommit=True) as conn:
         roles = conn.execute(ROLES, (LOGIN_ROLES,)).fetchall()
         settings = conn.execute(SETTINGS).fetchall()
@@ -156,11 +174,13 @@ def test_dump_and_restore_into_the_next_major_version(tmp_path):
         before = snapshot(old)
         assert before["settings"] == [("billing", ["user_metrics.role_prefix=billing_metrics"])]
 
-        # README's commands: the new version's tools, roles first, then each database.
+        # README's commands: roles first, then each database, restored by the new
+        # version's tools.
         run_tool(old, "pg_dumpall", "--globals-only", f"--file={tmp_path / 'globals.sql'}")
-        for database in DATABASES:
+        for database, settings in DATABASES.items():
             run_tool(old, "pg_dump", "--create", "--format=custom",
-                     f"--file={tmp_path / database}.dump", database)
+                     f"--file={tmp_path / database}.dump", database,
+                     pg_config=old_pg_config if settings["dumped_by"] == "old" else None)
         restore = run_tool(new, "psql", "--no-psqlrc", "--quiet", "--dbname=postgres",
                            f"--file={tmp_path / 'globals.sql'}")
         errors = [line for line in restore.stderr.splitlines() if "ERROR" in line]
@@ -173,9 +193,8 @@ def test_dump_and_restore_into_the_next_major_version(tmp_path):
         assert after["roles"] == before["roles"]
         assert after["settings"] == before["settings"]
         for database in DATABASES:
-            for part in ("contents", "reports"):
-                assert after["databases"][database][part] == before["databases"][database][part], \
-                    (database, part)
+            for part, value in before["databases"][database].items():
+                assert after["databases"][database][part] == value, (database, part)
         assert_fresh_install_catalog(new)
         assert_ingestion_goes_on(new)
 
@@ -185,7 +204,8 @@ def assert_fresh_install_catalog(dsn):
     makes it on the new server with the same roles: objects, owners, grants. (The
     old server's catalog differs by what the new version records: NOT NULL
     constraints, row types as members, the MAINTAIN privilege.)"""
-    for database, (prefix, _) in DATABASES.items():
+    for database, settings in DATABASES.items():
+        prefix = settings["prefix"]
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE fresh_{database}")
             if prefix:
@@ -199,9 +219,8 @@ def assert_fresh_install_catalog(dsn):
 
 
 def assert_ingestion_goes_on(dsn):
-    for database, (_, roles) in DATABASES.items():
-        writer = next(role for role, suffix in roles.items() if suffix == "writer")
-        with connect(dsn, database, writer) as conn:
+    for database in DATABASES:
+        with connect(dsn, database, login_role(database, "writer")) as conn:
             summary = ingest(conn, LATER)
             assert (summary["accepted"], summary["duplicates"]) == (len(LATER), 0), summary
             again = ingest(conn, STORED)
