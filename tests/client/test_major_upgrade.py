@@ -9,11 +9,11 @@ extension's roles, and data written through them: stored events, quarantined
 ones, an erasure, ids used up by a rolled-back call. pg_dumpall --globals-only and
 pg_dump --create of each database (with the new version's pg_dump, and the one
 with a table of its own with the old server's), restored by the new version's
-tools into a fresh cluster of the new version: every row and sequence position, every report, health()'s counts, every
-role and membership and the databases' settings come across; the extension's
-catalog (owners and grants included) is that of a fresh install on the new
-server; and ingestion goes on under the login roles, each still confined to its
-own database.
+tools into a fresh cluster of the new version: every row and sequence position,
+every report, health()'s counts, every role and membership and the databases'
+settings come across; the extension's catalog (owners and grants included) is
+that of a fresh install on the new server; and ingestion goes on under the login
+roles, each still confined to its own database.
 
 scripts/test.sh runs it once, in its PostgreSQL 18 phase (marker major_upgrade),
 where both versions are installed."""
