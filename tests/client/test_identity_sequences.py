@@ -1,12 +1,14 @@
 """An identity sequence behind its table's ids: what a restore of single tables
 with pg_dump -t leaves (it does not carry the sequences' positions). Every call
 that then needs a new id the table holds fails with 23505; its HINT names
-user_metrics.resync_sequences(), after which the same call goes through."""
+user_metrics.resync_sequences(), after which the same call goes through. A
+data-only dump of the whole schema, which README, "Backups" gives as the other
+way, carries the positions."""
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from clusters import drop_database, fresh_database, run_tool
+from clusters import contents, drop_database, fresh_database, run_tool
 from events import event
 
 HINT = "SELECT * FROM user_metrics.resync_sequences()"
@@ -39,42 +41,64 @@ def hinted_constraint(error):
     return error.diag.constraint_name
 
 
-def test_a_restore_with_pg_dump_t_fails_calls_with_a_hint_until_resync_sequences(dsn, tmp_path):
-    source = fresh_database(dsn, "user_metrics_seq_source")
-    target = fresh_database(dsn, "user_metrics_seq_target")
-    try:
-        with psycopg.connect(source, autocommit=True) as conn:
-            summary = conn.execute(INGEST, (Jsonb(STORED + [INVALID]),)).fetchone()[0]
-            assert (summary["accepted"], summary["rejected"]) == (len(STORED), 1)
-        dump = tmp_path / "tables.dump"
+SOURCE, TARGET = "user_metrics_seq_source", "user_metrics_seq_target"
+
+
+@pytest.fixture
+def copy(dsn, tmp_path):
+    """A database holding STORED and INVALID, and an empty one with the extension;
+    yields a function that dumps the first with the given pg_dump options, restores
+    the dump into the second with pg_restore --data-only, and returns the DSNs of
+    both."""
+    source = fresh_database(dsn, SOURCE)
+    target = fresh_database(dsn, TARGET)
+    with psycopg.connect(source, autocommit=True) as conn:
+        summary = conn.execute(INGEST, (Jsonb(STORED + [INVALID]),)).fetchone()[0]
+        assert (summary["accepted"], summary["rejected"]) == (len(STORED), 1)
+
+    def dump_and_restore(*options):
+        dump = tmp_path / "data.dump"
         run_tool(source, "pg_dump", "--format=custom", "--data-only", f"--file={dump}",
-                 *(f"--table=user_metrics.{table}" for table in DUMPED),
-                 "user_metrics_seq_source")
-        run_tool(dsn, "pg_restore", "--data-only", "--exit-on-error",
-                 "--dbname=user_metrics_seq_target", dump)
+                 *options, SOURCE)
+        run_tool(dsn, "pg_restore", "--data-only", "--exit-on-error", f"--dbname={TARGET}", dump)
+        return source, target
 
-        with psycopg.connect(target, autocommit=True) as conn:
-            assert conn.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0] == len(STORED)
-            with pytest.raises(psycopg.errors.UniqueViolation) as refused:
-                conn.execute(INGEST, (Jsonb(LATER),))
-            assert hinted_constraint(refused.value) in {"sessions_pkey", "events_pkey",
-                                                        "rejected_events_pkey"}
-            # The call failed whole: nothing of it was stored.
-            assert conn.execute("SELECT count(*) FROM user_metrics.sessions").fetchone()[0] == 3
+    yield dump_and_restore
+    drop_database(dsn, SOURCE)
+    drop_database(dsn, TARGET)
 
-            moved = conn.execute("SELECT sequence_name, new_value FROM "
-                                 "user_metrics.resync_sequences() ORDER BY 1").fetchall()
-            assert dict(moved)["user_metrics.sessions_id_seq"] == 3
-            summary = conn.execute(INGEST, (Jsonb(LATER),)).fetchone()[0]
-            assert (summary["accepted"], summary["rejected"]) == (3, 1)
-            again = conn.execute(INGEST, (Jsonb(STORED),)).fetchone()[0]
-            assert (again["accepted"], again["duplicates"]) == (0, len(STORED))
-            health = conn.execute("SELECT user_metrics.health()").fetchone()[0]
-            assert (health["users"], health["sessions"], health["events"], health["rejected"]) \
-                == (3, 6, 7, 2)
-    finally:
-        drop_database(dsn, "user_metrics_seq_source")
-        drop_database(dsn, "user_metrics_seq_target")
+
+def test_a_restore_with_pg_dump_t_fails_calls_with_a_hint_until_resync_sequences(copy):
+    _, target = copy(*(f"--table=user_metrics.{table}" for table in DUMPED))
+    with psycopg.connect(target, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0] == len(STORED)
+        with pytest.raises(psycopg.errors.UniqueViolation) as refused:
+            conn.execute(INGEST, (Jsonb(LATER),))
+        assert hinted_constraint(refused.value) in {"sessions_pkey", "events_pkey",
+                                                    "rejected_events_pkey"}
+        # The call failed whole: nothing of it was stored.
+        assert conn.execute("SELECT count(*) FROM user_metrics.sessions").fetchone()[0] == 3
+
+        moved = conn.execute("SELECT sequence_name, new_value FROM "
+                             "user_metrics.resync_sequences() ORDER BY 1").fetchall()
+        assert dict(moved)["user_metrics.sessions_id_seq"] == 3
+        summary = conn.execute(INGEST, (Jsonb(LATER),)).fetchone()[0]
+        assert (summary["accepted"], summary["rejected"]) == (3, 1)
+        again = conn.execute(INGEST, (Jsonb(STORED),)).fetchone()[0]
+        assert (again["accepted"], again["duplicates"]) == (0, len(STORED))
+        health = conn.execute("SELECT user_metrics.health()").fetchone()[0]
+        assert (health["users"], health["sessions"], health["events"], health["rejected"]) \
+            == (3, 6, 7, 2)
+
+
+def test_a_data_only_dump_of_the_schema_carries_the_sequences(copy):
+    source, target = copy("--schema=user_metrics")
+    with psycopg.connect(source) as conn:
+        snapshot = contents(conn)
+    with psycopg.connect(target, autocommit=True) as conn:
+        assert contents(conn) == snapshot
+        summary = conn.execute(INGEST, (Jsonb(LATER),)).fetchone()[0]
+        assert (summary["accepted"], summary["rejected"]) == (3, 1)
 
 
 # For each table with an identity key: the call that takes its next id.
