@@ -196,3 +196,15 @@ def test_calls_waiting_at_the_gates_run_the_new_version_once_the_update_commits(
         assert results["totals"] in ([("ana@x", 0.6)], [("ana@x", 0.85)])
         assert results["session"] in ([(0.6, 3)], [(0.85, 4)])
         assert results["health"] == [(False,)]
+
+
+def test_the_update_ends_with_the_role_blocks_of_create_extension():
+    """The latest upgrade script checks the roles and hands every object to the owner
+    role exactly as CREATE EXTENSION does: the same two blocks, word for word."""
+    after = (ROOT / "sql" / "after_functions.sql").read_text()
+    update = sorted((ROOT / "sql").glob(f"user_metrics--*--{CURRENT}.sql"))
+    assert len(update) == 1, update
+    script = update[0].read_text()
+    for tag in ("$roles$", "$owner$"):
+        block = re.search(rf"DO {re.escape(tag)}.*?{re.escape(tag)};", after, re.S).group(0)
+        assert block in script, f"{update[0].name} lacks the {tag} block of sql/after_functions.sql"
