@@ -14,11 +14,13 @@
 //! - for an ERROR raised inside a call, it keeps a copy of every field;
 //! - for the ERROR that pgrx then raises at the function's boundary (the same error,
 //!   the extension's own, or a Rust panic), it adds what pgrx left out and hides the
-//!   statement from the server log; to a duplicate id in one of the tables' identity
-//!   keys it adds a HINT naming `resync_sequences()`.
+//!   statement from the server log; to a duplicate key in one of the extension's
+//!   tables it adds a HINT that says what to do (`duplicate_key`).
 //!
 //! So every ERROR still travels the way pgrx raises it, unwinding Rust normally; the
 //! callback only completes it. `log` writes the extension's own LOG lines.
+
+pub(crate) mod duplicate_key;
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -34,17 +36,6 @@ extern "C-unwind" {
 }
 
 const PERCENT_S: &CStr = c"%s";
-
-/// The primary keys that hold an identity column: a unique violation of one of
-/// them means that the table's sequence is behind the ids the table holds.
-const IDENTITY_KEYS: [&CStr; 4] = [
-    c"events_pkey",
-    c"forgotten_users_pkey",
-    c"rejected_events_pkey",
-    c"sessions_pkey",
-];
-
-const RESYNC_HINT: &CStr = c"The table's identity sequence is behind the ids the table holds, as after a restore that did not carry the sequence's position (pg_dump -t, logical replication). SELECT * FROM user_metrics.resync_sequences() (as user_metrics_admin) moves each sequence past its table's ids; then call again.";
 
 /// An ERROR raised inside a call, as PostgreSQL made it, with the fields that pgrx's
 /// report of it does not carry.
@@ -274,8 +265,13 @@ unsafe fn complete(sqlerrcode: c_int, message: &Option<CString>) {
         match captured {
             Some(original) if original.sqlerrcode == sqlerrcode && original.message == *message => {
                 restore(&original);
-                if behind_identity_sequence(&original) {
-                    errhint(PERCENT_S.as_ptr(), RESYNC_HINT.as_ptr());
+                let hint = duplicate_key::hint(
+                    original.sqlerrcode,
+                    original.schema_name.as_deref(),
+                    original.constraint_name.as_deref(),
+                );
+                if let Some(hint) = hint {
+                    errhint(PERCENT_S.as_ptr(), hint.as_ptr());
                 }
             }
             // The extension's own error, or a Rust panic: its context (the caller's
@@ -288,18 +284,6 @@ unsafe fn complete(sqlerrcode: c_int, message: &Option<CString>) {
             pg_sys::errdetail_log(PERCENT_S.as_ptr(), ptr(&detail_log));
         }
     }
-}
-
-/// Whether the error is a duplicate id in one of the extension's identity keys:
-/// only a sequence that hands out ids the table already holds causes that, since
-/// the extension never writes an id itself.
-fn behind_identity_sequence(error: &Captured) -> bool {
-    PgSqlErrorCode::from(error.sqlerrcode) == PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION
-        && error.schema_name.as_deref() == Some(c"user_metrics")
-        && error
-            .constraint_name
-            .as_deref()
-            .is_some_and(|name| IDENTITY_KEYS.contains(&name))
 }
 
 /// Puts back what pgrx left out of a PostgreSQL error. The callbacks outside the

@@ -1,9 +1,15 @@
-"""An identity sequence behind its table's ids: what a restore of single tables
+"""A duplicate key inside a call, and the HINT that says what to do.
+
+An identity sequence behind its table's ids is what a restore of single tables
 with pg_dump -t leaves (it does not carry the sequences' positions). Every call
 that then needs a new id the table holds fails with 23505; its HINT names
 user_metrics.resync_sequences(), after which the same call goes through. A
 data-only dump of the whole schema, which README, "Backups" gives as the other
-way, carries the positions."""
+way, carries the positions.
+
+A duplicate in a copy of a key that ON CONFLICT settles is what REINDEX ...
+CONCURRENTLY can cause when two calls store the same new key at once (README,
+"REINDEX"); its HINT says to call again."""
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
@@ -21,12 +27,14 @@ STORED = [
     event("s4", "cy@example.com", "cy-1", "2026-11-22T10:00:00Z", 1),
 ]
 INVALID = event("bad", "dan@example.com", "dan-1", "2026-11-22T10:00:00", 1)
-# A new session for each user, and an event that the quarantine keeps.
+# Another invalid event: the quarantine keeps each distinct one once.
+INVALID_LATER = event("bad-later", "dan@example.com", "dan-2", "2026-11-24T10:00:00", 1)
+# A new session for each user, and a new event for the quarantine.
 LATER = [
     event("l1", "ana@example.com", "ana-2", "2026-11-24T09:00:00Z", 3),
     event("l2", "bob@example.com", "bob-2", "2026-11-24T10:00:00Z", 4),
     event("l3", "cy@example.com", "cy-2", "2026-11-24T11:00:00Z", 5),
-    INVALID,
+    INVALID_LATER,
 ]
 # The tables of a dump of single tables: the data, without a sequence.
 DUMPED = ["users", "sessions", "events", "rejected_events", "counters"]
@@ -105,7 +113,7 @@ def test_a_data_only_dump_of_the_schema_carries_the_sequences(copy):
 NEXT_ID_CALLS = {
     "events": (INGEST, [event("e-next", "ana@example.com", "ana-1", "2026-11-20T09:00:00Z", 1)]),
     "sessions": (INGEST, [event("s-next", "ana@example.com", "ana-9", "2026-11-25T09:00:00Z", 1)]),
-    "rejected_events": (INGEST, [INVALID]),
+    "rejected_events": (INGEST, [INVALID_LATER]),
     "forgotten_users": ("SELECT user_metrics.forget_user(%s)", "other@example.com"),
 }
 
@@ -126,3 +134,23 @@ def test_a_sequence_set_back_gives_the_hint_on_every_identity_key(db, table):
 
     db.execute("SELECT user_metrics.resync_sequences()")
     db.execute(query, (argument,))
+
+
+def test_a_duplicate_in_a_copy_of_a_key_says_call_again(db):
+    # What REINDEX ... CONCURRENTLY leaves for a while: a second unique index
+    # beside the one ON CONFLICT settles, named as its copy. Made here on the
+    # session id alone, so that two users' sessions of one id meet in it.
+    db.execute("CREATE UNIQUE INDEX sessions_client_session_id_key_ccnew "
+               "ON user_metrics.sessions (client_session_id)")
+    try:
+        db.execute(INGEST, (Jsonb([STORED[0]]),))
+        with pytest.raises(psycopg.errors.UniqueViolation) as refused:
+            db.execute(INGEST, (Jsonb([event("b", "bob@example.com", "ana-1",
+                                             "2026-11-20T09:00:00Z", 1)]),))
+        error = refused.value
+        assert (error.sqlstate, error.diag.schema_name, error.diag.constraint_name) \
+            == ("23505", "user_metrics", "sessions_client_session_id_key_ccnew")
+        assert "Nothing of this call was stored: call again." in error.diag.message_hint
+        assert "REINDEX ... CONCURRENTLY" in error.diag.message_hint
+    finally:
+        db.execute("DROP INDEX user_metrics.sessions_client_session_id_key_ccnew")
