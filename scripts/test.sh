@@ -22,8 +22,10 @@
 #   5. on PostgreSQL 18: the release build, installed with cargo pgrx install
 #      (and the releases' libraries beside it), on a throwaway cluster (test-pg18,
 #      port 55435): the same pg_regress and isolation suites and the same client
-#      tests except those marked `packaging`, and the one marked `major_upgrade`:
-#      a database moved from 15 to 18 by dump and restore.
+#      tests except those marked `packaging`, and those marked `major_upgrade` (a
+#      database moved from 15 to 18 by dump and restore) and `source_install` (the
+#      previous release installed from its tag with cargo pgrx install, then this
+#      version, and the update).
 # The clusters are started fresh and stopped at the end.
 source "$(dirname "$0")/common.sh"
 
@@ -183,8 +185,9 @@ USER_METRICS_TEST_DEB="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh")"
 export USER_METRICS_TEST_DEB USER_METRICS_TEST_PREVIOUS_DEB
 as_root dpkg -i "$USER_METRICS_TEST_DEB"
 on_pg 15 install_release_libraries
-# The move to a new major version (marked major_upgrade) runs once, on 18, below.
-on_pg 15 suites_on_installed_build "$TEST_PORT" -m "not major_upgrade"
+# The move to a new major version (marked major_upgrade) and the update of a
+# source install (source_install) run once, on 18, below.
+on_pg 15 suites_on_installed_build "$TEST_PORT" -m "not major_upgrade and not source_install"
 step "Driver examples (examples/) on PostgreSQL 15, port $EXAMPLES_PORT"
 as_root dpkg -i "$USER_METRICS_TEST_DEB"
 on_pg 15 "$REPO_ROOT/scripts/examples.sh" "$EXAMPLES_PORT"

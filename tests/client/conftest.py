@@ -19,6 +19,10 @@ def pytest_configure(config):
         "markers", "major_upgrade: moves a database from the PostgreSQL of "
                    "USER_METRICS_UPGRADE_FROM_PG_CONFIG to the one under test; run once, in the "
                    "PostgreSQL 18 phase")
+    config.addinivalue_line(
+        "markers", "source_install: installs releases from source with cargo pgrx install into "
+                   "the PostgreSQL under test; run once, in the PostgreSQL 18 phase, where the "
+                   "test command installs from source too")
 
 
 def _base_dsn():

@@ -24,7 +24,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from clusters import contents, extra_port, fresh_cluster, main_cluster, run_tool
-from events import event
+from events import a_moved_data_set, event
 from test_upgrade import catalog
 
 pytestmark = pytest.mark.major_upgrade
@@ -42,19 +42,8 @@ DATABASES = {
 LOGIN_ROLES = sorted(role for d in DATABASES.values() for role in d["roles"])
 OWN_TABLE = "public.invoices"
 
-STORED = [
-    event("m1", "ana@example.com", "s-1", "2026-11-16T09:00:00Z", 150.5, user__name="Ana Lima",
-          session__ended_at="2026-11-16T09:30:00Z", metrics__microphone_used=True),
-    event("m2", "Ana@Example.com", "s-1", "2026-11-16T09:00:00Z", 0.25, metrics__voice_sentiment=0.5),
-    event("m3", "bob@example.com", "s-2", "2026-11-18T12:00:00Z", 300,
-          session__device={"id": "d-7", "type": "phone"}),
-    event("m4", "zo\u00eb@example.com", "s-3", "2026-11-20T23:30:00Z", 12.125),
-]
-REFUSED = [event("bad-time", "bob@example.com", "s-2", "2026-11-18T12:00:00", 1),
-           event("bad-talk", "cy@example.com", "s-9", "2026-11-18T12:00:00Z", -1)]
+STORED, REFUSED, LATER = a_moved_data_set("m")
 ROLLED_BACK = [event("gone", "dan@example.com", "s-gone", "2026-11-21T10:00:00Z", 2)]
-LATER = [event("m5", "ana@example.com", "s-1", "2026-11-16T09:00:00Z", 1),
-         event("m6", "eve@example.com", "s-4", "2026-11-24T10:00:00Z", 3, user__name="Eve")]
 
 REPORTS = [
     "SELECT * FROM user_metrics.aggregate_user_metrics()",
