@@ -246,11 +246,11 @@ CREATE INDEX rejected_events_last_received_idx ON user_metrics.rejected_events (
 
 -- One row per erasure by forget_user(), without the e-mail or the name: when, by
 -- whom, and how many rows went. user_key is how ingest_metrics recognizes the
--- erased user's old events when the app sends them again (it refuses them,
--- without keeping them, with user_forgotten). It is 64 bits of an unkeyed SHA-256
--- of the address, so whoever may read this table can test whether a given
--- address was erased: any record that recognizes an address allows that. Only
--- the owner role may read it.
+-- erased user's old events when the app sends them again (it drops them, keeps
+-- them nowhere, and answers as for events sent again). It is 64 bits of an
+-- unkeyed SHA-256 of the address, so whoever may read this table can test whether
+-- a given address was erased: any record that recognizes an address allows that.
+-- Only the owner role may read it.
 CREATE TABLE user_metrics.forgotten_users (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_key     bigint NOT NULL,

@@ -2,7 +2,7 @@
 -- the name of the role that owns the extension's tables (the owner of its
 -- counters table, always a member of the extension) if it is among them: DROP
 -- OWNED would then drop every table of the schema.
-SELECT r.rolname AS owner_name
+SELECT r.rolname::text AS owner_name
 FROM pg_class AS c
 JOIN pg_roles AS r ON r.oid = c.relowner
 JOIN pg_depend AS d

@@ -367,11 +367,11 @@ def test_everything_belongs_to_a_nologin_owner_role_with_no_other_power(db):
                       "WHERE p.oid = 'user_metrics.distribute(integer)'::regprocedure").fetchone() == \
         (True, "{postgres=X/postgres}")
     # Every function callers use on the tables runs as the owner role. Not
-    # normalize_email and user_key, which compute a value from their argument
-    # alone, nor the DROP EXTENSION guard, which runs as whoever drops the extension,
-    # nor distribute(), which runs as the superuser who calls it.
+    # normalize_email, user_key and payload_digest, which compute a value from
+    # their argument alone, nor the drop guard, which runs as whoever drops, nor
+    # distribute(), which runs as the superuser who calls it.
     assert db.execute("SELECT bool_and(prosecdef = (proname NOT IN "
-                      "('normalize_email', 'user_key', 'drop_guard', 'distribute'))) "
+                      "('normalize_email', 'user_key', 'payload_digest', 'drop_guard', 'distribute'))) "
                       "FROM pg_proc "
                       "WHERE pronamespace = 'user_metrics'::regnamespace").fetchone()[0] is True
     role = db.execute("""
