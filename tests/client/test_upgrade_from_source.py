@@ -10,9 +10,8 @@ library, the catalog is that of a fresh install, and ingestion goes on.
 It installs into the PostgreSQL under test, as a DBA's source install does, and
 leaves this version installed: the test command runs it once, in its PostgreSQL
 18 phase (marker source_install), where this version is installed with cargo
-pgrx install too. The clone is kept in target/upgrade-from-source/, and the
-build shares previous_release.sh's target folder, whose dependencies are built
-already."""
+pgrx install too. The clone and its target folders are kept in
+target/upgrade-from-source/, so that only the first run builds it."""
 import os
 import re
 import subprocess
@@ -33,7 +32,10 @@ ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 PREVIOUS = max(RELEASES, key=lambda v: tuple(map(int, v.split("."))))
 CLONE = ROOT / "target" / "upgrade-from-source" / "user_metrics"
-SHARED_TARGET = ROOT / "target" / "previous-release" / "target"
+# A target folder of its own, per PostgreSQL major version: a build of another
+# version of the crate, or for another PostgreSQL, in the same folder can leave
+# cargo pgrx install with the wrong library or install script (seen with 0.2.0's).
+CLONE_TARGETS = ROOT / "target" / "upgrade-from-source"
 DATABASE = "user_metrics_from_source"
 
 STORED, REFUSED, LATER = a_moved_data_set("f")
@@ -56,6 +58,13 @@ REPORTS = [
 
 def pg_config():
     return os.environ.get("PG_CONFIG", "pg_config")
+
+
+def clone_target():
+    version = subprocess.run([pg_config(), "--version"], capture_output=True, text=True,
+                             check=True).stdout
+    major = re.search(r"PostgreSQL (\d+)", version).group(1)
+    return CLONE_TARGETS / f"target-pg{major}"
 
 
 def cargo_pgrx_install(tree, target_dir=None):
@@ -118,7 +127,7 @@ def test_update_of_a_source_install_from_the_previous_release(dsn):
     checkout_previous_release()
     current_installed = False
     try:
-        cargo_pgrx_install(CLONE, SHARED_TARGET)
+        cargo_pgrx_install(CLONE, clone_target())
         url = fresh_database(dsn, DATABASE, with_extension=False)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"CREATE EXTENSION user_metrics VERSION '{PREVIOUS}'")
