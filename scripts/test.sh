@@ -20,8 +20,12 @@
 #      user-metrics-http (release build) over real HTTP against the test cluster
 #      (tests/http), its server on HTTP_TEST_PORT (55605) and the port after it;
 #   5. on PostgreSQL 18: the release build, installed with cargo pgrx install
-#      (and the releases' libraries beside it), on a throwaway cluster (test-pg18, port 55435): the same pg_regress and isolation
-#      suites and the same client tests except those marked `packaging`.
+#      (and the releases' libraries beside it), on a throwaway cluster (test-pg18,
+#      port 55435): the same pg_regress and isolation suites and the same client
+#      tests except those marked `packaging`, and those marked `major_upgrade` (a
+#      database moved from 15 to 18 by dump and restore) and `source_install` (the
+#      previous release installed from its tag with cargo pgrx install, then this
+#      version, and the update).
 # The clusters are started fresh and stopped at the end.
 source "$(dirname "$0")/common.sh"
 
@@ -181,7 +185,9 @@ USER_METRICS_TEST_DEB="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh")"
 export USER_METRICS_TEST_DEB USER_METRICS_TEST_PREVIOUS_DEB
 as_root dpkg -i "$USER_METRICS_TEST_DEB"
 on_pg 15 install_release_libraries
-on_pg 15 suites_on_installed_build "$TEST_PORT"
+# The move to a new major version (marked major_upgrade) and the update of a
+# source install (source_install) run once, on 18, below.
+on_pg 15 suites_on_installed_build "$TEST_PORT" -m "not major_upgrade and not source_install"
 step "Driver examples (examples/) on PostgreSQL 15, port $EXAMPLES_PORT"
 as_root dpkg -i "$USER_METRICS_TEST_DEB"
 on_pg 15 "$REPO_ROOT/scripts/examples.sh" "$EXAMPLES_PORT"
@@ -194,6 +200,9 @@ unset USER_METRICS_TEST_DEB USER_METRICS_TEST_PREVIOUS_DEB
 # tests (marked `packaging`) run above and are left out here.
 step "PostgreSQL 18: building the release build and installing it with cargo pgrx install"
 on_pg 18 install_release_build
-on_pg 18 suites_on_installed_build "$TEST_PORT_PG18" -m "not packaging"
+# PostgreSQL 15 still has this version installed (its package): the client test
+# marked major_upgrade moves a database from 15 to 18 by dump and restore.
+USER_METRICS_UPGRADE_FROM_PG_CONFIG="$(default_pg_config 15)" \
+    on_pg 18 suites_on_installed_build "$TEST_PORT_PG18" -m "not packaging"
 
 step "All checks passed in $((SECONDS - started)) s, on PostgreSQL ${TESTED_PG_MAJORS[*]}"
