@@ -8,6 +8,7 @@
 
 mod batch;
 mod email;
+mod email_syntax;
 mod event;
 mod json;
 mod payload;
@@ -21,6 +22,7 @@ pub mod generate;
 
 pub use batch::{classify, session_totals, Fate, SessionKey, SessionTotals};
 pub use email::normalize_email;
+pub use email_syntax::{check_address, AddressProblem};
 pub use event::*;
 pub use json::{JsonKind, Path};
 pub use payload::{compact_len, split_payload, PayloadError, MAX_EVENTS, MAX_PAYLOAD_BYTES};
