@@ -60,7 +60,8 @@ statement!(FORGET_FIND_USER, "forget_find_user");
 statement!(FORGET_EVENTS, "forget_events");
 statement!(FORGET_SESSIONS, "forget_sessions");
 statement!(FORGET_USER_ROW, "forget_user_row");
-statement!(FORGET_QUARANTINED, "forget_quarantined");
+statement!(FORGET_FIND_MENTIONING_USERS, "forget_find_mentioning_users");
+statement!(FORGET_SCAN_QUARANTINE, "forget_scan_quarantine");
 statement!(FORGET_RECORD, "forget_record");
 
 // Operations: the DROP EXTENSION guard, and the cut-over after logical replication.

@@ -2,6 +2,7 @@
 //! through their SQL functions, checked against the tables and hand-worked numbers.
 
 mod data_safety;
+mod erasure;
 mod guards;
 mod ingest;
 mod reports;
