@@ -39,7 +39,6 @@ statement!(USER_TOTALS_ONE, "user_totals_one");
 statement!(SESSION_DETAILS, "session_details");
 statement!(SESSION_DETAILS_ALL_USERS, "session_details_all_users");
 statement!(WEEK_BOUNDS, "week_bounds");
-statement!(LOCAL_WEEK_BOUNDS, "local_week_bounds");
 statement!(WEEKLY_REPORT, "weekly_report");
 statement!(HEALTH, "health");
 statement!(LIST_REJECTED_EVENTS, "list_rejected_events");

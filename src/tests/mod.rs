@@ -1,6 +1,7 @@
 //! Tests that run inside PostgreSQL (`cargo pgrx test`): ingestion and reports
 //! through their SQL functions, checked against the tables and hand-worked numbers.
 
+mod calendar;
 mod data_safety;
 mod erasure;
 mod guards;
