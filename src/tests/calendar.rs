@@ -205,7 +205,9 @@ mod tests {
             "{} zones, {changes_checked} changes of the clocks, {days_checked} days checked in {seconds:.1} s",
             names.len()
         );
-        assert!(changes_checked > 50_000, "{changes_checked} changes");
+        // About 30,000 in the 598 zones of PostgreSQL's own tz data; twice as many with
+        // Debian's, which lists each zone again under posix/.
+        assert!(changes_checked > 25_000, "{changes_checked} changes");
         assert!(seconds < 60.0, "{seconds:.1} s");
     }
 
