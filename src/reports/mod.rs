@@ -2,6 +2,7 @@
 //! query over the sessions' running totals (kept by ingestion), so none of them
 //! scans the events table.
 
+pub mod calendar;
 mod health;
 pub mod rejected;
 pub mod session_details;

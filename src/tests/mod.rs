@@ -1,8 +1,10 @@
 //! Tests that run inside PostgreSQL (`cargo pgrx test`): ingestion and reports
 //! through their SQL functions, checked against the tables and hand-worked numbers.
 
+mod calendar;
 mod data_safety;
 mod duplicate_keys;
+mod erasure;
 mod guards;
 mod ingest;
 mod reports;
