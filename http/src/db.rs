@@ -37,10 +37,13 @@ impl Pools {
         for role in roles {
             let mut config = base.clone();
             // Roles are checked names (tokens::grant_of_role): plain identifiers.
-            // TimeZone UTC: timestamps in the answers and in query parameters
-            // without an offset mean the same whatever the server's setting.
+            // search_path: nothing but PostgreSQL's own names, whatever schemas
+            // others create (queries.rs). TimeZone UTC: timestamps in the answers
+            // and in query parameters without an offset mean the same whatever
+            // the server's setting. Startup options outrank the settings of the
+            // role and of the database.
             let options = format!(
-                "{} -c role={role} -c TimeZone=UTC -c statement_timeout={}",
+                "{} -c role={role} -c search_path=pg_catalog,pg_temp -c TimeZone=UTC -c statement_timeout={}",
                 config.get_options().unwrap_or(""),
                 settings.timeout.as_millis()
             );

@@ -14,6 +14,7 @@
 
 mod db;
 mod error;
+mod queries;
 mod requests;
 mod routes;
 mod tokens;

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::db::{JsonbText, Pools};
 use crate::error::ApiError;
+use crate::queries;
 use crate::tokens::{Access, Grant, Tokens};
 
 pub struct AppState {
@@ -140,19 +141,6 @@ fn path_error(e: PathRejection) -> ApiError {
     ApiError::bad_request(e.body_text())
 }
 
-/// A query that returns the rows of a set-returning function call as one JSON
-/// array of objects, in the order the function returned them (`[]` for none).
-macro_rules! rows_as_json_array {
-    ($call:literal) => {
-        concat!(
-            "SELECT coalesce(jsonb_agg(to_jsonb(r) - 'ordinality' ORDER BY r.ordinality), '[]')::text \
-             FROM ",
-            $call,
-            " WITH ORDINALITY AS r"
-        )
-    };
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IngestParams {
@@ -185,11 +173,7 @@ async fn ingest(
     let on_error = params.on_error.as_deref().unwrap_or("quarantine");
     let summary = state
         .pools
-        .one(
-            &role,
-            "SELECT user_metrics.ingest_metrics($1, $2)::text",
-            &[&JsonbText(text), &on_error],
-        )
+        .one(&role, queries::INGEST, &[&JsonbText(text), &on_error])
         .await?;
     Ok(json(StatusCode::OK, summary.unwrap_or_default()))
 }
@@ -201,27 +185,35 @@ async fn health(State(state): Shared, caller: Caller) -> Result<Response, ApiErr
         None => (state.health_role.clone(), false),
         Some(_) => (caller.role_for(Access::Read)?, true),
     };
-    let sql = if full {
-        "SELECT user_metrics.health()::text"
-    } else {
-        "SELECT jsonb_build_object('status', h->'status', 'version', h->'version')::text \
-         FROM user_metrics.health() AS h"
+    let report = state
+        .pools
+        .one(&role, queries::HEALTH, &[])
+        .await
+        .map_err(|mut e| {
+            // Whatever keeps the database from answering, a load balancer needs 503.
+            e.status = StatusCode::SERVICE_UNAVAILABLE;
+            e
+        })?
+        .unwrap_or_default();
+    let Ok(mut document) = serde_json::from_str::<serde_json::Value>(&report) else {
+        return Err(ApiError::unavailable(
+            "database_error",
+            "health() did not return a JSON object",
+        ));
     };
-    let report = state.pools.one(&role, sql, &[]).await.map_err(|mut e| {
-        // Whatever keeps the database from answering, a load balancer needs 503.
-        e.status = StatusCode::SERVICE_UNAVAILABLE;
-        e
-    })?;
-    let report = report.unwrap_or_default();
-    let ok = serde_json::from_str::<serde_json::Value>(&report)
-        .ok()
-        .is_some_and(|h| h["status"] == "ok");
-    let status = if ok {
+    let status = if document["status"] == "ok" {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    Ok(json(status, report))
+    if full {
+        return Ok(json(status, report));
+    }
+    let public = serde_json::json!({
+        "status": document["status"].take(),
+        "version": document["version"].take(),
+    });
+    Ok(json(status, public.to_string()))
 }
 
 #[derive(Deserialize)]
@@ -243,8 +235,7 @@ async fn user_metrics(
         .pools
         .one(
             &role,
-            "SELECT to_jsonb(r)::text \
-             FROM user_metrics.aggregate_user_metrics($1, $2::text::timestamptz, $3::text::timestamptz) AS r",
+            queries::USER_TOTALS,
             &[&email, &period.since, &period.until],
         )
         .await?;
@@ -272,11 +263,7 @@ async fn session(
     let Query(params) = params.map_err(query_error)?;
     let sessions = state
         .pools
-        .one(
-            &role,
-            rows_as_json_array!("user_metrics.get_session_details($1, $2)"),
-            &[&id, &params.email],
-        )
+        .one(&role, queries::SESSION_DETAILS, &[&id, &params.email])
         .await?
         .unwrap_or_default();
     if sessions == "[]" {
@@ -302,7 +289,7 @@ async fn weekly_report(
         .pools
         .one(
             &role,
-            rows_as_json_array!("user_metrics.generate_weekly_report($1::text::date, $2)"),
+            queries::WEEKLY_REPORT,
             &[&week.week_ending, &week.tz],
         )
         .await?;
