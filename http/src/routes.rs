@@ -2,9 +2,10 @@
 //! the extension and returns its result as the function wrote it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -23,6 +24,9 @@ pub struct AppState {
     pub pools: Pools,
     /// The role `GET /health` runs as for callers without a token.
     pub health_role: String,
+    /// The largest body, in bytes, and how long it may take to arrive.
+    pub body_limit: usize,
+    pub body_timeout: Duration,
 }
 
 type Shared = State<Arc<AppState>>;
@@ -141,6 +145,37 @@ fn path_error(e: PathRejection) -> ApiError {
     ApiError::bad_request(e.body_text())
 }
 
+/// The whole body, within the size limit (413 beyond) and the time limit (408
+/// beyond: the client is too slow, and the connection is closed).
+async fn read_body(state: &AppState, body: Body) -> Result<Bytes, ApiError> {
+    let read = axum::body::to_bytes(body, state.body_limit);
+    match tokio::time::timeout(state.body_timeout, read).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            let error = e.into_inner();
+            if error.is::<http_body_util::LengthLimitError>() {
+                Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the body is larger than {} bytes", state.body_limit),
+                ))
+            } else {
+                Err(ApiError::bad_request(format!(
+                    "the body could not be read: {error}"
+                )))
+            }
+        }
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!(
+                "the body did not arrive within {} ms",
+                state.body_timeout.as_millis()
+            ),
+        )),
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IngestParams {
@@ -151,17 +186,10 @@ async fn ingest(
     State(state): Shared,
     Writer(role): Writer,
     params: Result<Query<IngestParams>, QueryRejection>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(query_error)?;
-    // Over the size limit: 413; a body that could not be read: 400.
-    let body = body.map_err(|e| {
-        let code = match e.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            _ => "bad_request",
-        };
-        ApiError::new(e.status(), code, e.body_text())
-    })?;
+    let body = read_body(&state, body).await?;
     // Malformed JSON is the client's mistake (400), told before any database work;
     // the document is checked only, never turned into Rust values, and goes to
     // the database as sent.

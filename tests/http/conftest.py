@@ -3,6 +3,7 @@ against a fresh database of the throwaway cluster that scripts/test.sh runs
 (USER_METRICS_TEST_DSN), on USER_METRICS_HTTP_TEST_PORT (55605 by default) and
 the port after it (a second server, for the shutdown test)."""
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -30,6 +31,9 @@ BOGUS_ROLE = "http_bogus_reader"
 BODY_LIMIT = 1024 * 1024
 TIMEOUT_MS = 4000
 POOL_SIZE = 6
+HEADER_TIMEOUT_MS = 2000
+BODY_TIMEOUT_MS = 3000
+KEEPALIVE_TIMEOUT_MS = 3000
 
 
 def _base_dsn():
@@ -58,7 +62,7 @@ def server_conninfo(dsn):
 
 
 class Server:
-    def __init__(self, dsn, port, tmp, wait_status=200, **settings):
+    def __init__(self, dsn, port, tmp, wait_status=200, open_files=None, **settings):
         self.url = f"http://127.0.0.1:{port}"
         self.tokens_file = tmp / f"tokens-{port}"
         self.tokens_file.unlink(missing_ok=True)
@@ -72,9 +76,17 @@ class Server:
                "USER_METRICS_HTTP_POOL_SIZE": str(POOL_SIZE),
                "USER_METRICS_HTTP_BODY_LIMIT": str(BODY_LIMIT),
                "USER_METRICS_HTTP_TIMEOUT_MS": str(TIMEOUT_MS),
+               "USER_METRICS_HTTP_HEADER_TIMEOUT_MS": str(HEADER_TIMEOUT_MS),
+               "USER_METRICS_HTTP_BODY_TIMEOUT_MS": str(BODY_TIMEOUT_MS),
+               "USER_METRICS_HTTP_KEEPALIVE_TIMEOUT_MS": str(KEEPALIVE_TIMEOUT_MS),
                **settings}
         self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen([BINARY], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        # open_files: the server's limit of open files (soft and hard), as
+        # `ulimit -n` would set it.
+        limit = None if open_files is None else \
+            (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files)))
+        self.process = subprocess.Popen([BINARY], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        preexec_fn=limit)
         deadline = time.monotonic() + 20
         while True:
             assert self.process.poll() is None, self.log_text()
