@@ -6,6 +6,12 @@
 //! connection of a pool runs as that role from its start (the `role` setting in
 //! the startup packet, as `SET ROLE` would), so a request is one round trip, one
 //! statement in its own transaction, and the database checks every right again.
+//!
+//! A request has a deadline, and a call is never given up once sent: the
+//! server waits for its outcome and answers with it, so that an answer that
+//! advises a retry (503) always means that nothing was stored. What keeps the
+//! call within the deadline is PostgreSQL's `statement_timeout`, which gets the
+//! time left.
 
 use std::collections::HashMap;
 use std::error::Error;
@@ -13,7 +19,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
-use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, Timeouts,
+};
+use tokio::time::Instant;
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use tokio_postgres::NoTls;
 
@@ -21,12 +30,23 @@ use crate::error::ApiError;
 
 pub struct Pools {
     by_role: HashMap<String, Pool>,
+    /// Each connection's own `statement_timeout`: what a call gets when it is
+    /// sent at most `statement_slack(timeout)` after its request arrived.
+    statement_timeout: Duration,
 }
 
 pub struct PoolSettings {
     pub max_size: usize,
-    /// How long a request waits for a free connection, and a statement may run.
+    /// The time limit of a request (USER_METRICS_HTTP_TIMEOUT_MS).
     pub timeout: Duration,
+}
+
+/// A call sent this soon after its request arrived runs with the connection's
+/// own `statement_timeout`, the request's limit less this, which it cannot
+/// overrun; one sent later gets the exact time left, with a `SET` sent ahead of
+/// it in the same round trip.
+fn statement_slack(timeout: Duration) -> Duration {
+    (timeout / 10).min(Duration::from_millis(100))
 }
 
 impl Pools {
@@ -45,7 +65,7 @@ impl Pools {
             let options = format!(
                 "{} -c role={role} -c search_path=pg_catalog,pg_temp -c TimeZone=UTC -c statement_timeout={}",
                 config.get_options().unwrap_or(""),
-                settings.timeout.as_millis()
+                (settings.timeout - statement_slack(settings.timeout)).as_millis()
             );
             config.options(options.trim());
             config.application_name("user-metrics-http");
@@ -65,22 +85,34 @@ impl Pools {
                 .map_err(|e| format!("connection pool for {role}: {e}"))?;
             by_role.insert(role.clone(), pool);
         }
-        Ok(Pools { by_role })
+        Ok(Pools {
+            by_role,
+            statement_timeout: settings.timeout - statement_slack(settings.timeout),
+        })
     }
 
-    /// Runs one statement as `role` and returns the first column of its row, if
-    /// any, as text (every statement here returns one JSON document).
+    /// Runs one statement as `role` by `deadline` and returns the first column
+    /// of its row, if any, as text (every statement here returns one JSON
+    /// document). Before the statement is sent, reaching the deadline gives up
+    /// (503, nothing done); once it is sent, its outcome is what is returned.
     pub async fn one(
         &self,
         role: &str,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
+        deadline: Instant,
     ) -> Result<Option<String>, ApiError> {
         let pool = self
             .by_role
             .get(role)
             .ok_or_else(|| ApiError::forbidden("no connection pool for this role"))?;
-        let client = pool.get().await.map_err(|e| match e {
+        let left = time_left(deadline)?;
+        let timeouts = Timeouts {
+            wait: Some(left),
+            create: Some(left),
+            recycle: Some(left),
+        };
+        let client = pool.timeout_get(&timeouts).await.map_err(|e| match e {
             PoolError::Backend(e) => ApiError::from_database(&e),
             PoolError::Timeout(_) => ApiError::unavailable(
                 "busy",
@@ -88,15 +120,23 @@ impl Pools {
             ),
             _ => ApiError::unavailable("database_unavailable", "the database did not answer"),
         })?;
-        let statement = client
-            .prepare_cached(sql)
+        // Preparing runs nothing, so it may be given up.
+        let statement = tokio::time::timeout_at(deadline, client.prepare_cached(sql))
             .await
+            .map_err(|_| timed_out())?
             .map_err(|e| ApiError::from_database(&e))?;
-        let row = client
-            .query_opt(&statement, params)
-            .await
-            .map_err(|e| ApiError::from_database(&e))?;
-        Ok(row.map(|r| r.get::<_, String>(0)))
+        let left = time_left(deadline)?;
+        let row = if left >= self.statement_timeout {
+            client.query_opt(&statement, params).await
+        } else {
+            let (row, reset) = within(&client, left, client.query_opt(&statement, params)).await;
+            if !reset {
+                drop(Object::take(client));
+            }
+            row
+        };
+        row.map(|r| r.map(|r| r.get::<_, String>(0)))
+            .map_err(|e| ApiError::from_call(&e))
     }
 
     pub fn close(&self) {
@@ -104,6 +144,41 @@ impl Pools {
             pool.close();
         }
     }
+}
+
+fn timed_out() -> ApiError {
+    ApiError::unavailable(
+        "timeout",
+        "the request reached its time limit before its call was sent; nothing was done",
+    )
+}
+
+fn time_left(deadline: Instant) -> Result<Duration, ApiError> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left < Duration::from_millis(1) {
+        return Err(timed_out());
+    }
+    Ok(left)
+}
+
+/// Runs `call` on `client` with `statement_timeout` set to `left` for it alone:
+/// `SET`, the call and `RESET` are sent together, in this order (a future of
+/// tokio-postgres sends its messages when first polled), and answered in one
+/// round trip. Also says whether the `RESET` worked: if not, the connection
+/// must not be used again.
+async fn within<T>(
+    client: &Object,
+    left: Duration,
+    call: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> (Result<T, tokio_postgres::Error>, bool) {
+    let set = format!("SET statement_timeout = {}", left.as_millis().max(1));
+    let (_, result, reset) = tokio::join!(
+        biased;
+        client.batch_execute(&set),
+        call,
+        client.batch_execute("RESET statement_timeout"),
+    );
+    (result, reset.is_ok())
 }
 
 /// A JSON document sent to a `jsonb` parameter as the text the client sent,

@@ -76,7 +76,7 @@ async fn run(
     });
     let app = routes::router(state.clone()).layer(axum::middleware::from_fn_with_state(
         settings.timeout,
-        requests::limit_and_log,
+        requests::deadline_and_log,
     ));
     let max_connections =
         connections::fit_to_file_limit(&settings.limits, settings.pool_size * roles.len())?;

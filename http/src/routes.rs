@@ -11,12 +11,14 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::Router;
 use serde::Deserialize;
 
 use crate::db::{JsonbText, Pools};
 use crate::error::ApiError;
 use crate::queries;
+use crate::requests::Deadline;
 use crate::tokens::{Access, Grant, Tokens};
 
 pub struct AppState {
@@ -147,9 +149,12 @@ fn path_error(e: PathRejection) -> ApiError {
 
 /// The whole body, within the size limit (413 beyond) and the time limit (408
 /// beyond: the client is too slow, and the connection is closed).
-async fn read_body(state: &AppState, body: Body) -> Result<Bytes, ApiError> {
+async fn read_body(state: &AppState, body: Body, deadline: Deadline) -> Result<Bytes, ApiError> {
     let read = axum::body::to_bytes(body, state.body_limit);
-    match tokio::time::timeout(state.body_timeout, read).await {
+    let by = deadline
+        .0
+        .min(tokio::time::Instant::now() + state.body_timeout);
+    match tokio::time::timeout_at(by, read).await {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) => {
             let error = e.into_inner();
@@ -169,7 +174,7 @@ async fn read_body(state: &AppState, body: Body) -> Result<Bytes, ApiError> {
             StatusCode::REQUEST_TIMEOUT,
             "body_timeout",
             format!(
-                "the body did not arrive within {} ms",
+                "the body did not arrive in time (USER_METRICS_HTTP_BODY_TIMEOUT_MS {})",
                 state.body_timeout.as_millis()
             ),
         )),
@@ -184,12 +189,13 @@ struct IngestParams {
 
 async fn ingest(
     State(state): Shared,
+    Extension(deadline): Extension<Deadline>,
     Writer(role): Writer,
     params: Result<Query<IngestParams>, QueryRejection>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(query_error)?;
-    let body = read_body(&state, body).await?;
+    let body = read_body(&state, body, deadline).await?;
     // Malformed JSON is the client's mistake (400), told before any database work;
     // the document is checked only, never turned into Rust values, and goes to
     // the database as sent.
@@ -201,12 +207,21 @@ async fn ingest(
     let on_error = params.on_error.as_deref().unwrap_or("quarantine");
     let summary = state
         .pools
-        .one(&role, queries::INGEST, &[&JsonbText(text), &on_error])
+        .one(
+            &role,
+            queries::INGEST,
+            &[&JsonbText(text), &on_error],
+            deadline.0,
+        )
         .await?;
     Ok(json(StatusCode::OK, summary.unwrap_or_default()))
 }
 
-async fn health(State(state): Shared, caller: Caller) -> Result<Response, ApiError> {
+async fn health(
+    State(state): Shared,
+    Extension(deadline): Extension<Deadline>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
     // Without a token: only whether it is up and its version (no counts: no
     // token, no data), asked as the health role.
     let (role, full) = match caller.0 {
@@ -215,7 +230,7 @@ async fn health(State(state): Shared, caller: Caller) -> Result<Response, ApiErr
     };
     let report = state
         .pools
-        .one(&role, queries::HEALTH, &[])
+        .one(&role, queries::HEALTH, &[], deadline.0)
         .await
         .map_err(|mut e| {
             // Whatever keeps the database from answering, a load balancer needs 503.
@@ -253,6 +268,7 @@ struct Period {
 
 async fn user_metrics(
     State(state): Shared,
+    Extension(deadline): Extension<Deadline>,
     Reader(role): Reader,
     email: Result<Path<String>, PathRejection>,
     period: Result<Query<Period>, QueryRejection>,
@@ -265,6 +281,7 @@ async fn user_metrics(
             &role,
             queries::USER_TOTALS,
             &[&email, &period.since, &period.until],
+            deadline.0,
         )
         .await?;
     match row {
@@ -283,6 +300,7 @@ struct SessionParams {
 
 async fn session(
     State(state): Shared,
+    Extension(deadline): Extension<Deadline>,
     Reader(role): Reader,
     id: Result<Path<String>, PathRejection>,
     params: Result<Query<SessionParams>, QueryRejection>,
@@ -291,7 +309,12 @@ async fn session(
     let Query(params) = params.map_err(query_error)?;
     let sessions = state
         .pools
-        .one(&role, queries::SESSION_DETAILS, &[&id, &params.email])
+        .one(
+            &role,
+            queries::SESSION_DETAILS,
+            &[&id, &params.email],
+            deadline.0,
+        )
         .await?
         .unwrap_or_default();
     if sessions == "[]" {
@@ -309,6 +332,7 @@ struct Week {
 
 async fn weekly_report(
     State(state): Shared,
+    Extension(deadline): Extension<Deadline>,
     Reader(role): Reader,
     week: Result<Query<Week>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -319,6 +343,7 @@ async fn weekly_report(
             &role,
             queries::WEEKLY_REPORT,
             &[&week.week_ending, &week.tz],
+            deadline.0,
         )
         .await?;
     Ok(json(StatusCode::OK, rows.unwrap_or_default()))
