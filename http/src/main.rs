@@ -8,6 +8,8 @@
 mod connections;
 mod db;
 mod error;
+mod extract;
+mod input;
 mod queries;
 mod requests;
 mod routes;

@@ -5,9 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,9 +15,11 @@ use serde::Deserialize;
 
 use crate::db::{JsonbText, Pools};
 use crate::error::ApiError;
+use crate::extract::{Caller, Params, PathText, Reader, Writer};
+use crate::input;
 use crate::queries;
 use crate::requests::Deadline;
-use crate::tokens::{Access, Grant, Tokens};
+use crate::tokens::{Access, Tokens};
 
 pub struct AppState {
     pub tokens: Tokens,
@@ -54,97 +54,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// The caller, from `Authorization: Bearer <token>`: no caller when the header
-/// is absent, 401 when it is malformed or the token unknown.
-pub struct Caller(Option<Grant>);
-
-impl FromRequestParts<Arc<AppState>> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Ok(Caller(None));
-        };
-        // The scheme's name is case-insensitive (RFC 9110, section 11.1).
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token)
-            .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer <token>"))?;
-        match state.tokens.grant(token.trim()) {
-            Some(grant) => Ok(Caller(Some(grant.clone()))),
-            None => Err(ApiError::unauthorized("unknown token")),
-        }
-    }
-}
-
-/// A caller whose token may ingest: its role. Extracted first, so that nothing
-/// of a request without such a token is read.
-pub struct Writer(String);
-
-/// A caller whose token may read: its role.
-pub struct Reader(String);
-
-impl FromRequestParts<Arc<AppState>> for Writer {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, ApiError> {
-        Caller::from_request_parts(parts, state)
-            .await?
-            .role_for(Access::Write)
-            .map(Writer)
-    }
-}
-
-impl FromRequestParts<Arc<AppState>> for Reader {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, ApiError> {
-        Caller::from_request_parts(parts, state)
-            .await?
-            .role_for(Access::Read)
-            .map(Reader)
-    }
-}
-
-impl Caller {
-    /// The role to run as, when the token grants `access`.
-    fn role_for(self, access: Access) -> Result<String, ApiError> {
-        match self.0 {
-            None => Err(ApiError::unauthorized(
-                "a bearer token is required (Authorization: Bearer <token>)",
-            )),
-            Some(grant) if grant.access == access => Ok(grant.role),
-            Some(_) => Err(ApiError::forbidden(match access {
-                Access::Write => "this token may only read; ingesting needs a writer token",
-                Access::Read => "this token may only ingest; reading needs a reader token",
-            })),
-        }
-    }
-}
-
 /// A JSON document the database wrote, passed on as it is.
 fn json(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-fn query_error(e: QueryRejection) -> ApiError {
-    ApiError::bad_request(e.body_text())
-}
-
-fn path_error(e: PathRejection) -> ApiError {
-    ApiError::bad_request(e.body_text())
 }
 
 /// The whole body, within the size limit (413 beyond) and the time limit (408
@@ -191,10 +103,10 @@ async fn ingest(
     State(state): Shared,
     Extension(deadline): Extension<Deadline>,
     Writer(role): Writer,
-    params: Result<Query<IngestParams>, QueryRejection>,
+    Params(params): Params<IngestParams>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(query_error)?;
+    input::optional_text("on_error", params.on_error.as_deref(), input::WORD_CHARS)?;
     let body = read_body(&state, body, deadline).await?;
     // Malformed JSON is the client's mistake (400), told before any database work;
     // the document is checked only, never turned into Rust values, and goes to
@@ -270,11 +182,12 @@ async fn user_metrics(
     State(state): Shared,
     Extension(deadline): Extension<Deadline>,
     Reader(role): Reader,
-    email: Result<Path<String>, PathRejection>,
-    period: Result<Query<Period>, QueryRejection>,
+    PathText(email): PathText,
+    Params(period): Params<Period>,
 ) -> Result<Response, ApiError> {
-    let Path(email) = email.map_err(path_error)?;
-    let Query(period) = period.map_err(query_error)?;
+    input::text("email", &email, input::EMAIL_CHARS)?;
+    input::optional_timestamp("since", period.since.as_deref())?;
+    input::optional_timestamp("until", period.until.as_deref())?;
     let row = state
         .pools
         .one(
@@ -302,11 +215,11 @@ async fn session(
     State(state): Shared,
     Extension(deadline): Extension<Deadline>,
     Reader(role): Reader,
-    id: Result<Path<String>, PathRejection>,
-    params: Result<Query<SessionParams>, QueryRejection>,
+    PathText(id): PathText,
+    Params(params): Params<SessionParams>,
 ) -> Result<Response, ApiError> {
-    let Path(id) = id.map_err(path_error)?;
-    let Query(params) = params.map_err(query_error)?;
+    input::text("session id", &id, input::SESSION_ID_CHARS)?;
+    input::optional_text("email", params.email.as_deref(), input::EMAIL_CHARS)?;
     let sessions = state
         .pools
         .one(
@@ -334,9 +247,10 @@ async fn weekly_report(
     State(state): Shared,
     Extension(deadline): Extension<Deadline>,
     Reader(role): Reader,
-    week: Result<Query<Week>, QueryRejection>,
+    Params(week): Params<Week>,
 ) -> Result<Response, ApiError> {
-    let Query(week) = week.map_err(query_error)?;
+    input::date("week_ending", &week.week_ending)?;
+    input::text("tz", &week.tz, input::TIME_ZONE_CHARS)?;
     let rows = state
         .pools
         .one(

@@ -134,7 +134,7 @@ def test_user_metrics(server, db):
     assert read(server, "/users/bob@example.com/metrics", since="2026-11-18",
                 until="2026-11-19").json()["session_count"] == 1
     assert_error(read(server, "/users/nobody@example.com/metrics"), 404, "not_found")
-    assert_error(read(server, "/users/bob@example.com/metrics", since="yesterday-ish"), 400, "bad_request", "22007")
+    assert_error(read(server, "/users/bob@example.com/metrics", since="yesterday-ish"), 400, "bad_request")
     assert_error(read(server, "/users/bob@example.com/metrics", from_="x"), 400, "bad_request")
 
 
@@ -168,7 +168,7 @@ def test_weekly_report(server, db):
     assert [r["email"] for r in expected] == ["bob@example.com", "ana@example.com"]
     assert read(server, "/reports/weekly", week_ending="2026-11-09", tz="UTC").json() == []
     assert_error(read(server, "/reports/weekly", week_ending="2026-11-23"), 400, "bad_request")
-    assert_error(read(server, "/reports/weekly", week_ending="23/11/2026x", tz="UTC"), 400, "bad_request", "22007")
+    assert_error(read(server, "/reports/weekly", week_ending="23/11/2026x", tz="UTC"), 400, "bad_request")
     assert_error(read(server, "/reports/weekly", week_ending="2026-11-23", tz="Mars/Olympus"),
                  422, "unprocessable", "22023")
 
