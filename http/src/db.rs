@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::error::Error;
 use std::str::FromStr;
+use std::sync::RwLock;
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
@@ -29,7 +30,10 @@ use tokio_postgres::NoTls;
 use crate::error::ApiError;
 
 pub struct Pools {
-    by_role: HashMap<String, Pool>,
+    /// The login role's connection settings, without a role.
+    base: tokio_postgres::Config,
+    max_size: usize,
+    by_role: RwLock<HashMap<String, Pool>>,
     /// Each connection's own `statement_timeout`: what a call gets when it is
     /// sent at most `statement_slack(timeout)` after its request arrived.
     statement_timeout: Duration,
@@ -53,42 +57,56 @@ impl Pools {
     pub fn new(conninfo: &str, roles: &[String], settings: &PoolSettings) -> Result<Self, String> {
         let base = tokio_postgres::Config::from_str(conninfo)
             .map_err(|e| format!("USER_METRICS_HTTP_DATABASE: {e}"))?;
-        let mut by_role = HashMap::new();
-        for role in roles {
-            let mut config = base.clone();
-            // Roles are checked names (tokens::grant_of_role): plain identifiers.
-            // search_path: nothing but PostgreSQL's own names, whatever schemas
-            // others create (queries.rs). TimeZone UTC: timestamps in the answers
-            // and in query parameters without an offset mean the same whatever
-            // the server's setting. Startup options outrank the settings of the
-            // role and of the database.
-            let options = format!(
-                "{} -c role={role} -c search_path=pg_catalog,pg_temp -c TimeZone=UTC -c statement_timeout={}",
-                config.get_options().unwrap_or(""),
-                (settings.timeout - statement_slack(settings.timeout)).as_millis()
-            );
-            config.options(options.trim());
-            config.application_name("user-metrics-http");
-            let manager = Manager::from_config(
-                config,
-                NoTls,
-                ManagerConfig {
-                    recycling_method: RecyclingMethod::Fast,
-                },
-            );
-            let pool = Pool::builder(manager)
-                .max_size(settings.max_size)
-                .runtime(Runtime::Tokio1)
-                .wait_timeout(Some(settings.timeout))
-                .create_timeout(Some(settings.timeout))
-                .build()
-                .map_err(|e| format!("connection pool for {role}: {e}"))?;
-            by_role.insert(role.clone(), pool);
-        }
-        Ok(Pools {
-            by_role,
+        let pools = Pools {
+            base,
+            max_size: settings.max_size,
+            by_role: RwLock::new(HashMap::new()),
             statement_timeout: settings.timeout - statement_slack(settings.timeout),
-        })
+        };
+        pools.add_roles(roles)?;
+        Ok(pools)
+    }
+
+    /// Makes a pool for each role that has none yet (connections open as
+    /// requests need them). Pools are never removed: a request under way may
+    /// still use one whose tokens are gone.
+    pub fn add_roles(&self, roles: &[String]) -> Result<(), String> {
+        let mut by_role = self.by_role.write().expect("pools lock");
+        for role in roles {
+            if !by_role.contains_key(role) {
+                by_role.insert(role.clone(), self.pool_for(role)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn pool_for(&self, role: &str) -> Result<Pool, String> {
+        let mut config = self.base.clone();
+        // Roles are checked names (tokens::grant_of_role): plain identifiers.
+        // search_path: nothing but PostgreSQL's own names, whatever schemas
+        // others create (queries.rs). TimeZone UTC: timestamps in the answers
+        // and in query parameters without an offset mean the same whatever
+        // the server's setting. Startup options outrank the settings of the
+        // role and of the database.
+        let options = format!(
+            "{} -c role={role} -c search_path=pg_catalog,pg_temp -c TimeZone=UTC -c statement_timeout={}",
+            config.get_options().unwrap_or(""),
+            self.statement_timeout.as_millis()
+        );
+        config.options(options.trim());
+        config.application_name("user-metrics-http");
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        Pool::builder(manager)
+            .max_size(self.max_size)
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| format!("connection pool for {role}: {e}"))
     }
 
     /// Runs one statement as `role` by `deadline` and returns the first column
@@ -104,7 +122,10 @@ impl Pools {
     ) -> Result<Option<String>, ApiError> {
         let pool = self
             .by_role
+            .read()
+            .expect("pools lock")
             .get(role)
+            .cloned()
             .ok_or_else(|| ApiError::forbidden("no connection pool for this role"))?;
         let left = time_left(deadline)?;
         let timeouts = Timeouts {
@@ -140,7 +161,7 @@ impl Pools {
     }
 
     pub fn close(&self) {
-        for pool in self.by_role.values() {
+        for pool in self.by_role.read().expect("pools lock").values() {
             pool.close();
         }
     }

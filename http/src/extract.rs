@@ -37,7 +37,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .map(|(_, token)| token)
             .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer <token>"))?;
         match state.tokens.grant(token.trim()) {
-            Some(grant) => Ok(Caller(Some(grant.clone()))),
+            Some(grant) => Ok(Caller(Some(grant))),
             None => Err(ApiError::unauthorized("unknown token")),
         }
     }

@@ -10,11 +10,13 @@ mod db;
 mod error;
 mod extract;
 mod input;
+mod listen;
 mod queries;
 mod requests;
 mod routes;
 mod server;
 mod settings;
+mod tls;
 mod tokens;
 
 use std::process::ExitCode;
@@ -45,25 +47,37 @@ fn serve() -> Result<(), String> {
         .with_max_level(tracing::Level::INFO)
         .init();
     let settings = settings::from_environment()?;
-    let tokens = tokens::load(&settings.tokens)?;
+    let tokens = tokens::TokenFile::load(settings.tokens.clone())?;
     tokens::grant_of_role(&settings.health_role)
         .map_err(|e| format!("USER_METRICS_HTTP_HEALTH_ROLE: {e}"))?;
-    let mut roles = tokens.roles();
-    roles.push(settings.health_role.clone());
-    roles.sort();
-    roles.dedup();
+    let tls = match &settings.tls {
+        Some((certificate, key)) => {
+            Some(Arc::new(tls::Tls::load(certificate.clone(), key.clone())?))
+        }
+        None => None,
+    };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?
-        .block_on(run(settings, tokens, roles))
+        .block_on(run(settings, tokens, tls))
+}
+
+/// The roles of the tokens and the health role, each once.
+fn roles_of(tokens: &tokens::Tokens, health_role: &str) -> Vec<String> {
+    let mut roles = tokens.roles();
+    roles.push(health_role.to_owned());
+    roles.sort();
+    roles.dedup();
+    roles
 }
 
 async fn run(
     settings: settings::Settings,
-    tokens: tokens::Tokens,
-    roles: Vec<String>,
+    tokens: tokens::TokenFile,
+    tls: Option<Arc<tls::Tls>>,
 ) -> Result<(), String> {
+    let roles = roles_of(&tokens.current(), &settings.health_role);
     let pool_settings = db::PoolSettings {
         max_size: settings.pool_size,
         timeout: settings.timeout,
@@ -86,16 +100,16 @@ async fn run(
         max_connections,
         ..settings.limits
     });
-    let listener = tokio::net::TcpListener::bind(&settings.listen)
-        .await
-        .map_err(|e| format!("USER_METRICS_HTTP_LISTEN {}: {e}", settings.listen))?;
+    let listener = listen::bind(&settings.listen, tls.is_some(), settings.allow_plain_http).await?;
     tracing::info!(
-        "listening on {} (roles {}, {} connections each at most; {max_connections} client connections at most)",
+        "listening on {} ({}; roles {}, {} connections each at most; {max_connections} client connections at most)",
         settings.listen,
+        if tls.is_some() { "HTTPS" } else { "plain HTTP" },
         roles.join(", "),
         settings.pool_size
     );
-    server::serve(listener, app, connections.clone(), shutdown_signal()).await;
+    tokio::spawn(reload_on_sighup(state.clone(), tls.clone()));
+    server::serve(listener, app, connections.clone(), tls, shutdown_signal()).await;
     let closed: Vec<String> = connections::Closed::ALL
         .iter()
         .map(|&reason| format!("{} {}", reason.name(), connections.closed_by_server(reason)))
@@ -108,6 +122,44 @@ async fn run(
     state.pools.close();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// SIGHUP: read the token file and the certificate again. What fails to load
+/// leaves what is in use as it was; requests under way are not touched.
+async fn reload_on_sighup(state: Arc<routes::AppState>, tls: Option<Arc<tls::Tls>>) {
+    let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    else {
+        tracing::warn!(
+            "no SIGHUP handler: the token file and the certificate are read at start only"
+        );
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        match state.tokens.reload() {
+            Ok(tokens) => {
+                let roles = roles_of(&tokens, &state.health_role);
+                match state.pools.add_roles(&roles) {
+                    Ok(()) => tracing::info!(
+                        "reloaded the token file: {} tokens, roles {}",
+                        tokens.len(),
+                        roles.join(", ")
+                    ),
+                    Err(e) => tracing::error!("reloaded the token file, but {e}"),
+                }
+            }
+            Err(e) => {
+                tracing::error!("the token file was not reloaded (the previous tokens stay): {e}")
+            }
+        }
+        if let Some(tls) = &tls {
+            match tls.reload() {
+                Ok(()) => tracing::info!("reloaded the certificate and key"),
+                Err(e) => tracing::error!(
+                    "the certificate was not reloaded (the previous one stays): {e}"
+                ),
+            }
+        }
+    }
 }
 
 /// SIGTERM (docker stop, systemd) or SIGINT (Ctrl-C): stop accepting, let the

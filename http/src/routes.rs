@@ -19,10 +19,10 @@ use crate::extract::{Caller, Params, PathText, Reader, Writer};
 use crate::input;
 use crate::queries;
 use crate::requests::Deadline;
-use crate::tokens::{Access, Tokens};
+use crate::tokens::{Access, TokenFile};
 
 pub struct AppState {
-    pub tokens: Tokens,
+    pub tokens: TokenFile,
     pub pools: Pools,
     /// The role `GET /health` runs as for callers without a token.
     pub health_role: String,

@@ -15,6 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
 use crate::connections::{Connections, Registered};
+use crate::tls::Tls;
 
 /// How long a connection asked to close may take to finish writing its answer.
 const FINISH_GRACE: Duration = Duration::from_secs(5);
@@ -25,6 +26,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     connections: Arc<Connections>,
+    tls: Option<Arc<Tls>>,
     stop: impl Future<Output = ()>,
 ) {
     tokio::pin!(stop);
@@ -51,16 +53,33 @@ pub async fn serve(
             }
         };
         let registered = connections.register();
-        tokio::spawn(connection(stream, registered, app.clone()));
+        tokio::spawn(connection(stream, registered, app.clone(), tls.clone()));
     }
     drop(listener);
     connections.close_all();
     connections.all_ended().await;
 }
 
-async fn connection(stream: TcpStream, registered: Registered, app: Router) {
+async fn connection(stream: TcpStream, registered: Registered, app: Router, tls: Option<Arc<Tls>>) {
     // Answers are small and written whole: send them at once.
     let _ = stream.set_nodelay(true);
+    let Some(tls) = tls else {
+        return serve_http(stream, &registered, app).await;
+    };
+    // The handshake counts as the wait for the first request's head.
+    let connection = registered.connection.clone();
+    let limits = *registered.connections().limits();
+    let handshake = tls.acceptor().accept(stream);
+    let stream = tokio::select! {
+        done = handshake => match done {
+            Ok(stream) => stream,
+            Err(_) => return,
+        },
+        verdict = connection.supervise(&limits) => {
+            registered.connections().count_closed(verdict.reason);
+            return;
+        }
+    };
     serve_http(stream, &registered, app).await;
 }
 

@@ -15,6 +15,10 @@ pub struct Settings {
     pub timeout: Duration,
     pub health_role: String,
     pub limits: ConnectionLimits,
+    /// The certificate chain and the private key, PEM: HTTPS when set.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Plain HTTP on an address that is not loopback.
+    pub allow_plain_http: bool,
 }
 
 /// What one client connection may take of the server.
@@ -53,6 +57,27 @@ fn millis(name: &str, default: u64) -> Result<Duration, String> {
     number(name, default).map(Duration::from_millis)
 }
 
+fn yes_or_no(name: &str) -> Result<bool, String> {
+    match setting(name).as_deref() {
+        None | Some("0" | "false" | "no" | "off") => Ok(false),
+        Some("1" | "true" | "yes" | "on") => Ok(true),
+        Some(v) => Err(format!("{name}: expected true or false, got {v:?}")),
+    }
+}
+
+fn tls() -> Result<Option<(PathBuf, PathBuf)>, String> {
+    let certificate = setting("USER_METRICS_HTTP_TLS_CERT").map(PathBuf::from);
+    let key = setting("USER_METRICS_HTTP_TLS_KEY").map(PathBuf::from);
+    match (certificate, key) {
+        (Some(certificate), Some(key)) => Ok(Some((certificate, key))),
+        (None, None) => Ok(None),
+        _ => Err(
+            "USER_METRICS_HTTP_TLS_CERT and USER_METRICS_HTTP_TLS_KEY go together: set both or neither"
+                .to_owned(),
+        ),
+    }
+}
+
 pub fn from_environment() -> Result<Settings, String> {
     let required = |name: &str| setting(name).ok_or_else(|| format!("{name} is not set"));
     Ok(Settings {
@@ -74,5 +99,7 @@ pub fn from_environment() -> Result<Settings, String> {
             )? as usize,
             max_connections_set: setting("USER_METRICS_HTTP_MAX_CONNECTIONS").is_some(),
         },
+        tls: tls()?,
+        allow_plain_http: yes_or_no("USER_METRICS_HTTP_ALLOW_PLAIN_HTTP")?,
     })
 }

@@ -16,7 +16,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use sha2::{Digest, Sha256};
 
@@ -37,7 +38,40 @@ pub struct Tokens {
     by_hash: HashMap<[u8; 32], Grant>,
 }
 
-/// Token files are read at start-up: their errors name the line.
+/// The token file and the tokens last read from it: at start, and again on
+/// each SIGHUP. A request uses the tokens current when it arrives.
+pub struct TokenFile {
+    path: PathBuf,
+    current: RwLock<Arc<Tokens>>,
+}
+
+impl TokenFile {
+    pub fn load(path: PathBuf) -> Result<Self, String> {
+        let tokens = load(&path)?;
+        Ok(TokenFile {
+            path,
+            current: RwLock::new(Arc::new(tokens)),
+        })
+    }
+
+    /// Reads the file again and returns the new tokens; on an error (which
+    /// names the line) the tokens in use stay.
+    pub fn reload(&self) -> Result<Arc<Tokens>, String> {
+        let tokens = Arc::new(load(&self.path)?);
+        *self.current.write().expect("tokens lock") = tokens.clone();
+        Ok(tokens)
+    }
+
+    pub fn current(&self) -> Arc<Tokens> {
+        self.current.read().expect("tokens lock").clone()
+    }
+
+    pub fn grant(&self, token: &str) -> Option<Grant> {
+        self.current().grant(token).cloned()
+    }
+}
+
+/// Reads a token file; errors name the line.
 pub fn load(path: &Path) -> Result<Tokens, String> {
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
@@ -84,6 +118,10 @@ impl Tokens {
     /// so how long a look-up takes tells nothing about any stored token itself.
     pub fn grant(&self, token: &str) -> Option<&Grant> {
         self.by_hash.get(&sha256(token))
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
     }
 
     /// The roles the tokens act as, each once.

@@ -62,8 +62,10 @@ def server_conninfo(dsn):
 
 
 class Server:
-    def __init__(self, dsn, port, tmp, wait_status=200, open_files=None, **settings):
-        self.url = f"http://127.0.0.1:{port}"
+    def __init__(self, dsn, port, tmp, wait_status=200, open_files=None, ca=None, **settings):
+        # ca: with TLS settings, the CA file that clients verify the server with.
+        self.url = f"{'https' if ca else 'http'}://127.0.0.1:{port}"
+        self.verify = str(ca) if ca else True
         self.tokens_file = tmp / f"tokens-{port}"
         self.tokens_file.unlink(missing_ok=True)
         self.tokens = {role: self.make_token(role)
@@ -91,7 +93,7 @@ class Server:
         while True:
             assert self.process.poll() is None, self.log_text()
             try:
-                if requests.get(self.url + "/health", timeout=2).status_code == wait_status:
+                if requests.get(self.url + "/health", timeout=2, verify=self.verify).status_code == wait_status:
                     break
             except requests.ConnectionError:
                 pass
