@@ -44,12 +44,35 @@ if [ -x "$PG_CONFIG" ] && [ "$(pg_config_major "$PG_CONFIG")" != "$PG_MAJOR" ]; 
 fi
 export PG_MAJOR PG_CONFIG
 CARGO_PGRX_VERSION="0.18.1"
-# The previous release: its library (user_metrics.so, from the days of one library
-# for every version) is installed beside this version's versioned one, so that its
-# databases keep working until their ALTER EXTENSION UPDATE. Built from this commit
-# (tagged v0.2.0) by scripts/previous_release.sh.
-PREVIOUS_RELEASE_VERSION="0.2.0"
-PREVIOUS_RELEASE_COMMIT="01dae3afe8d4b7ee67c759ceab89b849032ec350"
+# The releases whose libraries the tests use, each built from the commit its tag
+# (v<version>) names by scripts/previous_release.sh. The last is the previous
+# release: this version's Debian package holds its library beside this version's,
+# so that its databases keep working until their ALTER EXTENSION UPDATE. 0.2.0's is
+# there for the upgrade tests from 0.1.0 and 0.2.0 (it serves both).
+RELEASE_COMMITS=(
+    "0.2.0 01dae3afe8d4b7ee67c759ceab89b849032ec350"
+    "0.3.0 6cd02d17495959b63b4acb0ba8107eca34e041c7"
+)
+PREVIOUS_RELEASE_VERSION="0.3.0"
+
+# The commit of release $1, from RELEASE_COMMITS.
+release_commit() {
+    local entry
+    for entry in "${RELEASE_COMMITS[@]}"; do
+        if [ "${entry%% *}" = "$1" ]; then echo "${entry#* }"; return; fi
+    done
+    echo "no commit is known for release $1 (RELEASE_COMMITS in scripts/common.sh)" >&2
+    return 1
+}
+
+# The file name of release $1's library: one library for every version up to 0.2.0
+# (user_metrics.so), one per version from 0.3.0 on (user_metrics-<version>.so).
+release_library() {
+    case "$1" in
+    0.1.0 | 0.2.0) echo "user_metrics.so" ;;
+    *) echo "user_metrics-$1.so" ;;
+    esac
+}
 # Throwaway clusters live here, one folder each, away from any real server.
 USER_METRICS_RUN_DIR="${USER_METRICS_RUN_DIR:-/var/tmp/user_metrics}"
 

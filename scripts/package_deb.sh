@@ -5,9 +5,9 @@
 # Install it with: sudo dpkg -i <that file>; then CREATE EXTENSION user_metrics.
 #
 # The package holds this version's library (user_metrics-<version>.so) and, beside
-# it, the previous release's (user_metrics.so, built by previous_release.sh) with
-# its install script: installing the package on a server whose databases run the
-# previous release replaces no file they use, and each database moves with its
+# it, the previous release's (built by previous_release.sh) with its install
+# script: installing the package on a server whose databases run the previous
+# release replaces no file they use, and each database moves with its
 # own ALTER EXTENSION user_metrics UPDATE.
 #
 #   package_deb.sh --previous-release
@@ -41,10 +41,13 @@ rm -rf "$root"
 mkdir -p "$root/DEBIAN"
 cp -a "$staged/usr" "$root/"
 if [ "${1:-}" != --previous-release ]; then
-    install -m 0755 "$previous$libdir/user_metrics.so" "$root$libdir/"
-    # The secondary control files name that library for the released scripts.
-    install -m 0644 "sql/releases/user_metrics--$PREVIOUS_RELEASE_VERSION.sql" \
-        sql/releases/user_metrics--*.control "$root$extdir/"
+    install -m 0755 "$previous$libdir/$(release_library "$PREVIOUS_RELEASE_VERSION")" "$root$libdir/"
+    install -m 0644 "sql/releases/user_metrics--$PREVIOUS_RELEASE_VERSION.sql" "$root$extdir/"
+    # Releases up to 0.2.0 name their library through a secondary control file.
+    control="sql/releases/user_metrics--$PREVIOUS_RELEASE_VERSION.control"
+    if [ -f "$control" ]; then
+        install -m 0644 "$control" "$root$extdir/"
+    fi
 fi
 size_kb="$(du -sk "$root/usr" | cut -f1)"
 cat >"$root/DEBIAN/control" <<CONTROL

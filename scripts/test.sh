@@ -8,8 +8,9 @@
 #   4. on PostgreSQL 15: the release build, installed from the Debian package it
 #      builds (which holds the previous release's library too, built from its
 #      commit by previous_release.sh; the previous release's own package is built
-#      for the upgrade tests under load, which install it then this one's), on a
-#      throwaway cluster (test, port 55433): the pg_regress suite, the
+#      for the upgrade tests under load, which install it then this one's; 0.2.0's
+#      library is installed beside them for the upgrade tests from 0.1.0 and
+#      0.2.0), on a throwaway cluster (test, port 55433): the pg_regress suite, the
 #      isolation suite of concurrent calls (pg_isolation_regress), then
 #      every client test over real psycopg connections (ingestion, concurrency,
 #      crashes, hostile input, roles, upgrades, and the Docker files and Debian
@@ -19,8 +20,7 @@
 #      user-metrics-http (release build) over real HTTP against the test cluster
 #      (tests/http), its server on HTTP_TEST_PORT (55605) and the port after it;
 #   5. on PostgreSQL 18: the release build, installed with cargo pgrx install
-#      (and the previous release's library beside it), on a
-#      throwaway cluster (test-pg18, port 55435): the same pg_regress and isolation
+#      (and the releases' libraries beside it), on a throwaway cluster (test-pg18, port 55435): the same pg_regress and isolation
 #      suites and the same client tests except those marked `packaging`.
 # The clusters are started fresh and stopped at the end.
 source "$(dirname "$0")/common.sh"
@@ -119,15 +119,25 @@ suites_on_installed_build() {
     "$REPO_ROOT/scripts/cluster.sh" stop "$cluster"
 }
 
-# This version's library, then the previous release's beside it (the Debian
-# package holds both), which databases at that version use until their update.
+# The libraries of the releases the upgrade tests start from (RELEASE_COMMITS),
+# beside this version's: the previous release's, which the Debian package holds
+# too and which databases at that version use until their update, and 0.2.0's,
+# which the released scripts of 0.1.0 and 0.2.0 name.
+install_release_libraries() {
+    local entry version staged libdir
+    libdir="$("$PG_CONFIG" --pkglibdir)"
+    for entry in "${RELEASE_COMMITS[@]}"; do
+        version="${entry%% *}"
+        staged="$("$REPO_ROOT/scripts/previous_release.sh" "$version")"
+        as_root install -m 0755 "$staged$libdir/$(release_library "$version")" "$libdir/"
+    done
+}
+
+# This version's library, then the releases' beside it.
 install_release_build() {
-    local previous libdir
     # shellcheck disable=SC2046
     cargo pgrx install --release $(pgrx_install_flags)
-    previous="$("$REPO_ROOT/scripts/previous_release.sh")"
-    libdir="$("$PG_CONFIG" --pkglibdir)"
-    as_root install -m 0755 "$previous$libdir/user_metrics.so" "$libdir/"
+    install_release_libraries
 }
 
 # The Citus tier on PostgreSQL 15 (Citus is built for it): user_metrics distributed
@@ -170,6 +180,7 @@ USER_METRICS_TEST_PREVIOUS_DEB="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh" -
 USER_METRICS_TEST_DEB="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh")"
 export USER_METRICS_TEST_DEB USER_METRICS_TEST_PREVIOUS_DEB
 as_root dpkg -i "$USER_METRICS_TEST_DEB"
+on_pg 15 install_release_libraries
 on_pg 15 suites_on_installed_build "$TEST_PORT"
 step "Driver examples (examples/) on PostgreSQL 15, port $EXAMPLES_PORT"
 as_root dpkg -i "$USER_METRICS_TEST_DEB"

@@ -9,14 +9,17 @@
 ALTER FUNCTION user_metrics.ingest_metrics(jsonb, text) SET enable_seqscan = off;
 ALTER FUNCTION user_metrics.get_session_details(text, text) SET enable_seqscan = off;
 
--- DROP EXTENSION user_metrics deletes every row of its tables with them. This
--- event trigger refuses it while they hold rows, unless the DBA confirms with
--- SET user_metrics.allow_drop_with_data = on. It fires at the start of every
--- DROP EXTENSION, before anything is dropped; its function lets through any that
--- does not name user_metrics. An event trigger belongs to a superuser: the one
+-- DROP EXTENSION user_metrics deletes every row of its tables with them, and so
+-- do DROP SCHEMA user_metrics CASCADE (which drops the extension too), DROP OWNED
+-- BY the role that owns the tables, and, on a Citus coordinator, DROP TABLE of
+-- the distributed tables (no longer members of the extension). This event trigger
+-- refuses each while the tables it would drop hold rows, unless the DBA confirms
+-- with SET user_metrics.allow_drop_with_data = on. It fires at the start of each
+-- such statement, before anything is dropped; its function lets through any that
+-- drops nothing of user_metrics. An event trigger belongs to a superuser: the one
 -- who runs CREATE EXTENSION.
 CREATE EVENT TRIGGER user_metrics_drop_guard ON ddl_command_start
-    WHEN TAG IN ('DROP EXTENSION')
+    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED', 'DROP TABLE')
     EXECUTE FUNCTION user_metrics.drop_guard();
 
 -- Who may call what.
@@ -39,7 +42,11 @@ CREATE EVENT TRIGGER user_metrics_drop_guard ON ddl_command_start
 -- database may call ingest_metrics in every database of the cluster that has the
 -- extension. The setting is read from the database, not from the session, so that
 -- it is kept with the database (pg_dumpall, pg_dump --create) and read again by
--- every ALTER EXTENSION UPDATE.
+-- every ALTER EXTENSION UPDATE. Its name is matched in any case, as PostgreSQL
+-- matches setting names (ALTER DATABASE keeps "User_Metrics.Role_Prefix" as it was
+-- written). A value that would be ignored is refused rather than ignored: one set
+-- only for the session or the role (SET, ALTER ROLE ... SET) that differs from
+-- the database's.
 --
 -- user_metrics grants its rights to these roles by name, so an existing role of
 -- one of these names is used only if it can do nothing else: it must be NOLOGIN
@@ -51,12 +58,14 @@ DO $roles$
 DECLARE
     this_database oid := (SELECT d.oid FROM pg_catalog.pg_database AS d
                           WHERE d.datname = pg_catalog.current_database());
-    prefix text := coalesce((
-        SELECT pg_catalog.substr(c.setting, pg_catalog.length('user_metrics.role_prefix=') + 1)
+    prefixes text[] := ARRAY(
+        SELECT DISTINCT pg_catalog.substr(c.setting, pg_catalog.strpos(c.setting, '=') + 1)
         FROM pg_catalog.pg_db_role_setting AS s
         CROSS JOIN LATERAL pg_catalog.unnest(s.setconfig) AS c(setting)
         WHERE s.setdatabase = this_database AND s.setrole = 0
-          AND pg_catalog.starts_with(c.setting, 'user_metrics.role_prefix=')), 'user_metrics');
+          AND pg_catalog.lower(pg_catalog.split_part(c.setting, '=', 1)) = 'user_metrics.role_prefix');
+    prefix text := coalesce(prefixes[1], 'user_metrics');
+    session_prefix text := pg_catalog.current_setting('user_metrics.role_prefix', true);
     own_roles text[];
     role_name text;
     found_role pg_catalog.pg_authid;
@@ -65,6 +74,20 @@ DECLARE
     refusals text[] := ARRAY[]::text[];
     with_citus boolean := pg_catalog.to_regclass('pg_catalog.pg_dist_local_group') IS NOT NULL;
 BEGIN
+    IF pg_catalog.cardinality(prefixes) > 1 THEN
+        RAISE EXCEPTION 'database "%" sets user_metrics.role_prefix more than once, to %',
+                pg_catalog.current_database(), pg_catalog.array_to_string(prefixes, ' and ')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Keep one: ALTER DATABASE ... RESET for each spelling of the name, then ALTER DATABASE ... SET user_metrics.role_prefix once.';
+    END IF;
+    IF session_prefix IS NOT NULL AND session_prefix <> '' AND session_prefix <> prefix THEN
+        RAISE EXCEPTION 'user_metrics.role_prefix is "%" in this session but "%" for database "%"',
+                session_prefix, prefix, pg_catalog.current_database()
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'user_metrics reads its role prefix from the database''s own settings only, so that every later ALTER EXTENSION UPDATE, pg_dump and pg_dumpall find it; a value set with SET, ALTER ROLE or the connection would be ignored.',
+                  HINT = pg_catalog.format('ALTER DATABASE %I SET user_metrics.role_prefix = %L, then connect again and run the statement again.',
+                                           pg_catalog.current_database(), session_prefix);
+    END IF;
     -- At most 56 characters, so that the longest role name fits in 63.
     IF prefix !~ '^[a-z][a-z0-9_]{0,55}$' THEN
         RAISE EXCEPTION 'invalid value for setting "user_metrics.role_prefix": "%"', prefix
@@ -125,7 +148,9 @@ BEGIN
         -- instance, would let its callers act as the role. Objects of this database
         -- and shared ones are named; other databases are only counted, as they
         -- cannot be looked into from here. The owner role of course owns the
-        -- objects of the installations in other databases that use it.
+        -- objects of the installations in other databases that use it, and, when
+        -- ALTER EXTENSION UPDATE runs this, those of schema user_metrics here
+        -- (whose other owners the schema check at the start has looked at).
         SELECT pg_catalog.string_agg(owned.what, ', ' ORDER BY owned.what) INTO listed
         FROM (
             SELECT pg_catalog.pg_describe_object(s.classid, s.objid, s.objsubid) AS what
@@ -133,6 +158,9 @@ BEGIN
             WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
               AND s.refobjid = found_role.oid AND s.deptype = 'o'
               AND s.dbid IN (0, this_database)
+              AND NOT (role_name = prefix || '_owner' AND s.dbid = this_database
+                       AND (pg_catalog.pg_identify_object(s.classid, s.objid, s.objsubid)).schema
+                           = 'user_metrics')
           UNION ALL
             SELECT pg_catalog.format('%s objects in database "%s"', pg_catalog.count(*), d.datname)
             FROM pg_catalog.pg_shdepend AS s

@@ -3,7 +3,110 @@
 -- relocatable). Ingestion is the only writer; the constraints below still hold
 -- whatever else writes here.
 
--- First of all, the database's encoding. Events are JSON, which is Unicode, and
+-- First of all, the schema. CREATE EXTENSION makes schema user_metrics (the
+-- control file names it) only if it does not exist, and otherwise installs into
+-- the one it finds. A role that may create schemas in this database (its owner,
+-- or any role granted CREATE on it) could make that schema first: as its owner
+-- it could then read and change every row, replace the functions' objects and
+-- run code as whoever calls them. So the schema must be owned by a superuser, no
+-- other role may create objects in it, and every object in it must belong to a
+-- superuser or to the extension's owner role. A schema that pg_restore makes
+-- before CREATE EXTENSION (pg_dump writes CREATE SCHEMA first) passes: it is
+-- a superuser's and empty. ALTER EXTENSION UPDATE runs the same block first, so
+-- that a schema changed since the install is not updated either. The block is
+-- word for word the same in every upgrade script (the upgrade test checks it).
+DO $schema$
+DECLARE
+    schema_oid oid := (SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname = 'user_metrics');
+    schema_owner text := (SELECT r.rolname FROM pg_catalog.pg_namespace AS n
+                          JOIN pg_catalog.pg_roles AS r ON r.oid = n.nspowner WHERE n.oid = schema_oid);
+    updating boolean := EXISTS (
+        SELECT FROM pg_catalog.pg_depend AS d
+        WHERE d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e'
+          AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension AS e WHERE e.extname = 'user_metrics'));
+    -- The role that owns the extension's objects once it is installed: the owner
+    -- of its counters table, which is always a member of it.
+    owner_role oid := (SELECT c.relowner FROM pg_catalog.pg_class AS c
+                       JOIN pg_catalog.pg_depend AS d
+                         ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
+                        AND d.deptype = 'e'
+                       WHERE c.relnamespace = schema_oid AND c.relname = 'counters');
+    problems text[] := ARRAY[]::text[];
+    listed text;
+BEGIN
+    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_namespace AS n
+            JOIN pg_catalog.pg_roles AS r ON r.oid = n.nspowner WHERE n.oid = schema_oid) THEN
+        problems := problems || pg_catalog.format('it is owned by role "%s", which is not a superuser', schema_owner);
+    END IF;
+
+    SELECT pg_catalog.string_agg(coalesce(pg_catalog.format('"%s"', r.rolname), 'PUBLIC'), ', ' ORDER BY r.rolname)
+    INTO listed
+    FROM pg_catalog.pg_namespace AS n
+    CROSS JOIN LATERAL pg_catalog.aclexplode(n.nspacl) AS a
+    LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.grantee
+    WHERE n.oid = schema_oid AND a.privilege_type = 'CREATE' AND NOT coalesce(r.rolsuper, false);
+    IF listed IS NOT NULL THEN
+        problems := problems || ('roles that are not superusers may create objects in it: ' || listed);
+    END IF;
+
+    SELECT pg_catalog.string_agg(pg_catalog.format('%s (owned by "%s")', o.what, r.rolname), ', ' ORDER BY o.what)
+    INTO listed
+    FROM (
+        SELECT pg_catalog.format('%s %s', CASE WHEN c.relkind IN ('r', 'p') THEN 'table' ELSE 'relation' END,
+                                 c.oid::pg_catalog.regclass) AS what, c.relowner AS owner
+        FROM pg_catalog.pg_class AS c WHERE c.relnamespace = schema_oid
+      UNION ALL
+        SELECT 'function ' || p.oid::pg_catalog.regprocedure, p.proowner
+        FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = schema_oid
+      UNION ALL
+        SELECT 'type ' || t.oid::pg_catalog.regtype, t.typowner
+        FROM pg_catalog.pg_type AS t WHERE t.typnamespace = schema_oid
+      UNION ALL
+        SELECT 'operator ' || o.oid::pg_catalog.regoperator, o.oprowner
+        FROM pg_catalog.pg_operator AS o WHERE o.oprnamespace = schema_oid
+      UNION ALL
+        SELECT 'collation ' || c.collname, c.collowner
+        FROM pg_catalog.pg_collation AS c WHERE c.collnamespace = schema_oid
+      UNION ALL
+        SELECT 'conversion ' || c.conname, c.conowner
+        FROM pg_catalog.pg_conversion AS c WHERE c.connamespace = schema_oid
+      UNION ALL
+        SELECT 'operator class ' || c.opcname, c.opcowner
+        FROM pg_catalog.pg_opclass AS c WHERE c.opcnamespace = schema_oid
+      UNION ALL
+        SELECT 'operator family ' || f.opfname, f.opfowner
+        FROM pg_catalog.pg_opfamily AS f WHERE f.opfnamespace = schema_oid
+      UNION ALL
+        SELECT 'text search configuration ' || c.cfgname, c.cfgowner
+        FROM pg_catalog.pg_ts_config AS c WHERE c.cfgnamespace = schema_oid
+      UNION ALL
+        SELECT 'text search dictionary ' || d.dictname, d.dictowner
+        FROM pg_catalog.pg_ts_dict AS d WHERE d.dictnamespace = schema_oid
+      UNION ALL
+        SELECT 'statistics object ' || s.stxname, s.stxowner
+        FROM pg_catalog.pg_statistic_ext AS s WHERE s.stxnamespace = schema_oid
+    ) AS o
+    JOIN pg_catalog.pg_roles AS r ON r.oid = o.owner
+    WHERE NOT r.rolsuper AND o.owner IS DISTINCT FROM owner_role;
+    IF listed IS NOT NULL THEN
+        problems := problems || ('it holds objects of roles that are not superusers: ' || listed);
+    END IF;
+
+    IF pg_catalog.cardinality(problems) > 0 THEN
+        RAISE EXCEPTION 'user_metrics will not % schema "user_metrics", owned by role "%": %',
+                CASE WHEN updating THEN 'update its objects in' ELSE 'install into' END,
+                schema_owner, pg_catalog.array_to_string(problems, '; ')
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The owner of schema user_metrics, and any role that may create objects in it, could read and change every row the extension keeps and run code as whoever calls its functions.',
+                  HINT = CASE WHEN updating
+                      THEN 'As a superuser, give the schema back to a superuser (ALTER SCHEMA user_metrics OWNER TO ...), revoke CREATE on it from other roles, and drop what they put in it; then update again.'
+                      ELSE 'As a superuser, look at what the schema holds, drop it (DROP SCHEMA user_metrics CASCADE), and run CREATE EXTENSION user_metrics again: it then makes the schema itself.'
+                  END;
+    END IF;
+END
+$schema$;
+
+-- Then the database's encoding. Events are JSON, which is Unicode, and
 -- the tables keep their names and e-mails as sent: a database of another
 -- encoding would take the extension, then fail at the first character it cannot
 -- hold. Refuse it now, before anything is created.
@@ -98,7 +201,22 @@ CREATE TABLE user_metrics.events (
 );
 CREATE INDEX events_session_idx ON user_metrics.events (user_key, session_id);
 
--- Every event ingest_metrics refused, with its payload exactly as sent.
+-- What names a rejected event in the quarantine: the SHA-256 of its payload's
+-- text as jsonb prints it (keys sorted, one spacing), in UTF-8, so the same event
+-- has the same digest whatever the client's formatting. IMMUTABLE, as a stored
+-- generated column needs: convert_to is only STABLE because it looks up a
+-- conversion, and from UTF8, the database's encoding (checked above), to UTF8
+-- there is none.
+CREATE FUNCTION user_metrics.payload_digest(payload jsonb) RETURNS bytea
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path TO pg_catalog, pg_temp
+    RETURN pg_catalog.sha256(pg_catalog.convert_to(payload::pg_catalog.text, 'UTF8'));
+
+-- Every event ingest_metrics refused, with its payload exactly as sent, once: an
+-- invalid event sent again (the same JSON, whatever its spacing and key order) is
+-- the same row, which counts the arrivals (times_received) and keeps the time of
+-- the first (received_at) and of the latest (last_received_at). So a client that
+-- retries an invalid event for ever does not fill the quarantine.
 CREATE TABLE user_metrics.rejected_events (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     received_at   timestamptz NOT NULL DEFAULT now(),
@@ -114,17 +232,25 @@ CREATE TABLE user_metrics.rejected_events (
     payload       jsonb NOT NULL,
     -- Added in 0.2.0: how often replay_rejected refused it again, and when last.
     replay_count     integer NOT NULL DEFAULT 0 CHECK (replay_count >= 0),
-    last_replayed_at timestamptz
+    last_replayed_at timestamptz,
+    -- Added in 0.4.0: see user_metrics.payload_digest above.
+    payload_digest   bytea GENERATED ALWAYS AS (user_metrics.payload_digest(payload)) STORED,
+    times_received   bigint NOT NULL DEFAULT 1 CONSTRAINT rejected_events_times_received_check
+                     CHECK (times_received >= 1),
+    last_received_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT rejected_events_payload_key UNIQUE (payload_digest)
 );
-CREATE INDEX rejected_events_received_idx ON user_metrics.rejected_events (received_at);
+-- list_rejected_events shows the latest arrivals first; purge removes those that
+-- stopped arriving long ago.
+CREATE INDEX rejected_events_last_received_idx ON user_metrics.rejected_events (last_received_at);
 
 -- One row per erasure by forget_user(), without the e-mail or the name: when, by
 -- whom, and how many rows went. user_key is how ingest_metrics recognizes the
--- erased user's old events when the app sends them again (it refuses them,
--- without keeping them, with user_forgotten). It is 64 bits of an unkeyed SHA-256
--- of the address, so whoever may read this table can test whether a given
--- address was erased: any record that recognizes an address allows that. Only
--- the owner role may read it.
+-- erased user's old events when the app sends them again (it drops them, keeps
+-- them nowhere, and answers as for events sent again). It is 64 bits of an
+-- unkeyed SHA-256 of the address, so whoever may read this table can test whether
+-- a given address was erased: any record that recognizes an address allows that.
+-- Only the owner role may read it.
 CREATE TABLE user_metrics.forgotten_users (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     user_key     bigint NOT NULL,

@@ -8,6 +8,8 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiError;
 use user_metrics_contract::{PayloadError, RejectCode, Rejection};
 
+use crate::guards::DropTarget;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0} must not be NULL")]
@@ -43,9 +45,12 @@ pub enum Error {
     #[error("cannot execute user_metrics.{0}() in a read-only transaction")]
     ReadOnlyTransaction(&'static str),
 
-    /// DROP EXTENSION user_metrics while these tables hold rows.
-    #[error("cannot drop extension user_metrics because its tables hold data")]
-    DropWithData(Vec<String>),
+    /// A statement that would drop tables of the extension while they hold rows.
+    #[error("{}", drop_refusal(target))]
+    DropWithData {
+        target: DropTarget,
+        holding: Vec<String>,
+    },
 
     /// DROP EXTENSION user_metrics while Citus distributes these tables.
     #[error("cannot drop extension user_metrics while its tables are distributed with Citus")]
@@ -80,7 +85,7 @@ impl Error {
             Error::InRecovery(_) | Error::ReadOnlyTransaction(_) => {
                 ERRCODE_READ_ONLY_SQL_TRANSACTION
             }
-            Error::DropWithData(_) | Error::KeyHeldByAnother => {
+            Error::DropWithData { .. } | Error::KeyHeldByAnother => {
                 ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
             }
             Error::DropDistributed(_) => ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
@@ -97,6 +102,25 @@ impl Error {
                 Some("The reason, which may quote the value, is in the DETAIL sent to the client.")
             }
             _ => None,
+        }
+    }
+}
+
+/// The message of a refused drop: what would have been dropped.
+fn drop_refusal(target: &DropTarget) -> String {
+    match target {
+        DropTarget::Extension => {
+            "cannot drop extension user_metrics because its tables hold data".to_string()
+        }
+        DropTarget::Schema => {
+            "cannot drop schema user_metrics because the tables of extension user_metrics hold data"
+                .to_string()
+        }
+        DropTarget::OwnedBy(role) => format!(
+            "cannot drop the objects owned by role \"{role}\" because the tables of extension user_metrics hold data"
+        ),
+        DropTarget::Tables(_) => {
+            "cannot drop tables of extension user_metrics that hold data".to_string()
         }
     }
 }
@@ -125,13 +149,20 @@ impl From<Error> for ErrorReport {
             Error::ReadOnlyTransaction(function) => report.set_hint(format!(
                 "Call user_metrics.{function}() in a read-write transaction (not after SET TRANSACTION READ ONLY, nor with default_transaction_read_only on)."
             )),
-            Error::DropWithData(tables) => report
+            Error::DropWithData { target, holding } => report
                 .set_detail(format!(
-                    "{} {} rows, which DROP EXTENSION would delete.",
-                    tables.join(", "),
-                    if tables.len() == 1 { "holds" } else { "hold" }
+                    "{} {} rows, which {} would delete.",
+                    holding.join(", "),
+                    if holding.len() == 1 { "holds" } else { "hold" },
+                    target.statement()
                 ))
-                .set_hint("Back them up first (pg_dump keeps them). To drop them all the same: SET user_metrics.allow_drop_with_data = on, then DROP EXTENSION user_metrics."),
+                .set_hint(format!(
+                    "Back them up first (pg_dump keeps them). To drop them all the same: SET user_metrics.allow_drop_with_data = on, then {}.",
+                    match target {
+                        DropTarget::Extension => "DROP EXTENSION user_metrics",
+                        _ => "run the statement again",
+                    }
+                )),
             Error::DropDistributed(tables) => report
                 .set_detail(format!(
                     "{} {} distributed: DROP EXTENSION would leave {}, and the shards on the workers, behind.",
@@ -140,7 +171,7 @@ impl From<Error> for ErrorReport {
                     if tables.len() == 1 { "it" } else { "them" }
                 ))
                 .set_hint(format!(
-                    "They hold the data: back it up first. Then drop them (DROP TABLE {}), which removes their shards from every node, and DROP EXTENSION user_metrics.",
+                    "They hold the data: back it up first. Then drop them (SET user_metrics.allow_drop_with_data = on; DROP TABLE {}), which removes their shards from every node, and DROP EXTENSION user_metrics.",
                     tables.join(", ")
                 )),
             _ => report,

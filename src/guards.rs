@@ -1,6 +1,7 @@
 //! Checks that refuse an operation before it does any work: a write where the
-//! transaction cannot write, and DROP EXTENSION while the tables hold data or are
-//! distributed with Citus.
+//! transaction cannot write, and a statement that would drop the extension's
+//! tables while they hold data (DROP EXTENSION, DROP SCHEMA, DROP OWNED, DROP
+//! TABLE), or DROP EXTENSION while they are distributed with Citus.
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::prelude::*;
@@ -9,7 +10,8 @@ use std::ffi::CStr;
 
 use crate::error::{Error, Result};
 use crate::sql::{
-    column, read, result_row, ResultRow, CITUS_INSTALLED, DISTRIBUTED_TABLES, TABLES_HOLDING_ROWS,
+    column, read, result_row, ResultRow, CITUS_INSTALLED, DISTRIBUTED_TABLES, EXTENSION_OWNER_ROLE,
+    TABLES_HOLDING_ROWS,
 };
 
 /// Refuses a call of the function `function` (which writes) on a hot standby
@@ -82,12 +84,40 @@ fn allow_drop_with_data() -> bool {
     unsafe { CStr::from_ptr(value) }.to_bytes() == b"on"
 }
 
+/// What a statement the drop guard fires for would drop of the extension's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DropTarget {
+    /// DROP EXTENSION naming user_metrics: its member tables.
+    Extension,
+    /// DROP SCHEMA naming user_metrics: every table of the schema (with CASCADE,
+    /// the extension too; without, it fails once it finds the schema is not empty).
+    Schema,
+    /// DROP OWNED BY the role that owns the extension's tables.
+    OwnedBy(String),
+    /// DROP TABLE naming tables of schema user_metrics (only those that are not
+    /// members of the extension can be dropped: on a Citus coordinator, the
+    /// distributed ones).
+    Tables(Vec<pg_sys::Oid>),
+}
+
+impl DropTarget {
+    /// The statement, as the error's DETAIL names it.
+    pub fn statement(&self) -> &'static str {
+        match self {
+            DropTarget::Extension => "DROP EXTENSION",
+            DropTarget::Schema => "DROP SCHEMA",
+            DropTarget::OwnedBy(_) => "DROP OWNED",
+            DropTarget::Tables(_) => "DROP TABLE",
+        }
+    }
+}
+
 /// The event trigger behind `user_metrics.drop_guard()`, fired at
-/// ddl_command_start of DROP EXTENSION: refuses a DROP EXTENSION that names
-/// user_metrics while Citus distributes tables of its schema (DROP EXTENSION
-/// would leave them and their shards behind; they are dropped first), and while
-/// the tables it would drop hold rows, unless allow_drop_with_data is on. Any
-/// other statement goes through untouched.
+/// ddl_command_start of DROP EXTENSION, DROP SCHEMA, DROP OWNED and DROP TABLE:
+/// refuses a statement that would drop tables of schema user_metrics holding rows,
+/// unless allow_drop_with_data is on, and a DROP EXTENSION user_metrics while Citus
+/// distributes tables of its schema (it would leave them and their shards behind;
+/// they are dropped first). Any other statement goes through untouched.
 pub fn drop_guard(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
     // SAFETY: fcinfo comes from PostgreSQL's function manager; its context, when
     // it is an EventTriggerData node, is the event trigger's data for this call.
@@ -99,17 +129,28 @@ pub fn drop_guard(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
         (*context.cast::<pg_sys::EventTriggerData>()).parsetree
     };
     // SAFETY: the parse tree of the statement being run, valid during the trigger.
-    if !unsafe { drops_user_metrics(parsetree) } {
+    let Some(target) = (unsafe { drop_target(parsetree) })? else {
         return Ok(());
-    }
-    let distributed = distributed_tables()?;
-    if !distributed.is_empty() {
-        return Err(Error::DropDistributed(distributed));
+    };
+    if target == DropTarget::Extension {
+        let distributed = distributed_tables()?;
+        if !distributed.is_empty() {
+            return Err(Error::DropDistributed(distributed));
+        }
     }
     if allow_drop_with_data() {
         return Ok(());
     }
-    let tables = read(&TABLES_HOLDING_ROWS, || Ok(vec![]), ExtensionTable::read)?;
+    let only: Option<Vec<pg_sys::Oid>> = match &target {
+        DropTarget::Tables(tables) => Some(tables.clone()),
+        _ => None,
+    };
+    let members_only = target == DropTarget::Extension;
+    let tables = read(
+        &TABLES_HOLDING_ROWS,
+        || Ok(vec![members_only.into(), only.into()]),
+        ExtensionTable::read,
+    )?;
     // Each probe is the query tables_holding_rows.sql wrote for its table.
     let mut holding = Vec::new();
     for table in tables {
@@ -120,12 +161,12 @@ pub fn drop_guard(fcinfo: pg_sys::FunctionCallInfo) -> Result<()> {
     if holding.is_empty() {
         Ok(())
     } else {
-        Err(Error::DropWithData(holding))
+        Err(Error::DropWithData { target, holding })
     }
 }
 
 result_row! {
-    /// A table of the extension that DROP EXTENSION would drop, with the query
+    /// A table of the extension that the statement would drop, with the query
     /// that says whether it holds a row.
     pub struct ExtensionTable {
         table_name: String,
@@ -151,28 +192,108 @@ fn distributed_tables() -> Result<Vec<String>> {
     )
 }
 
-/// Is this statement a DROP EXTENSION that names user_metrics (alone or with others)?
+/// What this statement would drop of the extension's data, if anything.
 ///
 /// # Safety
 /// `parsetree` is null or a valid parse tree node, as an event trigger receives it.
-unsafe fn drops_user_metrics(parsetree: *mut pg_sys::Node) -> bool {
+unsafe fn drop_target(parsetree: *mut pg_sys::Node) -> Result<Option<DropTarget>> {
+    if is_a(parsetree, pg_sys::NodeTag::T_DropOwnedStmt) {
+        // SAFETY: a DropOwnedStmt (checked above), valid per the caller's promise.
+        let drop = unsafe { &*parsetree.cast::<pg_sys::DropOwnedStmt>() };
+        // SAFETY: its roles, a list of RoleSpec nodes valid as the statement is.
+        return unsafe { owner_role_among(drop.roles) };
+    }
     if !is_a(parsetree, pg_sys::NodeTag::T_DropStmt) {
-        return false;
+        return Ok(None);
     }
     // SAFETY: a DropStmt (checked above), valid per the caller's promise.
     let drop = unsafe { &*parsetree.cast::<pg_sys::DropStmt>() };
-    if drop.removeType != pg_sys::ObjectType::OBJECT_EXTENSION {
-        return false;
-    }
-    // The names of DROP EXTENSION are String nodes.
-    // SAFETY: `objects` is the statement's list of names (or NIL), and each String
-    // node's sval a NUL-terminated string, all valid as the statement is.
+    // SAFETY: `objects` is the statement's list of names (or NIL), valid as the
+    // statement is; for DROP EXTENSION and DROP SCHEMA each name is a String node,
+    // for DROP TABLE a list of String nodes (a possibly qualified name).
     unsafe {
-        PgList::<pg_sys::Node>::from_pg(drop.objects)
-            .iter_ptr()
-            .any(|name| {
-                is_a(name, pg_sys::NodeTag::T_String)
-                    && CStr::from_ptr((*name.cast::<pg_sys::String>()).sval) == c"user_metrics"
-            })
+        let objects = PgList::<pg_sys::Node>::from_pg(drop.objects);
+        match drop.removeType {
+            pg_sys::ObjectType::OBJECT_EXTENSION if names_user_metrics(&objects) => {
+                Ok(Some(DropTarget::Extension))
+            }
+            pg_sys::ObjectType::OBJECT_SCHEMA if names_user_metrics(&objects) => {
+                Ok(Some(DropTarget::Schema))
+            }
+            pg_sys::ObjectType::OBJECT_TABLE => {
+                let tables = tables_of_the_schema(&objects);
+                Ok((!tables.is_empty()).then_some(DropTarget::Tables(tables)))
+            }
+            _ => Ok(None),
+        }
     }
+}
+
+/// Whether one of these String nodes is `user_metrics`.
+///
+/// # Safety
+/// Every element is a valid node, each String node's sval a NUL-terminated string.
+unsafe fn names_user_metrics(objects: &PgList<pg_sys::Node>) -> bool {
+    objects.iter_ptr().any(|name| {
+        is_a(name, pg_sys::NodeTag::T_String)
+            // SAFETY: a String node (checked), per the function's promise.
+            && unsafe { CStr::from_ptr((*name.cast::<pg_sys::String>()).sval) } == c"user_metrics"
+    })
+}
+
+/// The relations these names (each a list of String nodes) resolve to that live in
+/// schema user_metrics; names that resolve to nothing are left to DROP TABLE.
+///
+/// # Safety
+/// Every element is a valid List of String nodes, as DROP TABLE's parse tree has.
+unsafe fn tables_of_the_schema(objects: &PgList<pg_sys::Node>) -> Vec<pg_sys::Oid> {
+    let mut tables = Vec::new();
+    for name in objects.iter_ptr() {
+        // SAFETY: a name list, per the function's promise; the lookup takes no lock
+        // and returns InvalidOid for a name that is not there.
+        let relation = unsafe {
+            let range = pg_sys::makeRangeVarFromNameList(name.cast());
+            pg_sys::RangeVarGetRelidExtended(
+                range,
+                pg_sys::NoLock as _,
+                pg_sys::RVROption::RVR_MISSING_OK,
+                None,
+                std::ptr::null_mut(),
+            )
+        };
+        if relation == pg_sys::InvalidOid {
+            continue;
+        }
+        // SAFETY: a syscache lookup of an existing relation's schema, then of its
+        // name; both return palloc'd strings or null.
+        let in_schema = unsafe {
+            let schema = pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relation));
+            !schema.is_null() && CStr::from_ptr(schema) == c"user_metrics"
+        };
+        if in_schema {
+            tables.push(relation);
+        }
+    }
+    tables
+}
+
+/// `DropTarget::OwnedBy` when one of these roles owns the extension's tables.
+///
+/// # Safety
+/// `roles` is NIL or a valid List of RoleSpec nodes.
+unsafe fn owner_role_among(roles: *mut pg_sys::List) -> Result<Option<DropTarget>> {
+    // SAFETY: per the function's promise; get_rolespec_oid with missing_ok returns
+    // InvalidOid for a role that does not exist.
+    let named: Vec<pg_sys::Oid> = unsafe {
+        PgList::<pg_sys::RoleSpec>::from_pg(roles)
+            .iter_ptr()
+            .map(|role| pg_sys::get_rolespec_oid(role, true))
+            .collect()
+    };
+    let owner = read(
+        &EXTENSION_OWNER_ROLE,
+        || Ok(vec![named.into()]),
+        |row| column::<String>(&row, "owner_name"),
+    )?;
+    Ok(owner.into_iter().next().map(DropTarget::OwnedBy))
 }

@@ -21,14 +21,10 @@ pub enum RejectCode {
     /// The e-mail's user key is held by another e-mail: two addresses whose
     /// SHA-256 digests begin with the same 64 bits (see `user_key`).
     UserKeyCollision,
-    /// The user was erased with `forget_user`, and the event's session started
-    /// before that. Such an event is refused and not kept, so that an erased
-    /// user's events sent again leave no trace.
-    UserForgotten,
 }
 
 impl RejectCode {
-    pub const ALL: [RejectCode; 8] = [
+    pub const ALL: [RejectCode; 7] = [
         RejectCode::NotAnObject,
         RejectCode::MissingField,
         RejectCode::InvalidType,
@@ -36,7 +32,6 @@ impl RejectCode {
         RejectCode::InvalidTimestamp,
         RejectCode::UnknownField,
         RejectCode::UserKeyCollision,
-        RejectCode::UserForgotten,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,7 +43,6 @@ impl RejectCode {
             RejectCode::InvalidTimestamp => "invalid_timestamp",
             RejectCode::UnknownField => "unknown_field",
             RejectCode::UserKeyCollision => "user_key_collision",
-            RejectCode::UserForgotten => "user_forgotten",
         }
     }
 }

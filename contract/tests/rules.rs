@@ -726,8 +726,7 @@ fn reject_codes_have_stable_names() {
             "invalid_value",
             "invalid_timestamp",
             "unknown_field",
-            "user_key_collision",
-            "user_forgotten"
+            "user_key_collision"
         ]
     );
 }

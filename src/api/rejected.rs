@@ -6,8 +6,9 @@ use crate::error::OrRaise;
 use crate::reports;
 use crate::sql::ResultRow;
 
-/// The quarantine, newest first: rejected events received at or after `since`
-/// (NULL: all), at most `max_rows` of them, each with its payload as sent.
+/// The quarantine, latest arrival first: rejected events that arrived (last) at or
+/// after `since` (NULL: all), at most `max_rows` of them, each with its payload as
+/// sent, how many times it arrived and when it last did.
 // pgrx reads the column names from the signature, so the row type cannot be an alias.
 #[allow(clippy::type_complexity)]
 #[pg_extern(stable, security_definer)]
@@ -25,6 +26,8 @@ pub fn list_rejected_events(
         name!(error_code, String),
         name!(error_message, String),
         name!(payload, JsonB),
+        name!(times_received, i64),
+        name!(last_received_at, TimestampWithTimeZone),
     ),
 > {
     let rows = reports::rejected_events(since, max_rows).or_raise();

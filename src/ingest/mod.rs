@@ -80,7 +80,7 @@ fn evaluate<'a>(
         let outcomes;
         (outcomes, counts) = store_events(&valid, &indexes, on_error == OnError::Raise)?;
         for ((event, &index), outcome) in valid.iter().zip(&indexes).zip(outcomes) {
-            let (rejection, kept) = match outcome {
+            let rejection = match outcome {
                 Outcome::Stored => {
                     summary.accepted += 1;
                     continue;
@@ -89,16 +89,26 @@ fn evaluate<'a>(
                     summary.duplicates += 1;
                     continue;
                 }
-                Outcome::Conflict(rejection) => (rejection, true),
-                // An erased user's event is refused and not kept.
-                Outcome::Forgotten(rejection) => (rejection, false),
+                // An erased user's old event is dropped, kept nowhere, and reported
+                // as the writer sees any event it sends again: a duplicate when it
+                // has an event_id, accepted when it has none (events without one
+                // are never recognized as repeats). So the answer says nothing of
+                // the erasure, which only the owner role may know of (SECURITY.md).
+                Outcome::Forgotten => {
+                    if event.event_id.is_some() {
+                        summary.duplicates += 1;
+                    } else {
+                        summary.accepted += 1;
+                    }
+                    continue;
+                }
+                Outcome::Conflict(rejection) => rejection,
             };
             rejected.push(Quarantined {
                 index,
                 event_id: event.event_id.as_deref().map(str::to_string),
                 rejection,
                 payload: raw_events[index].get(),
-                kept,
             });
         }
     }
@@ -134,7 +144,6 @@ fn validate<'a>(
                 event_id: event_id_hint(raw),
                 rejection,
                 payload: raw.get(),
-                kept: true,
             }),
         }
     }

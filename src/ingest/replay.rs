@@ -29,11 +29,10 @@ pub fn replay(ids: &[i64]) -> Result<Replayed> {
     let locked = quarantine::lock(ids)?;
     let raw_events = payloads(&locked)?;
     let (summary, still_rejected, stored) = evaluate(&raw_events, OnError::Quarantine)?;
-    // What is still refused stays, except an erased user's event (user_forgotten),
-    // which leaves the quarantine like a stored one: it is not to be kept.
+    // What is still refused stays. An erased user's old event is not refused but
+    // dropped (see `evaluate`): it leaves the quarantine like a stored one.
     let refused_again: Vec<RefusedAgain> = still_rejected
         .iter()
-        .filter(|r| r.kept)
         .map(|r| RefusedAgain {
             id: locked[r.index].id,
             error_code: r.rejection.code.as_str(),

@@ -16,10 +16,12 @@ result_row! {
         error_code: String,
         error_message: String,
         payload: JsonB,
+        times_received: i64,
+        last_received_at: TimestampWithTimeZone,
     }
 }
 
-/// The newest `max_rows` rejected events received at or after `since`.
+/// The `max_rows` rejected events that arrived last, at or after `since`.
 pub fn rejected_events(
     since: Option<TimestampWithTimeZone>,
     max_rows: i32,

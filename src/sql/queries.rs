@@ -63,8 +63,9 @@ statement!(FORGET_USER_ROW, "forget_user_row");
 statement!(FORGET_QUARANTINED, "forget_quarantined");
 statement!(FORGET_RECORD, "forget_record");
 
-// Operations: the DROP EXTENSION guard, and the cut-over after logical replication.
+// Operations: the drop guard, and the cut-over after logical replication.
 statement!(TABLES_HOLDING_ROWS, "tables_holding_rows");
+statement!(EXTENSION_OWNER_ROLE, "extension_owner_role");
 statement!(CITUS_INSTALLED, "citus_installed");
 statement!(DISTRIBUTED_TABLES, "distributed_tables");
 statement!(RESYNC_SEQUENCES, "resync_sequences");

@@ -15,9 +15,6 @@ pub struct Quarantined<'a> {
     pub rejection: Rejection,
     /// The event's JSON text exactly as it came in.
     pub payload: &'a str,
-    /// Kept in the quarantine; an erased user's event is refused without being
-    /// kept (user_forgotten).
-    pub kept: bool,
 }
 
 parameter_rows! {
@@ -32,18 +29,17 @@ parameter_rows! {
     }
 }
 
-/// Keeps the rejected events that are to be kept; returns how many it kept.
+/// Keeps the rejected events, each distinct payload once (see
+/// `sql/queries/quarantine.sql`); returns how many rows the quarantine gained.
 pub fn keep(rejected: &[Quarantined<'_>]) -> Result<usize> {
-    let rejected: Vec<&Quarantined> = rejected.iter().filter(|r| r.kept).collect();
-    let kept = rejected.len();
-    if kept == 0 {
+    if rejected.is_empty() {
         return Ok(0);
     }
-    write(
+    let created = write(
         &QUARANTINE,
         || {
             let mut rows = Vec::with_capacity(rejected.len());
-            for r in &rejected {
+            for r in rejected {
                 rows.push(QuarantineRow {
                     batch_index: i32::try_from(r.index)
                         .map_err(|_| Error::Internal("batch index overflows int".into()))?,
@@ -55,9 +51,9 @@ pub fn keep(rejected: &[Quarantined<'_>]) -> Result<usize> {
             }
             Ok(QuarantineRow::into_args(rows))
         },
-        ignore,
+        |row| column::<bool>(&row, "created"),
     )?;
-    Ok(kept)
+    Ok(created.into_iter().filter(|&created| created).count())
 }
 
 result_row! {

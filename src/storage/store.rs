@@ -36,8 +36,8 @@ use crate::sql::count;
 
 /// Stores `events` (in batch order; `indexes` gives each one's index in the
 /// payload) and returns each one's outcome, in the same order, with the rows the
-/// call added. With `stop_at_conflict`, the first refused event (user_key_collision
-/// or user_forgotten) is returned as an error before any event is written.
+/// call added. With `stop_at_conflict`, the first refused event (user_key_collision)
+/// is returned as an error before any event is written.
 pub fn store_events(
     events: &[Event],
     indexes: &[usize],

@@ -20,8 +20,8 @@ pub enum Outcome {
     Duplicate,
     /// Its e-mail's user key belongs to another e-mail.
     Conflict(Rejection),
-    /// Its user was erased after its session started: refused, and not kept.
-    Forgotten(Rejection),
+    /// Its user was erased after its session started: dropped, kept nowhere.
+    Forgotten,
 }
 
 /// A batch judged: its users found or created, and each event's fate.
@@ -93,18 +93,17 @@ impl<'e> Verdicts<'e> {
 
     /// With `on_error => 'raise'`: the first refused event, as the error that ends
     /// the call before anything is written. `indexes` gives each event's index in
-    /// the payload.
+    /// the payload. An erased user's old event is dropped, not refused.
     pub fn first_refusal(&self, indexes: &[usize]) -> Option<Error> {
-        let p = self.fates.iter().position(|f| *f == Fate::Refused)?;
-        match self.refusal(&self.events[p]) {
-            Outcome::Conflict(rejection) | Outcome::Forgotten(rejection) => {
-                Some(Error::InvalidEvent {
-                    index: indexes[p],
-                    rejection,
-                })
-            }
-            Outcome::Stored | Outcome::Duplicate => None,
-        }
+        self.fates
+            .iter()
+            .zip(self.events)
+            .zip(indexes)
+            .filter(|((fate, _), _)| **fate == Fate::Refused)
+            .find_map(|((_, event), &index)| match self.refusal(event) {
+                Outcome::Conflict(rejection) => Some(Error::InvalidEvent { index, rejection }),
+                _ => None,
+            })
     }
 
     /// Each event's outcome, once the insert has said which were stored: an event
@@ -135,11 +134,7 @@ impl<'e> Verdicts<'e> {
     /// Why a refused event is refused.
     fn refusal(&self, event: &Event) -> Outcome {
         if is_erased(&self.keys, &self.erased, event) {
-            Outcome::Forgotten(Rejection::new(
-                RejectCode::UserForgotten,
-                "user.email",
-                "this user was erased with forget_user() after the session started",
-            ))
+            Outcome::Forgotten
         } else {
             Outcome::Conflict(Rejection::new(
                 RejectCode::UserKeyCollision,

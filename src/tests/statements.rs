@@ -137,8 +137,6 @@ mod tests {
         allowed.sort_unstable();
         let mut expected: Vec<&str> = RejectCode::ALL
             .iter()
-            // Refused without being kept: an erased user's events leave no trace.
-            .filter(|code| **code != RejectCode::UserForgotten)
             .map(|code| code.as_str())
             // Given before 0.3.0; still in the quarantines of upgraded databases.
             .chain(["session_user_conflict"])

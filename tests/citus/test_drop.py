@@ -1,6 +1,8 @@
 """DROP EXTENSION on a distributed installation: refused while the distributed
-tables exist (it would leave them, and their shards, behind); once they are
-dropped it goes through, and no shard remains on any node."""
+tables exist (it would leave them, and their shards, behind); DROP TABLE of them
+refused while they hold rows, unless user_metrics.allow_drop_with_data is on;
+once they are dropped DROP EXTENSION goes through, and no shard remains on any
+node."""
 import psycopg
 
 from citus import NODES, connect, drop_citus_database, fresh_citus_database, node_dsn
@@ -44,11 +46,23 @@ def test_drop_extension_refuses_while_tables_are_distributed_then_leaves_no_shar
                     assert error.diag.message_detail == (
                         "user_metrics.events, user_metrics.sessions, user_metrics.users are distributed: "
                         "DROP EXTENSION would leave them, and the shards on the workers, behind.")
-                    assert "DROP TABLE user_metrics.events, user_metrics.sessions, user_metrics.users" \
-                        in error.diag.message_hint
+                    assert ("SET user_metrics.allow_drop_with_data = on; DROP TABLE user_metrics.events, "
+                            "user_metrics.sessions, user_metrics.users") in error.diag.message_hint
 
         with connect(url) as conn:
-            conn.execute("DROP TABLE user_metrics.events, user_metrics.sessions, user_metrics.users")
+            # They hold rows: DROP TABLE is refused too, unless the DBA says so.
+            try:
+                conn.execute("DROP TABLE user_metrics.events, user_metrics.sessions, user_metrics.users")
+                raise AssertionError("DROP TABLE went through")
+            except psycopg.errors.ObjectNotInPrerequisiteState as error:
+                assert error.diag.message_primary == \
+                    "cannot drop tables of extension user_metrics that hold data"
+                assert error.diag.message_detail == (
+                    "user_metrics.events, user_metrics.sessions, user_metrics.users hold rows, "
+                    "which DROP TABLE would delete.")
+            with conn.transaction():
+                conn.execute("SET LOCAL user_metrics.allow_drop_with_data = on")
+                conn.execute("DROP TABLE user_metrics.events, user_metrics.sessions, user_metrics.users")
             # The quarantine holds a row: the usual guard still stands.
             try:
                 conn.execute("DROP EXTENSION user_metrics")

@@ -1,6 +1,8 @@
 """DROP EXTENSION user_metrics deletes every stored event with the tables, so it
-is refused while they hold rows, unless user_metrics.allow_drop_with_data is on.
-Empty, the extension drops as any other; other extensions are not affected."""
+is refused while they hold rows, unless user_metrics.allow_drop_with_data is on;
+so are DROP SCHEMA user_metrics CASCADE and DROP OWNED BY the owner role, which
+would drop them too. Empty, the extension drops as any other; other extensions,
+schemas and tables are not affected."""
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
@@ -132,4 +134,63 @@ def test_the_guard_is_an_event_trigger_owned_by_a_superuser(url):
                 AND d.deptype = 'e'
                 AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'user_metrics')
             """).fetchone()
-        assert row == ("ddl_command_start", ["DROP EXTENSION"], True, "O")
+        assert row == ("ddl_command_start",
+                       ["DROP EXTENSION", "DROP SCHEMA", "DROP OWNED", "DROP TABLE"], True, "O")
+
+
+@pytest.mark.parametrize("statement, message", [
+    ("DROP SCHEMA user_metrics CASCADE",
+     "cannot drop schema user_metrics because the tables of extension user_metrics hold data"),
+    ("DROP SCHEMA IF EXISTS some_other_schema, user_metrics CASCADE",
+     "cannot drop schema user_metrics because the tables of extension user_metrics hold data"),
+    ("DROP OWNED BY user_metrics_owner CASCADE",
+     'cannot drop the objects owned by role "user_metrics_owner" because the tables of '
+     "extension user_metrics hold data"),
+    ("DROP OWNED BY CURRENT_USER, user_metrics_owner",
+     'cannot drop the objects owned by role "user_metrics_owner" because the tables of '
+     "extension user_metrics hold data"),
+])
+def test_every_statement_that_would_drop_the_data_is_refused(url, statement, message):
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(EVENTS + [INVALID]),))
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState) as raised:
+            conn.execute(statement)
+        diag = raised.value.diag
+        assert diag.message_primary == message
+        assert "user_metrics.events" in diag.message_detail
+        assert "user_metrics.rejected_events" in diag.message_detail
+        assert diag.message_detail.endswith(f"which {statement.split(' ')[0]} "
+                                            f"{statement.split(' ')[1]} would delete.")
+        assert "SET user_metrics.allow_drop_with_data = on, then run the statement again" \
+            in diag.message_hint
+        assert installed(conn)
+        assert counts(conn) == (2, 1)
+
+
+def test_drop_schema_cascade_goes_through_with_the_setting_or_without_data(url):
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(EVENTS),))
+        with conn.transaction():
+            conn.execute("SET LOCAL user_metrics.allow_drop_with_data = on")
+            conn.execute("DROP SCHEMA user_metrics CASCADE")
+        assert not installed(conn)
+        conn.execute("CREATE EXTENSION user_metrics")
+        conn.execute("DROP SCHEMA user_metrics CASCADE")
+        assert not installed(conn)
+
+
+def test_other_schemas_tables_and_roles_drop_as_before(url):
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(EVENTS),))
+        conn.execute("CREATE SCHEMA elsewhere")
+        conn.execute("CREATE TABLE elsewhere.t (x int)")
+        conn.execute("INSERT INTO elsewhere.t VALUES (1)")
+        conn.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS x")
+        conn.execute("DROP TABLE scratch, elsewhere.t")
+        conn.execute("DROP TABLE IF EXISTS no_such_table")
+        conn.execute("DROP SCHEMA elsewhere CASCADE")
+        conn.execute("DROP ROLE IF EXISTS um_someone")
+        conn.execute("CREATE ROLE um_someone")
+        conn.execute("DROP OWNED BY um_someone")
+        conn.execute("DROP ROLE um_someone")
+        assert counts(conn) == (2, 0)

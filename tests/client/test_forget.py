@@ -68,11 +68,47 @@ def test_forget_user_leaves_no_trace_of_the_address_or_the_name(dsn, db):
     for needle in (ADDRESS, NAME, ADDRESS.upper(), FORMS[2]):
         assert needle.lower() not in dump.lower(), needle
 
-    # Her old events sent again are refused, and leave nothing behind.
+    # Her old events sent again are dropped, answered as events sent again, and
+    # leave nothing behind.
     again = db.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(ZOE[:3]),)).fetchone()[0]
-    assert (again["accepted"], again["rejected"]) == (0, 3)
-    assert {e["code"] for e in again["errors"]} == {"user_forgotten"}
+    assert again == {"accepted": 0, "duplicates": 3, "rejected": 0, "errors": []}
     assert holders(db, [ADDRESS, NAME]) == []
+
+
+def test_a_writer_cannot_tell_an_erased_users_old_events_from_events_sent_again(dsn, db):
+    """A writer (the app's login role) sends the old events of a user who was
+    erased, and those of a user who was not, twice each, in transactions it rolls
+    back or commits: every answer is what sending an event again gives, so it
+    learns neither that the first user was erased nor when."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS um_forget_writer")
+        conn.execute("CREATE ROLE um_forget_writer LOGIN IN ROLE user_metrics_writer")
+    # One event with an event_id and one without (null: absent), for each user.
+    kept = [event("k1", "kim@example.com", "s-k1", "2026-11-16T09:00:00Z", 10),
+            event(None, "kim@example.com", "s-k1", "2026-11-16T09:00:00Z", 2)]
+    erased = [event("z1", FORMS[0], "s-z1", "2026-11-16T09:00:00Z", 100),
+              event(None, FORMS[0], "s-z1", "2026-11-16T09:00:00Z", 2)]
+    db.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(kept + erased),))
+    db.execute("SELECT user_metrics.forget_user(%s)", (FORMS[0],))
+    events_before = db.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0]
+
+    writer = psycopg.conninfo.make_conninfo(dsn, user="um_forget_writer")
+    with psycopg.connect(writer) as conn:
+        answers = {}
+        for name, events in (("kept", kept), ("erased", erased)):
+            for on_error in ("quarantine", "raise"):
+                with conn.transaction(force_rollback=True):
+                    answers[name, on_error] = conn.execute(
+                        "SELECT user_metrics.ingest_metrics(%s, %s)", (Jsonb(events), on_error)).fetchone()[0]
+    for on_error in ("quarantine", "raise"):
+        assert answers["kept", on_error] == answers["erased", on_error] == \
+            {"accepted": 1, "duplicates": 1, "rejected": 0, "errors": []}
+    # Dropped, not stored: the event without an event_id is a new row for Kim
+    # only, had the transaction committed.
+    with psycopg.connect(writer, autocommit=True) as conn:
+        conn.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(erased),))
+    assert db.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0] == events_before
+    assert holders(db, [ADDRESS]) == []
 
 
 def test_only_an_admin_may_forget(dsn, db):

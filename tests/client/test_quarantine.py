@@ -86,3 +86,56 @@ def test_two_replays_of_the_same_events_store_them_once(dsn, db):
     assert a["accepted"] == 1
     assert results[0]["not_found"] == [conflict_id] and results[0]["replayed"] == 0
     assert db.execute("SELECT count(*) FROM user_metrics.events WHERE event_id = 'conflict'").fetchone()[0] == 1
+
+
+def test_an_invalid_event_sent_again_is_kept_once_under_concurrent_retries(dsn, db):
+    """Eight writers retry the same invalid events, in different orders, several in
+    one call, some calls rolled back: the quarantine holds each distinct event
+    that a committed call sent once, with every committed arrival counted, and no
+    call fails (the rows are taken in one order, so no deadlock). health() counts
+    the rows, ingest_stats every refused arrival."""
+    import random
+
+    invalid = [event(f"bad-{n}", f"user{n % 7}@example.com", f"s-{n}", "2026-11-23T09:00:00", 1)
+               for n in range(40)]
+    writers, calls = 8, 30
+    failures, committed = [], []
+    lock = threading.Lock()
+
+    def writer(w):
+        rng = random.Random(w)
+        try:
+            with psycopg.connect(dsn) as conn:
+                for c in range(calls):
+                    sent = rng.sample(invalid, 6) + rng.sample(invalid, 2)  # some twice in a call
+                    rng.shuffle(sent)
+                    batch = sent + [event(f"ok-{w}-{c}", "kim@example.com", "s-ok",
+                                          "2026-11-23T09:00:00Z", 1)]
+                    summary = ingest(conn, batch)
+                    assert summary["rejected"] == len(sent)
+                    if c % 5 == 4:
+                        conn.rollback()
+                    else:
+                        conn.commit()
+                        with lock:
+                            committed.extend(e["event_id"] for e in sent)
+        except Exception as error:  # collected and asserted on below
+            failures.append(error)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+
+    rows = dict(db.execute("SELECT event_id, times_received FROM user_metrics.rejected_events"
+                           ).fetchall())
+    arrivals = {event_id: committed.count(event_id) for event_id in set(committed)}
+    assert rows == arrivals
+    assert int(db.execute("SELECT user_metrics.health()->>'rejected'").fetchone()[0]) == len(rows)
+    assert db.execute("SELECT sum(rejected) FROM user_metrics.ingest_stats").fetchone()[0] == \
+        len(committed)
+    listed = db.execute("SELECT event_id, times_received, last_received_at >= received_at "
+                        "FROM user_metrics.list_rejected_events(max_rows => 1000)").fetchall()
+    assert {(event_id, times, True) for event_id, times in arrivals.items()} == set(listed)

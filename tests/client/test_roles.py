@@ -367,11 +367,11 @@ def test_everything_belongs_to_a_nologin_owner_role_with_no_other_power(db):
                       "WHERE p.oid = 'user_metrics.distribute(integer)'::regprocedure").fetchone() == \
         (True, "{postgres=X/postgres}")
     # Every function callers use on the tables runs as the owner role. Not
-    # normalize_email and user_key, which compute a value from their argument
-    # alone, nor the DROP EXTENSION guard, which runs as whoever drops the extension,
-    # nor distribute(), which runs as the superuser who calls it.
+    # normalize_email, user_key and payload_digest, which compute a value from
+    # their argument alone, nor the drop guard, which runs as whoever drops, nor
+    # distribute(), which runs as the superuser who calls it.
     assert db.execute("SELECT bool_and(prosecdef = (proname NOT IN "
-                      "('normalize_email', 'user_key', 'drop_guard', 'distribute'))) "
+                      "('normalize_email', 'user_key', 'payload_digest', 'drop_guard', 'distribute'))) "
                       "FROM pg_proc "
                       "WHERE pronamespace = 'user_metrics'::regnamespace").fetchone()[0] is True
     role = db.execute("""
@@ -480,3 +480,47 @@ def test_every_function_runs_as_the_owner_role(dsn):
         with connect(dsn) as admin:
             drop_roles(admin, people)
     assert seen == {statement: {f"runs as {OWNER}"} for _, statement, _ in calls}
+
+
+def test_the_role_prefix_is_read_whatever_case_the_dba_wrote(dsn):
+    """ALTER DATABASE keeps a setting's name as it was written, and PostgreSQL (SHOW,
+    current_setting) matches names in any case: so does CREATE EXTENSION."""
+    url = fresh_database(dsn, "um_roles_case", with_extension=False)
+    try:
+        with connect(dsn) as admin:
+            admin.execute("ALTER DATABASE um_roles_case SET \"User_Metrics.Role_Prefix\" = 'um_case_metrics'")
+        with connect(url) as conn:
+            assert conn.execute("SHOW user_metrics.role_prefix").fetchone()[0] == "um_case_metrics"
+            conn.execute("CREATE EXTENSION user_metrics")
+            assert conn.execute("SELECT relowner::regrole::text FROM pg_class "
+                                "WHERE oid = 'user_metrics.users'::regclass").fetchone()[0] \
+                == "um_case_metrics_owner"
+            assert conn.execute("SELECT has_function_privilege('um_case_metrics_writer', "
+                                "'user_metrics.ingest_metrics(jsonb, text)', 'EXECUTE')").fetchone()[0]
+    finally:
+        drop_database(dsn, "um_roles_case")
+        with connect(dsn) as admin:
+            drop_roles(admin, [f"um_case_metrics_{kind}" for kind in ("writer", "reader", "admin", "owner")])
+
+
+def test_a_role_prefix_that_would_be_ignored_is_refused(dsn):
+    """The prefix is read from the database's settings only; one set for the session
+    (SET, ALTER ROLE, the connection) that differs would be ignored: refused."""
+    url = fresh_database(dsn, "um_roles_session", with_extension=False)
+    try:
+        with connect(url) as conn:
+            conn.execute("SET user_metrics.role_prefix = 'um_session_metrics'")
+            with pytest.raises(psycopg.errors.InvalidParameterValue) as refused:
+                conn.execute("CREATE EXTENSION user_metrics")
+            diag = refused.value.diag
+            assert diag.message_primary == ('user_metrics.role_prefix is "um_session_metrics" in this '
+                                            'session but "user_metrics" for database "um_roles_session"')
+            assert ("ALTER DATABASE um_roles_session SET user_metrics.role_prefix = "
+                    "'um_session_metrics'") in diag.message_hint
+            assert conn.execute("SELECT count(*) FROM pg_roles "
+                                "WHERE rolname LIKE 'um\\_session\\_metrics%'").fetchone()[0] == 0
+            # The same value as the database's is no problem.
+            conn.execute("SET user_metrics.role_prefix = 'user_metrics'")
+            conn.execute("CREATE EXTENSION user_metrics")
+    finally:
+        drop_database(dsn, "um_roles_session")

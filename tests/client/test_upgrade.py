@@ -2,6 +2,7 @@
 the reports survive, and the upgraded schema is exactly what a fresh CREATE
 EXTENSION of the current version makes. scripts/test.sh installs the frozen
 release scripts (sql/releases/) next to the current one for this test."""
+import json
 import re
 import threading
 import time
@@ -86,9 +87,12 @@ def test_every_release_has_an_update_path_to_the_current_version(db):
         assert paths.get(old), f"no ALTER EXTENSION UPDATE path from {old} to {CURRENT}"
 
 
-# Each release, updated in one step; 0.2.0 also in the two steps that keep calls
+# The releases whose tables OLD_DATA writes rows into (0.2.0's shape; 0.1.0's
+# is the same). Later releases get theirs through their own functions.
+LEGACY = [old for old in RELEASES if old in ("0.1.0", "0.2.0")]
+# Each of them updated in one step; 0.2.0 also in the two steps that keep calls
 # from failing under load (its gates first: README, "Upgrading").
-UPDATES = [(old, None) for old in RELEASES] + [("0.2.0", "0.2.0-gated")]
+UPDATES = [(old, None) for old in LEGACY] + [("0.2.0", "0.2.0-gated")]
 
 
 @pytest.mark.parametrize("old, gated", UPDATES)
@@ -139,14 +143,15 @@ def test_update_keeps_data_and_matches_a_fresh_install(dsn, old, gated):
     assert len(fresh_catalog) > 40, "the catalog dump covers the extension's objects"
 
 
-def test_the_gates_of_020_come_off_leaving_020_as_it_was(dsn):
+@pytest.mark.parametrize("old", ["0.2.0", "0.3.0"])
+def test_the_gates_come_off_leaving_the_release_as_it_was(dsn, old):
     url = fresh_database(dsn, "user_metrics_gates", with_extension=False)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION user_metrics VERSION '0.2.0'")
+        conn.execute(f"CREATE EXTENSION user_metrics VERSION '{old}'")
         before = catalog(conn)
-        conn.execute("ALTER EXTENSION user_metrics UPDATE TO '0.2.0-gated'")
+        conn.execute(f"ALTER EXTENSION user_metrics UPDATE TO '{old}-gated'")
         assert catalog(conn) != before
-        conn.execute("ALTER EXTENSION user_metrics UPDATE TO '0.2.0'")
+        conn.execute(f"ALTER EXTENSION user_metrics UPDATE TO '{old}'")
         after = catalog(conn)
     assert after == before, "\n".join([f"- {line}" for line in before if line not in after]
                                       + [f"+ {line}" for line in after if line not in before])
@@ -196,3 +201,76 @@ def test_calls_waiting_at_the_gates_run_the_new_version_once_the_update_commits(
         assert results["totals"] in ([("ana@x", 0.6)], [("ana@x", 0.85)])
         assert results["session"] in ([(0.6, 3)], [(0.85, 4)])
         assert results["health"] == [(False,)]
+
+
+def test_the_update_ends_with_the_role_blocks_of_create_extension():
+    """The latest upgrade script checks the roles and hands every object to the owner
+    role exactly as CREATE EXTENSION does: the same two blocks, word for word."""
+    after = (ROOT / "sql" / "after_functions.sql").read_text()
+    update = sorted((ROOT / "sql").glob(f"user_metrics--*--{CURRENT}.sql"))
+    assert len(update) == 1, update
+    script = update[0].read_text()
+    for tag in ("$roles$", "$owner$"):
+        block = re.search(rf"DO {re.escape(tag)}.*?{re.escape(tag)};", after, re.S).group(0)
+        assert block in script, f"{update[0].name} lacks the {tag} block of sql/after_functions.sql"
+
+
+# What 0.3.0 stored, read back the same way before and after the update.
+ROWS_030 = {
+    "users": "SELECT email, name, user_key FROM user_metrics.users ORDER BY user_key",
+    "sessions": "SELECT s.*::text FROM user_metrics.sessions AS s ORDER BY user_key, id",
+    "events": "SELECT e.*::text FROM user_metrics.events AS e ORDER BY user_key, id",
+    "totals": "SELECT r::text FROM user_metrics.aggregate_user_metrics() AS r",
+    "weekly": "SELECT r::text FROM user_metrics.generate_weekly_report('2026-11-23', 'Europe/Berlin') AS r",
+    "forgotten": "SELECT user_key, users, sessions, events FROM user_metrics.forgotten_users",
+}
+
+
+@pytest.mark.parametrize("gated", [None, "0.3.0-gated"])
+def test_update_from_030_keeps_every_row_and_keeps_each_invalid_event_once(dsn, gated):
+    sample = json.loads((ROOT / "sample" / "events.json").read_text())
+    invalid = [event(f"old-bad-{n}", "ana@x", "s1", "2026-11-20T10:00:00", 1) for n in range(3)]
+    url = fresh_database(dsn, "user_metrics_upgraded_030", with_extension=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION user_metrics VERSION '0.3.0'")
+        # 0.3.0 stores the sample, and keeps one row per arrival of an invalid
+        # event: old-bad-0 three times, old-bad-1 twice, old-bad-2 once (and the sample's own).
+        for batch in (sample, invalid, invalid[:2], invalid[:1]):
+            conn.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(batch),))
+        conn.execute("SELECT user_metrics.forget_user(%s)", (sample[0]["user"]["email"],))
+        before = {name: conn.execute(sql).fetchall() for name, sql in ROWS_030.items()}
+        quarantined = conn.execute("SELECT payload::text, count(*), min(id) FROM "
+                                   "user_metrics.rejected_events GROUP BY 1").fetchall()
+        assert sorted(n for payload, n, _ in quarantined if '"old-bad-' in payload) == [1, 2, 3]
+
+        if gated:
+            conn.execute(f"ALTER EXTENSION user_metrics UPDATE TO '{gated}'")
+            # The gates run 0.3.0's code meanwhile.
+            assert conn.execute("SELECT user_metrics.health()->>'version'").fetchone()[0] == gated
+            assert conn.execute(ROWS_030["totals"]).fetchall() == before["totals"]
+        conn.execute("ALTER EXTENSION user_metrics UPDATE")
+        assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'user_metrics'"
+                            ).fetchone()[0] == CURRENT
+        assert {name: conn.execute(sql).fetchall() for name, sql in ROWS_030.items()} == before
+        # One row per distinct invalid event, the first arrival's id, every arrival counted.
+        merged = conn.execute("SELECT payload::text, times_received, id FROM "
+                              "user_metrics.rejected_events").fetchall()
+        assert sorted(merged) == sorted(quarantined)
+        assert conn.execute(HEALTH_COUNTS).fetchone() == conn.execute(COUNTS).fetchone()
+
+        # The updated installation goes on: old events are duplicates, an invalid
+        # event sent again is counted on its row.
+        summary = conn.execute("SELECT user_metrics.ingest_metrics(%s)",
+                               (Jsonb(sample[1:4] + invalid[:1]),)).fetchone()[0]
+        assert (summary["accepted"], summary["duplicates"], summary["rejected"]) == (0, 3, 1)
+        assert conn.execute("SELECT times_received FROM user_metrics.rejected_events "
+                            "WHERE event_id = 'old-bad-0'").fetchone()[0] == 4
+        assert conn.execute(HEALTH_COUNTS).fetchone() == conn.execute(COUNTS).fetchone()
+        upgraded_catalog = catalog(conn)
+
+    fresh = fresh_database(dsn, "user_metrics_fresh", with_extension=True)
+    with psycopg.connect(fresh, autocommit=True) as conn:
+        fresh_catalog = catalog(conn)
+    assert upgraded_catalog == fresh_catalog, "\n".join(
+        [f"- {line}" for line in upgraded_catalog if line not in fresh_catalog]
+        + [f"+ {line}" for line in fresh_catalog if line not in upgraded_catalog])

@@ -66,6 +66,20 @@ FROM user_metrics.list_rejected_events(max_rows => 3);
 SELECT count(*) FROM user_metrics.list_rejected_events(since => now() + interval '1 minute');
 SELECT * FROM user_metrics.list_rejected_events(max_rows => -1);
 
+-- An invalid event sent again, however it is spaced and its keys ordered, is the
+-- same row of the quarantine: it counts the arrivals and keeps the first one's
+-- time. The call still reports it as rejected; health() counts the rows.
+SELECT user_metrics.ingest_metrics('[
+  {"metrics": {"talk_time": 1}, "event_id": "bad-key",
+   "session": {"started_at": "2026-11-23T09:00:00Z", "id": "s-2001"}, "user": {"email": "bob@example.com"}},
+  {"event_id": "bad-key", "user": {"email": "bob@example.com"},
+   "session": {"id": "s-2001", "started_at": "2026-11-23T09:00:00Z"}, "metrics": {"talk_time": 1}}
+]')->>'rejected' AS rejected;
+SELECT event_id, times_received, last_received_at > received_at AS arrived_again
+FROM user_metrics.list_rejected_events() ORDER BY event_id;
+SELECT (user_metrics.health()->>'rejected')::int AS quarantined,
+       (SELECT count(*) FROM user_metrics.rejected_events) AS rows;
+
 -- on_error => 'raise': the first bad event aborts the call and nothing is stored.
 -- The message names the field and the code; the DETAIL, which the server log does
 -- not get, says what is wrong with the value.
