@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::error::Error;
 use std::str::FromStr;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
@@ -28,15 +28,29 @@ use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use tokio_postgres::NoTls;
 
 use crate::error::ApiError;
+use crate::metrics::Histogram;
 
 pub struct Pools {
     /// The login role's connection settings, without a role.
     base: tokio_postgres::Config,
     max_size: usize,
     by_role: RwLock<HashMap<String, Pool>>,
+    /// How long requests waited for a connection, and how many got none, by role.
+    waits: Mutex<HashMap<String, (Histogram, u64)>>,
     /// Each connection's own `statement_timeout`: what a call gets when it is
     /// sent at most `statement_slack(timeout)` after its request arrived.
     statement_timeout: Duration,
+}
+
+/// A pool's figures, for GET /metrics.
+pub struct PoolFigures {
+    pub role: String,
+    pub in_use: usize,
+    pub idle: usize,
+    pub max: usize,
+    pub waiting: usize,
+    pub wait: Histogram,
+    pub timeouts: u64,
 }
 
 pub struct PoolSettings {
@@ -61,6 +75,7 @@ impl Pools {
             base,
             max_size: settings.max_size,
             by_role: RwLock::new(HashMap::new()),
+            waits: Mutex::new(HashMap::new()),
             statement_timeout: settings.timeout - statement_slack(settings.timeout),
         };
         pools.add_roles(roles)?;
@@ -133,7 +148,10 @@ impl Pools {
             create: Some(left),
             recycle: Some(left),
         };
-        let client = pool.timeout_get(&timeouts).await.map_err(|e| match e {
+        let asked = Instant::now();
+        let client = pool.timeout_get(&timeouts).await;
+        self.count_wait(role, asked.elapsed(), client.is_err());
+        let client = client.map_err(|e| match e {
             PoolError::Backend(e) => ApiError::from_database(&e),
             PoolError::Timeout(_) => ApiError::unavailable(
                 "busy",
@@ -158,6 +176,39 @@ impl Pools {
         };
         row.map(|r| r.map(|r| r.get::<_, String>(0)))
             .map_err(|e| ApiError::from_call(&e))
+    }
+
+    fn count_wait(&self, role: &str, took: Duration, failed: bool) {
+        let mut waits = self.waits.lock().expect("pools lock");
+        let (histogram, failures) = waits.entry(role.to_owned()).or_default();
+        histogram.observe(took);
+        *failures += u64::from(failed);
+    }
+
+    /// Each pool's figures, by role.
+    pub fn figures(&self) -> Vec<PoolFigures> {
+        let waits = self.waits.lock().expect("pools lock");
+        let mut figures: Vec<PoolFigures> = self
+            .by_role
+            .read()
+            .expect("pools lock")
+            .iter()
+            .map(|(role, pool)| {
+                let status = pool.status();
+                let (wait, timeouts) = waits.get(role).cloned().unwrap_or_default();
+                PoolFigures {
+                    role: role.clone(),
+                    in_use: status.size.saturating_sub(status.available),
+                    idle: status.available,
+                    max: status.max_size,
+                    waiting: status.waiting,
+                    wait,
+                    timeouts,
+                }
+            })
+            .collect();
+        figures.sort_by(|a, b| a.role.cmp(&b.role));
+        figures
     }
 
     pub fn close(&self) {

@@ -86,9 +86,15 @@ impl Caller {
                 "a bearer token is required (Authorization: Bearer <token>)",
             )),
             Some(grant) if grant.access == access => Ok(grant.role),
-            Some(_) => Err(ApiError::forbidden(match access {
-                Access::Write => "this token may only read; ingesting needs a writer token",
-                Access::Read => "this token may only ingest; reading needs a reader token",
+            Some(grant) => Err(ApiError::forbidden(match (access, grant.access) {
+                (Access::Write, Access::Read) => {
+                    "this token may only read; ingesting needs a writer token"
+                }
+                (Access::Write, _) => {
+                    "this token may only read GET /metrics; ingesting needs a writer token"
+                }
+                (_, Access::Write) => "this token may only ingest; reading needs a reader token",
+                _ => "this token may only read GET /metrics; reading needs a reader token",
             })),
         }
     }

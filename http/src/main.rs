@@ -11,6 +11,7 @@ mod error;
 mod extract;
 mod input;
 mod listen;
+mod metrics;
 mod queries;
 mod requests;
 mod routes;
@@ -49,7 +50,14 @@ fn serve() -> Result<(), String> {
     let settings = settings::from_environment()?;
     let tokens = tokens::TokenFile::load(settings.tokens.clone())?;
     tokens::grant_of_role(&settings.health_role)
-        .map_err(|e| format!("USER_METRICS_HTTP_HEALTH_ROLE: {e}"))?;
+        .ok()
+        .filter(|grant| grant.access == tokens::Access::Read)
+        .ok_or_else(|| {
+            format!(
+                "USER_METRICS_HTTP_HEALTH_ROLE: {:?} is not a reader role (<prefix>_reader)",
+                settings.health_role
+            )
+        })?;
     let tls = match &settings.tls {
         Some((certificate, key)) => {
             Some(Arc::new(tls::Tls::load(certificate.clone(), key.clone())?))
@@ -83,23 +91,26 @@ async fn run(
         timeout: settings.timeout,
     };
     let pools = db::Pools::new(&settings.database, &roles, &pool_settings)?;
-    let state = Arc::new(routes::AppState {
-        tokens,
-        pools,
-        health_role: settings.health_role,
-        body_limit: settings.body_limit,
-        body_timeout: settings.limits.body_timeout,
-    });
-    let app = routes::router(state.clone()).layer(axum::middleware::from_fn_with_state(
-        settings.timeout,
-        requests::deadline_and_log,
-    ));
     let max_connections =
         connections::fit_to_file_limit(&settings.limits, settings.pool_size * roles.len())?;
     let connections = connections::Connections::new(settings::ConnectionLimits {
         max_connections,
         ..settings.limits
     });
+    let state = Arc::new(routes::AppState {
+        tokens,
+        pools,
+        connections: connections.clone(),
+        metrics: metrics::Metrics::new(),
+        timeout: settings.timeout,
+        health_role: settings.health_role,
+        body_limit: settings.body_limit,
+        body_timeout: settings.limits.body_timeout,
+    });
+    let app = routes::router(state.clone()).layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        requests::deadline_and_log,
+    ));
     let listener = listen::bind(&settings.listen, tls.is_some(), settings.allow_plain_http).await?;
     tracing::info!(
         "listening on {} ({}; roles {}, {} connections each at most; {max_connections} client connections at most)",
@@ -135,7 +146,9 @@ async fn reload_on_sighup(state: Arc<routes::AppState>, tls: Option<Arc<tls::Tls
         return;
     };
     while hangup.recv().await.is_some() {
-        match state.tokens.reload() {
+        let reloaded = state.tokens.reload();
+        state.metrics.reload("tokens", reloaded.is_ok());
+        match reloaded {
             Ok(tokens) => {
                 let roles = roles_of(&tokens, &state.health_role);
                 match state.pools.add_roles(&roles) {
@@ -152,7 +165,9 @@ async fn reload_on_sighup(state: Arc<routes::AppState>, tls: Option<Arc<tls::Tls
             }
         }
         if let Some(tls) = &tls {
-            match tls.reload() {
+            let reloaded = tls.reload();
+            state.metrics.reload("certificate", reloaded.is_ok());
+            match reloaded {
                 Ok(()) => tracing::info!("reloaded the certificate and key"),
                 Err(e) => tracing::error!(
                     "the certificate was not reloaded (the previous one stays): {e}"

@@ -40,9 +40,36 @@ pub const SESSION_DETAILS: &str = rows_as_json_array!("user_metrics.get_session_
 pub const WEEKLY_REPORT: &str =
     rows_as_json_array!("user_metrics.generate_weekly_report($1::text::date, $2)");
 
+/// GET /metrics: health(), and ingest_stats summed over every day (its
+/// figures only grow: nothing deletes the counters it sums).
+pub const METRICS: &str = "SELECT pg_catalog.jsonb_build_object(\
+       'health', h.health, \
+       'last_received_seconds', pg_catalog.date_part('epoch', \
+           pg_catalog.jsonb_extract_path_text(h.health, 'last_received_at')::timestamptz), \
+       'ingest', (SELECT pg_catalog.jsonb_build_object(\
+                      'calls', coalesce(pg_catalog.sum(s.calls), 0), \
+                      'accepted', coalesce(pg_catalog.sum(s.accepted), 0), \
+                      'duplicates', coalesce(pg_catalog.sum(s.duplicates), 0), \
+                      'rejected', coalesce(pg_catalog.sum(s.rejected), 0), \
+                      'seconds', coalesce(pg_catalog.date_part('epoch', pg_catalog.sum(s.time_total)), 0)) \
+                  FROM user_metrics.ingest_stats AS s), \
+       'rejected_by_code', (SELECT coalesce(pg_catalog.jsonb_object_agg(c.code, c.n), '{}') \
+                            FROM (SELECT r.key AS code, pg_catalog.sum(r.value::bigint) AS n \
+                                  FROM user_metrics.ingest_stats AS s \
+                                  CROSS JOIN LATERAL pg_catalog.jsonb_each_text(s.rejected_by_code) AS r \
+                                  GROUP BY r.key) AS c))::text \
+     FROM user_metrics.health() AS h (health)";
+
 /// Every statement above, for the test that they name nothing unqualified.
 #[cfg(test)]
-pub const ALL: &[&str] = &[INGEST, HEALTH, USER_TOTALS, SESSION_DETAILS, WEEKLY_REPORT];
+pub const ALL: &[&str] = &[
+    INGEST,
+    HEALTH,
+    USER_TOTALS,
+    SESSION_DETAILS,
+    WEEKLY_REPORT,
+    METRICS,
+];
 
 #[cfg(test)]
 mod tests {

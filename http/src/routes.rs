@@ -13,10 +13,12 @@ use axum::Extension;
 use axum::Router;
 use serde::Deserialize;
 
+use crate::connections::Connections;
 use crate::db::{JsonbText, Pools};
 use crate::error::ApiError;
 use crate::extract::{Caller, Params, PathText, Reader, Writer};
 use crate::input;
+use crate::metrics::{self, Metrics};
 use crate::queries;
 use crate::requests::Deadline;
 use crate::tokens::{Access, TokenFile};
@@ -24,6 +26,10 @@ use crate::tokens::{Access, TokenFile};
 pub struct AppState {
     pub tokens: TokenFile,
     pub pools: Pools,
+    pub connections: Arc<Connections>,
+    pub metrics: Metrics,
+    /// The time limit of a request (requests.rs).
+    pub timeout: Duration,
     /// The role `GET /health` runs as for callers without a token.
     pub health_role: String,
     /// The largest body, in bytes, and how long it may take to arrive.
@@ -43,6 +49,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/sessions/{id}", get(session))
         .route("/reports/weekly", get(weekly_report))
         .route("/openapi.json", get(openapi))
+        .route("/metrics", get(prometheus_metrics))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -261,6 +268,53 @@ async fn weekly_report(
         )
         .await?;
     Ok(json(StatusCode::OK, rows.unwrap_or_default()))
+}
+
+/// GET /metrics, for a metrics token or a reader token. The database's figures
+/// are read as the health role; without them (the database does not answer),
+/// the server's own are still given, with user_metrics_database_up 0.
+async fn prometheus_metrics(
+    State(state): Shared,
+    Extension(deadline): Extension<Deadline>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    match caller.0.map(|grant| grant.access) {
+        Some(Access::Metrics | Access::Read) => {}
+        Some(Access::Write) => {
+            return Err(ApiError::forbidden(
+                "GET /metrics needs a metrics token or a reader token",
+            ))
+        }
+        None => {
+            return Err(ApiError::unauthorized(
+                "a bearer token is required (Authorization: Bearer <token>)",
+            ))
+        }
+    }
+    let database = state
+        .pools
+        .one(&state.health_role, queries::METRICS, &[], deadline.0)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|text| serde_json::from_str(&text).ok());
+    let tokens = state.tokens.current();
+    let text = metrics::render(&metrics::Snapshot {
+        metrics: &state.metrics,
+        connections: &state.connections,
+        pools: state.pools.figures(),
+        tokens: &tokens,
+        database,
+    });
+    Ok((
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 async fn openapi() -> Response {

@@ -10,7 +10,9 @@
 //! A role's name says what its tokens may do: `<prefix>_writer` may only ingest,
 //! `<prefix>_reader` may only read (SECURITY.md, "Roles"). The server checks it
 //! before calling anything, and the database checks it again, since every call
-//! runs as that role.
+//! runs as that role. A token of `metrics` instead of a role may only read
+//! `GET /metrics` (a monitoring system's), which reads the database's figures
+//! as the health role.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -25,7 +27,12 @@ use sha2::{Digest, Sha256};
 pub enum Access {
     Write,
     Read,
+    /// GET /metrics only.
+    Metrics,
 }
+
+/// What a token file line names instead of a role for a token of `GET /metrics`.
+pub const METRICS: &str = "metrics";
 
 #[derive(Clone, Debug)]
 pub struct Grant {
@@ -124,9 +131,19 @@ impl Tokens {
         self.by_hash.len()
     }
 
-    /// The roles the tokens act as, each once.
+    /// How many tokens grant `access`.
+    pub fn count(&self, access: Access) -> usize {
+        self.by_hash.values().filter(|g| g.access == access).count()
+    }
+
+    /// The database roles the tokens act as, each once.
     pub fn roles(&self) -> Vec<String> {
-        let mut roles: Vec<String> = self.by_hash.values().map(|g| g.role.clone()).collect();
+        let mut roles: Vec<String> = self
+            .by_hash
+            .values()
+            .filter(|g| g.access != Access::Metrics)
+            .map(|g| g.role.clone())
+            .collect();
         roles.sort();
         roles.dedup();
         roles
@@ -134,9 +151,15 @@ impl Tokens {
 }
 
 /// A role name of the extension's kind: lower-case letters, digits and `_`,
-/// ending in `_writer` or `_reader`. Roles are named in connection settings, so
-/// nothing else is let through.
+/// ending in `_writer` or `_reader`; or `metrics`. Roles are named in connection
+/// settings, so nothing else is let through.
 pub fn grant_of_role(role: &str) -> Result<Grant, String> {
+    if role == METRICS {
+        return Ok(Grant {
+            role: role.to_owned(),
+            access: Access::Metrics,
+        });
+    }
     let plain = role.len() <= 63
         && role.starts_with(|c: char| c.is_ascii_lowercase())
         && role
@@ -156,7 +179,7 @@ pub fn grant_of_role(role: &str) -> Result<Grant, String> {
         }),
         _ => Err(format!(
             "role {role:?}: expected a role such as user_metrics_writer or user_metrics_reader \
-             (lower-case letters, digits and _, ending in _writer or _reader)"
+             (lower-case letters, digits and _, ending in _writer or _reader), or metrics"
         )),
     }
 }

@@ -105,6 +105,17 @@ class Server:
         assert run.returncode == 0, run.stderr
         return run.stdout.strip()
 
+    def add_token(self, role):
+        """A new token for `role`, taken in by the running server (SIGHUP)."""
+        token = self.make_token(role)
+        reloads = self.log_text().count("reloaded the token file")
+        self.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while self.log_text().count("reloaded the token file") <= reloads:
+            assert time.monotonic() < deadline, self.log_text()
+            time.sleep(0.05)
+        return token
+
     def headers(self, role):
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
