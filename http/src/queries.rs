@@ -40,6 +40,27 @@ pub const SESSION_DETAILS: &str = rows_as_json_array!("user_metrics.get_session_
 pub const WEEKLY_REPORT: &str =
     rows_as_json_array!("user_metrics.generate_weekly_report($1::text::date, $2)");
 
+/// GET /reports/activity: `$1`, `$2` the first and last day, `$3` the time
+/// zone, `$4` day or week.
+pub const ACTIVITY_REPORT: &str = rows_as_json_array!(
+    "user_metrics.generate_activity_report($1::text::date, $2::text::date, $3, $4)"
+);
+
+/// GET /users/{email}/sessions.
+pub const USER_SESSIONS: &str = rows_as_json_array!(
+    "user_metrics.get_user_sessions($1, $2::text::timestamptz, $3::text::timestamptz)"
+);
+
+/// GET /reports/ingestion: ingest_stats from the UTC day `$1` to `$2` (NULL:
+/// unbounded), by day, with the time spent in seconds.
+pub const INGESTION: &str = "SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(\
+       'day', s.day, 'calls', s.calls, 'accepted', s.accepted, 'duplicates', s.duplicates, \
+       'rejected', s.rejected, 'rejected_by_code', s.rejected_by_code, \
+       'seconds', pg_catalog.date_part('epoch', s.time_total)) ORDER BY s.day), '[]')::text \
+     FROM user_metrics.ingest_stats AS s \
+     WHERE s.day OPERATOR(pg_catalog.>=) coalesce($1::text::date, '-infinity') \
+       AND s.day OPERATOR(pg_catalog.<=) coalesce($2::text::date, 'infinity')";
+
 /// GET /metrics: health(), and ingest_stats summed over every day (its
 /// figures only grow: nothing deletes the counters it sums).
 pub const METRICS: &str = "SELECT pg_catalog.jsonb_build_object(\

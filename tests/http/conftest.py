@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import requests
+from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 # The client tier's helpers: event builders, fresh databases.
@@ -146,6 +147,31 @@ def server(dsn, tmp_path_factory):
     server = Server(dsn, PORT, tmp_path_factory.mktemp("http"))
     yield server
     assert server.stop() == 0, server.log_text()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium (scripts/install.sh --python installs it), driven by
+    Playwright, which downloads no browser of its own here."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+def wait_until(page, expression, timeout=20):
+    """Waits until a JavaScript expression is true in the page. (Playwright's
+    wait_for_function evaluates it with eval, which the page's
+    Content-Security-Policy rightly forbids; evaluate does not.)"""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        time.sleep(0.05)
 
 
 @pytest.fixture
