@@ -17,6 +17,7 @@ mod requests;
 mod routes;
 mod server;
 mod settings;
+mod signals;
 mod tls;
 mod tokens;
 
@@ -71,21 +72,12 @@ fn serve() -> Result<(), String> {
         .block_on(run(settings, tokens, tls))
 }
 
-/// The roles of the tokens and the health role, each once.
-fn roles_of(tokens: &tokens::Tokens, health_role: &str) -> Vec<String> {
-    let mut roles = tokens.roles();
-    roles.push(health_role.to_owned());
-    roles.sort();
-    roles.dedup();
-    roles
-}
-
 async fn run(
     settings: settings::Settings,
     tokens: tokens::TokenFile,
     tls: Option<Arc<tls::Tls>>,
 ) -> Result<(), String> {
-    let roles = roles_of(&tokens.current(), &settings.health_role);
+    let roles = tokens.current().roles_with(&settings.health_role);
     let pool_settings = db::PoolSettings {
         max_size: settings.pool_size,
         timeout: settings.timeout,
@@ -119,8 +111,9 @@ async fn run(
         roles.join(", "),
         settings.pool_size
     );
-    tokio::spawn(reload_on_sighup(state.clone(), tls.clone()));
-    server::serve(listener, app, connections.clone(), tls, shutdown_signal()).await;
+    tokio::spawn(signals::reload_on_hangup(state.clone(), tls.clone())?);
+    let stop = signals::stop()?;
+    server::serve(listener, app, connections.clone(), tls, stop).await;
     let closed: Vec<String> = connections::Closed::ALL
         .iter()
         .map(|&reason| format!("{} {}", reason.name(), connections.closed_by_server(reason)))
@@ -133,58 +126,4 @@ async fn run(
     state.pools.close();
     tracing::info!("stopped");
     Ok(())
-}
-
-/// SIGHUP: read the token file and the certificate again. What fails to load
-/// leaves what is in use as it was; requests under way are not touched.
-async fn reload_on_sighup(state: Arc<routes::AppState>, tls: Option<Arc<tls::Tls>>) {
-    let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-    else {
-        tracing::warn!(
-            "no SIGHUP handler: the token file and the certificate are read at start only"
-        );
-        return;
-    };
-    while hangup.recv().await.is_some() {
-        let reloaded = state.tokens.reload();
-        state.metrics.reload("tokens", reloaded.is_ok());
-        match reloaded {
-            Ok(tokens) => {
-                let roles = roles_of(&tokens, &state.health_role);
-                match state.pools.add_roles(&roles) {
-                    Ok(()) => tracing::info!(
-                        "reloaded the token file: {} tokens, roles {}",
-                        tokens.len(),
-                        roles.join(", ")
-                    ),
-                    Err(e) => tracing::error!("reloaded the token file, but {e}"),
-                }
-            }
-            Err(e) => {
-                tracing::error!("the token file was not reloaded (the previous tokens stay): {e}")
-            }
-        }
-        if let Some(tls) = &tls {
-            let reloaded = tls.reload();
-            state.metrics.reload("certificate", reloaded.is_ok());
-            match reloaded {
-                Ok(()) => tracing::info!("reloaded the certificate and key"),
-                Err(e) => tracing::error!(
-                    "the certificate was not reloaded (the previous one stays): {e}"
-                ),
-            }
-        }
-    }
-}
-
-/// SIGTERM (docker stop, systemd) or SIGINT (Ctrl-C): stop accepting, let the
-/// requests under way finish, then exit.
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    tracing::info!("shutting down: finishing the requests under way");
 }

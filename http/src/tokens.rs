@@ -136,6 +136,15 @@ impl Tokens {
         self.by_hash.values().filter(|g| g.access == access).count()
     }
 
+    /// The database roles the tokens act as and the health role, each once.
+    pub fn roles_with(&self, health_role: &str) -> Vec<String> {
+        let mut roles = self.roles();
+        roles.push(health_role.to_owned());
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+
     /// The database roles the tokens act as, each once.
     pub fn roles(&self) -> Vec<String> {
         let mut roles: Vec<String> = self
