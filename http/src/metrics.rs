@@ -450,3 +450,44 @@ fn database(out: &mut Exposition, figures: Option<&Value>) {
         number(figures, &["ingest", "seconds"]).unwrap_or(0.0),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        let mut out = Exposition(String::new());
+        out.sample("m", &[("a", "x\"y\\z\nw"), ("b", "2")], 1.5);
+        assert_eq!(out.0, "m{a=\"x\\\"y\\\\z\\nw\",b=\"2\"} 1.5\n");
+    }
+
+    #[test]
+    fn histogram_buckets_are_cumulative_and_end_with_the_count() {
+        let mut histogram = Histogram::default();
+        for millis in [0, 3, 3, 40, 60_000] {
+            histogram.observe(Duration::from_millis(millis));
+        }
+        let mut out = Exposition(String::new());
+        out.histogram("h", &[("route", "/x")], &histogram);
+        let buckets: Vec<&str> = out
+            .0
+            .lines()
+            .filter(|l| l.starts_with("h_bucket"))
+            .collect();
+        assert_eq!(buckets.len(), BUCKETS.len() + 1);
+        assert_eq!(buckets[0], "h_bucket{route=\"/x\",le=\"0.001\"} 1");
+        assert_eq!(buckets[2], "h_bucket{route=\"/x\",le=\"0.005\"} 3");
+        assert_eq!(buckets[5], "h_bucket{route=\"/x\",le=\"0.05\"} 4");
+        assert_eq!(
+            buckets[BUCKETS.len() - 1],
+            "h_bucket{route=\"/x\",le=\"30\"} 4"
+        );
+        assert_eq!(
+            buckets[BUCKETS.len()],
+            "h_bucket{route=\"/x\",le=\"+Inf\"} 5"
+        );
+        assert!(out.0.contains("h_count{route=\"/x\"} 5\n"));
+        assert!(out.0.contains("h_sum{route=\"/x\"} 60.046\n"));
+    }
+}
