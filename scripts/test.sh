@@ -18,7 +18,9 @@
 #      examples (examples/: Node.js, Java, Rust, Python) on a cluster of their
 #      own (examples, port 55437), checked by scripts/examples.sh; then
 #      user-metrics-http (release build) over real HTTP against the test cluster
-#      (tests/http), its server on HTTP_TEST_PORT (55605) and the port after it;
+#      (tests/http), its servers on HTTP_TEST_PORT (55605) and the seven ports
+#      after it, with the dashboard in Debian's chromium (Playwright) and
+#      ./scripts/demo.sh run as written (its own cluster and server);
 #   5. on PostgreSQL 18: the release build, installed with cargo pgrx install
 #      (and the releases' libraries beside it), on a throwaway cluster (test-pg18,
 #      port 55435): the same pg_regress and isolation suites and the same client
@@ -168,7 +170,7 @@ citus_tier() {
 # the release binary, started by the tests with tokens and a login role of their own.
 http_tier() {
     local socket_dir="$USER_METRICS_RUN_DIR/test"
-    step "HTTP tests (tests/http) on PostgreSQL 15: user-metrics-http on port $HTTP_TEST_PORT"
+    step "HTTP tests (tests/http) on PostgreSQL 15: user-metrics-http on ports $HTTP_TEST_PORT-$((HTTP_TEST_PORT + 7))"
     "$REPO_ROOT/scripts/cluster.sh" start test "$TEST_PORT"
     running_clusters+=("15:test")
     USER_METRICS_TEST_DSN="host=$socket_dir port=$TEST_PORT user=postgres dbname=postgres" \

@@ -40,6 +40,9 @@ statement!(SESSION_DETAILS, "session_details");
 statement!(SESSION_DETAILS_ALL_USERS, "session_details_all_users");
 statement!(WEEK_BOUNDS, "week_bounds");
 statement!(WEEKLY_REPORT, "weekly_report");
+statement!(ACTIVITY_PERIODS, "activity_periods");
+statement!(ACTIVITY_REPORT, "activity_report");
+statement!(USER_SESSIONS, "user_sessions");
 statement!(HEALTH, "health");
 statement!(LIST_REJECTED_EVENTS, "list_rejected_events");
 
