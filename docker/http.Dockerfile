@@ -6,9 +6,16 @@
 ARG RUST_VERSION=1.95.0
 
 FROM rust:${RUST_VERSION}-bookworm AS builder
+# npm: the dashboard's chart library (uPlot) is installed from its lock file and
+# embedded in the binary.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends npm \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p user-metrics-http
+RUN npm ci --prefix http/dashboard --no-audit --no-fund \
+    && cargo build --release --locked -p user-metrics-http
 
 FROM debian:bookworm-slim
 # A user of its own, by number so that the runtime need not look it up.

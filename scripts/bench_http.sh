@@ -15,6 +15,7 @@
 #
 #   ./scripts/bench_http.sh
 #   BENCH_SECONDS=60 BENCH_HTTP_PORT=55461 BENCH_FLASK_PORT=55462 ./scripts/bench_http.sh
+#   USER_METRICS_HTTP_BIN=/path/to/an/earlier/user-metrics-http ./scripts/bench_http.sh   (another build of the server)
 source "$(dirname "$0")/common.sh"
 
 BENCH_PG_PORT="${BENCH_PG_PORT:-55460}"

@@ -3,7 +3,8 @@
 # user_metrics (release), start a throwaway PostgreSQL of our own, create the
 # extension, ingest the sample data set (sample/events.json) and print the ingest
 # summary, the three reports and health(), and start user-metrics-http (the HTTP
-# API) on port 5001 against the demo database. Both are left running.
+# API and its dashboard) on port 5001 against the demo database. Both are left
+# running; the last lines give the dashboard's address and a reader token.
 # Safe to run again: it rebuilds what changed and recreates the demo database.
 # PostgreSQL 15 by default; PG_CONFIG (or PG_MAJOR) chooses another, e.g.
 #   PG_CONFIG=/opt/postgresql/18/bin/pg_config ./scripts/demo.sh
@@ -77,6 +78,11 @@ echo "curl -s localhost:$DEMO_HTTP_PORT/health"
 curl -s "localhost:$DEMO_HTTP_PORT/health"
 echo
 
+# shellcheck disable=SC1091
+source "$socket_dir/http/tokens.env"
+# The sample data's three weeks (from Monday 2 November 2026), in Berlin time.
+dashboard="http://localhost:$DEMO_HTTP_PORT/dashboard?from=2026-11-02&to=2026-11-22&tz=Europe/Berlin&week_ending=2026-11-23"
+
 cat <<EOF
 
 The demo cluster and the HTTP API are still running. Connect with:
@@ -86,4 +92,9 @@ The demo cluster and the HTTP API are still running. Connect with:
 Stop them with:
     scripts/http_server.sh stop $cluster
     PG_MAJOR=$PG_MAJOR scripts/cluster.sh stop $cluster      (remove instead of stop also deletes it)
+
+The dashboard: open this address and sign in with the reader token (the page keeps
+it in its memory only; it never goes into an address):
+    $dashboard
+    reader token: $READER_TOKEN
 EOF

@@ -13,14 +13,15 @@
 #       SIGTERM, and waits until it has finished its requests and exited
 #
 # Extra settings of the server (USER_METRICS_HTTP_POOL_SIZE, ...) pass through
-# from the environment.
+# from the environment; USER_METRICS_HTTP_BIN runs another build of the server
+# (e.g. an earlier one, to compare).
 source "$(dirname "$0")/common.sh"
 
 command="${1:?usage: http_server.sh start CLUSTER CLUSTER_PORT DATABASE HTTP_PORT | stop CLUSTER}"
 cluster="${2:?cluster name missing}"
 socket_dir="$USER_METRICS_RUN_DIR/$cluster"
 dir="$socket_dir/http"
-binary="$REPO_ROOT/target/release/user-metrics-http"
+binary="${USER_METRICS_HTTP_BIN:-$REPO_ROOT/target/release/user-metrics-http}"
 
 stop() {
     local pid

@@ -3,9 +3,11 @@
 # version (PG_MAJOR or PG_CONFIG, 15 by default), skipping whatever is already
 # there, so it is safe to run again:
 #   - Debian packages: clang/libclang (for pgrx's bindgen), pkg-config, sudo, curl
-#     (the demo and the HTTP tests call user-metrics-http with it); for
-#     Debian's layout, the PostgreSQL server and headers (postgresql-N,
-#     postgresql-server-dev-N);
+#     (the demo and the HTTP tests call user-metrics-http with it), Node.js and
+#     npm (unless there already); for Debian's layout, the PostgreSQL server and
+#     headers (postgresql-N, postgresql-server-dev-N);
+#   - the dashboard's chart library, uPlot, from npm into http/dashboard/node_modules
+#     (`npm ci`, from the lock file), which building user-metrics-http embeds;
 #   - PostgreSQL 18 built from source into /opt/postgresql/18, when that is the
 #     PostgreSQL asked for and it is not there yet (Debian 12 has no package of it);
 #   - for PostgreSQL 15: Citus 13.2.2 built from source (../shared/citus/build.sh),
@@ -13,10 +15,11 @@
 #   - cargo-pgrx 0.18.1 (the version the pgrx dependency is pinned to);
 #   - `cargo pgrx init` for this version, keeping the versions already set up
 #     (downloads nothing);
-#   - with --python: a virtualenv in .venv with the client-test dependencies;
+#   - with --python: a virtualenv in .venv with the client-test dependencies, and
+#     Debian's chromium for the dashboard's browser test (Playwright drives it);
 #   - with --examples: what the driver examples (examples/, scripts/examples.sh)
-#     need besides: Node.js and npm, a JDK and the PostgreSQL JDBC driver from
-#     Debian, and the virtualenv of --python (psycopg); Rust is there already.
+#     need besides: a JDK and the PostgreSQL JDBC driver from Debian, and the
+#     virtualenv of --python (psycopg); Rust and Node.js are there already.
 #
 #   ./scripts/install.sh                                             PostgreSQL 15 from Debian
 #   PG_CONFIG=/opt/postgresql/18/bin/pg_config ./scripts/install.sh  PostgreSQL 18
@@ -53,13 +56,13 @@ is_debian_layout && packages+=(postgresql-"$PG_MAJOR" postgresql-server-dev-"$PG
                                postgresql-"$PG_MAJOR"-cron)
 # What the source build needs; the archive holds no generated parser files.
 $build_from_source && packages+=(bison flex gcc make zlib1g-dev libssl-dev)
-$with_python && packages+=(python3 python3-venv)
+# Whatever provides the commands will do (Node.js from elsewhere ships its own
+# npm); Debian's packages otherwise.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
+$with_python && packages+=(python3 python3-venv chromium)
 if $with_examples; then
     packages+=(libpostgresql-jdbc-java)
-    # Whatever provides the commands will do (Node.js from elsewhere ships its own
-    # npm); Debian's packages otherwise.
-    command -v node >/dev/null || packages+=(nodejs)
-    command -v npm >/dev/null || packages+=(npm)
     command -v javac >/dev/null || packages+=(default-jdk-headless)
 fi
 missing=()
@@ -124,6 +127,15 @@ if ! grep -qs "^pg$PG_MAJOR = \"$PG_CONFIG\"" "$pgrx_config"; then
     fi
     say "Pointing cargo-pgrx at PostgreSQL $PG_MAJOR ($PG_CONFIG)"
     cargo pgrx init "${init_args[@]}"
+fi
+
+# uPlot for the dashboard, exactly as the lock file says; again only when the
+# lock file changed since.
+dashboard="$REPO_ROOT/http/dashboard"
+if ! cmp -s "$dashboard/package-lock.json" "$dashboard/node_modules/.installed-lock.json"; then
+    say "Installing the dashboard's chart library (npm ci in http/dashboard)"
+    npm ci --prefix "$dashboard" --no-audit --no-fund --loglevel=error
+    cp "$dashboard/package-lock.json" "$dashboard/node_modules/.installed-lock.json"
 fi
 
 if $with_python; then

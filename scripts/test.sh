@@ -18,10 +18,16 @@
 #      examples (examples/: Node.js, Java, Rust, Python) on a cluster of their
 #      own (examples, port 55437), checked by scripts/examples.sh; then
 #      user-metrics-http (release build) over real HTTP against the test cluster
-#      (tests/http), its server on HTTP_TEST_PORT (55605) and the port after it;
+#      (tests/http), its servers on HTTP_TEST_PORT (55605) and the seven ports
+#      after it, with the dashboard in Debian's chromium (Playwright) and
+#      ./scripts/demo.sh run as written (its own cluster and server);
 #   5. on PostgreSQL 18: the release build, installed with cargo pgrx install
-#      (and the releases' libraries beside it), on a throwaway cluster (test-pg18, port 55435): the same pg_regress and isolation
-#      suites and the same client tests except those marked `packaging`.
+#      (and the releases' libraries beside it), on a throwaway cluster (test-pg18,
+#      port 55435): the same pg_regress and isolation suites and the same client
+#      tests except those marked `packaging`, and those marked `major_upgrade` (a
+#      database moved from 15 to 18 by dump and restore) and `source_install` (the
+#      previous release installed from its tag with cargo pgrx install, then this
+#      version, and the update).
 # The clusters are started fresh and stopped at the end.
 source "$(dirname "$0")/common.sh"
 
@@ -164,7 +170,7 @@ citus_tier() {
 # the release binary, started by the tests with tokens and a login role of their own.
 http_tier() {
     local socket_dir="$USER_METRICS_RUN_DIR/test"
-    step "HTTP tests (tests/http) on PostgreSQL 15: user-metrics-http on port $HTTP_TEST_PORT"
+    step "HTTP tests (tests/http) on PostgreSQL 15: user-metrics-http on ports $HTTP_TEST_PORT-$((HTTP_TEST_PORT + 7))"
     "$REPO_ROOT/scripts/cluster.sh" start test "$TEST_PORT"
     running_clusters+=("15:test")
     USER_METRICS_TEST_DSN="host=$socket_dir port=$TEST_PORT user=postgres dbname=postgres" \
@@ -181,7 +187,9 @@ USER_METRICS_TEST_DEB="$(on_pg 15 "$REPO_ROOT/scripts/package_deb.sh")"
 export USER_METRICS_TEST_DEB USER_METRICS_TEST_PREVIOUS_DEB
 as_root dpkg -i "$USER_METRICS_TEST_DEB"
 on_pg 15 install_release_libraries
-on_pg 15 suites_on_installed_build "$TEST_PORT"
+# The move to a new major version (marked major_upgrade) and the update of a
+# source install (source_install) run once, on 18, below.
+on_pg 15 suites_on_installed_build "$TEST_PORT" -m "not major_upgrade and not source_install"
 step "Driver examples (examples/) on PostgreSQL 15, port $EXAMPLES_PORT"
 as_root dpkg -i "$USER_METRICS_TEST_DEB"
 on_pg 15 "$REPO_ROOT/scripts/examples.sh" "$EXAMPLES_PORT"
@@ -194,6 +202,9 @@ unset USER_METRICS_TEST_DEB USER_METRICS_TEST_PREVIOUS_DEB
 # tests (marked `packaging`) run above and are left out here.
 step "PostgreSQL 18: building the release build and installing it with cargo pgrx install"
 on_pg 18 install_release_build
-on_pg 18 suites_on_installed_build "$TEST_PORT_PG18" -m "not packaging"
+# PostgreSQL 15 still has this version installed (its package): the client test
+# marked major_upgrade moves a database from 15 to 18 by dump and restore.
+USER_METRICS_UPGRADE_FROM_PG_CONFIG="$(default_pg_config 15)" \
+    on_pg 18 suites_on_installed_build "$TEST_PORT_PG18" -m "not packaging"
 
 step "All checks passed in $((SECONDS - started)) s, on PostgreSQL ${TESTED_PG_MAJORS[*]}"

@@ -1,13 +1,14 @@
 -- What CREATE EXTENSION does last, once every function exists: per-function
 -- settings, the roles, who may call what, and last the owner of everything.
 
--- Every statement ingest_metrics and get_session_details run is a keyed lookup or
--- a keyed write. A backend plans each statement once and keeps the plan; if that
+-- Every statement ingest_metrics, get_session_details and get_user_sessions run
+-- is a keyed lookup or a keyed write. A backend plans each statement once and keeps the plan; if that
 -- happens while the tables are still empty (a fresh install), the planner picks
 -- sequential scans, which then stay for the life of the connection and grow slower
 -- with every row. Sequential scans are never the right plan for these statements.
 ALTER FUNCTION user_metrics.ingest_metrics(jsonb, text) SET enable_seqscan = off;
 ALTER FUNCTION user_metrics.get_session_details(text, text) SET enable_seqscan = off;
+ALTER FUNCTION user_metrics.get_user_sessions(text, timestamptz, timestamptz) SET enable_seqscan = off;
 
 -- DROP EXTENSION user_metrics deletes every row of its tables with them, and so
 -- do DROP SCHEMA user_metrics CASCADE (which drops the extension too), DROP OWNED
@@ -27,7 +28,7 @@ CREATE EVENT TRIGGER user_metrics_drop_guard ON ddl_command_start
 -- Four NOLOGIN roles per database. Three carry the rights; a DBA grants them to
 -- login roles:
 --   <prefix>_writer   ingest_metrics (and normalize_email, user_key)
---   <prefix>_reader   the three reports, health(), the view ingest_stats,
+--   <prefix>_reader   the reports, health(), the view ingest_stats,
 --                     normalize_email and user_key
 --   <prefix>_admin    all of the above, reading, replaying and discarding
 --                     quarantined events, forget_user(), purge() and
@@ -236,6 +237,8 @@ GRANT EXECUTE ON FUNCTION
     user_metrics.get_session_details(text, text),
     user_metrics.generate_weekly_report(timestamptz),
     user_metrics.generate_weekly_report(date, text),
+    user_metrics.generate_activity_report(date, date, text, text),
+    user_metrics.get_user_sessions(text, timestamptz, timestamptz),
     user_metrics.health()
     TO user_metrics_reader, user_metrics_admin;
 

@@ -199,6 +199,39 @@ CREATE FUNCTION user_metrics.list_rejected_events(
 REVOKE ALL ON FUNCTION user_metrics.list_rejected_events(timestamptz, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION user_metrics.list_rejected_events(timestamptz, integer) TO user_metrics_admin;
 
+-- == The dashboard's reports: activity per day or week, a user's sessions =====
+
+-- New: for user-metrics-http's dashboard (and psql), the calendar days or weeks
+-- of a time zone with their sessions, users and talked time; and one user's
+-- sessions in the columns of get_session_details.
+CREATE FUNCTION user_metrics.generate_activity_report(
+    first_day date, last_day date, tz text, per text DEFAULT 'day'
+) RETURNS TABLE (period_start date, session_count bigint, user_count bigint, total_talked_time numeric)
+    STABLE SECURITY DEFINER
+    SET search_path TO pg_catalog, pg_temp
+    LANGUAGE c AS 'user_metrics-0.4.0', 'generate_activity_report_wrapper';
+
+CREATE FUNCTION user_metrics.get_user_sessions(
+    email text, since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL
+) RETURNS TABLE (
+    session_id text, email text, name text, started_at timestamptz, ended_at timestamptz,
+    duration_seconds double precision, device jsonb, talked_time numeric, event_count bigint,
+    microphone_used boolean, speaker_used boolean, avg_voice_sentiment double precision
+)
+    STABLE SECURITY DEFINER
+    SET search_path TO pg_catalog, pg_temp
+    SET enable_seqscan TO off
+    LANGUAGE c AS 'user_metrics-0.4.0', 'get_user_sessions_wrapper';
+
+REVOKE ALL ON FUNCTION
+    user_metrics.generate_activity_report(date, date, text, text),
+    user_metrics.get_user_sessions(text, timestamptz, timestamptz)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    user_metrics.generate_activity_report(date, date, text, text),
+    user_metrics.get_user_sessions(text, timestamptz, timestamptz)
+    TO user_metrics_reader, user_metrics_admin;
+
 -- == The library: one per version ===============================================
 
 -- Every C function this script does not replace above is pointed at 0.4.0's

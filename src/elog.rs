@@ -14,10 +14,13 @@
 //! - for an ERROR raised inside a call, it keeps a copy of every field;
 //! - for the ERROR that pgrx then raises at the function's boundary (the same error,
 //!   the extension's own, or a Rust panic), it adds what pgrx left out and hides the
-//!   statement from the server log.
+//!   statement from the server log; to a duplicate key in one of the extension's
+//!   tables it adds a HINT that says what to do (`duplicate_key`).
 //!
 //! So every ERROR still travels the way pgrx raises it, unwinding Rust normally; the
 //! callback only completes it. `log` writes the extension's own LOG lines.
+
+pub(crate) mod duplicate_key;
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -29,6 +32,7 @@ use std::ffi::{c_char, c_int, c_void, CStr, CString};
 extern "C-unwind" {
     fn errfinish(filename: *const c_char, lineno: c_int, funcname: *const c_char);
     fn errcontext_msg(fmt: *const c_char, ...) -> c_int;
+    fn errhint(fmt: *const c_char, ...) -> c_int;
 }
 
 const PERCENT_S: &CStr = c"%s";
@@ -260,7 +264,15 @@ unsafe fn complete(sqlerrcode: c_int, message: &Option<CString>) {
         pg_sys::errhidestmt(true);
         match captured {
             Some(original) if original.sqlerrcode == sqlerrcode && original.message == *message => {
-                restore(&original)
+                restore(&original);
+                let hint = duplicate_key::hint(
+                    original.sqlerrcode,
+                    original.schema_name.as_deref(),
+                    original.constraint_name.as_deref(),
+                );
+                if let Some(hint) = hint {
+                    errhint(PERCENT_S.as_ptr(), hint.as_ptr());
+                }
             }
             // The extension's own error, or a Rust panic: its context (the caller's
             // statement, when called from PL/pgSQL) stays out of the log too.

@@ -59,6 +59,14 @@ pub enum Error {
     #[error("user_metrics.{0}() can only be called as an event trigger")]
     NotAnEventTrigger(&'static str),
 
+    /// A `tz` that is not a name of the tz database.
+    #[error("time zone \"{0}\" is not a name of the tz database")]
+    UnknownTimeZone(String),
+
+    /// A date whose day has no instant in PostgreSQL's range of timestamps.
+    #[error("{0}")]
+    DateOutOfRange(String),
+
     /// forget_user of an address whose user key another address holds.
     #[error("cannot forget this address: its user key belongs to another address")]
     KeyHeldByAnother,
@@ -80,7 +88,9 @@ impl Error {
             | Error::Payload(_)
             | Error::InvalidEvent { .. }
             | Error::NegativeLimit(_)
-            | Error::InvalidArgument(_) => ERRCODE_INVALID_PARAMETER_VALUE,
+            | Error::InvalidArgument(_)
+            | Error::UnknownTimeZone(_) => ERRCODE_INVALID_PARAMETER_VALUE,
+            Error::DateOutOfRange(_) => ERRCODE_DATETIME_FIELD_OVERFLOW,
             Error::NotUtf8 => ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
             Error::InRecovery(_) | Error::ReadOnlyTransaction(_) => {
                 ERRCODE_READ_ONLY_SQL_TRANSACTION
@@ -143,6 +153,9 @@ impl From<Error> for ErrorReport {
             Error::UnknownMode(_) => {
                 report.set_hint("'quarantine' stores the valid events and keeps the others in user_metrics.rejected_events; 'raise' stores nothing if any event is invalid.")
             }
+            Error::UnknownTimeZone(_) => report.set_hint(
+                "Name a zone of the tz database, such as 'Europe/Berlin', 'America/Havana' or 'UTC' (SELECT name FROM pg_timezone_names lists them). Offsets such as '+03:00', POSIX rules such as 'UTC+3' and abbreviations such as 'CEST' are refused: PostgreSQL reads '+03:00' and 'UTC+3' as three hours west of UTC, and an abbreviation follows no change of the clocks.",
+            ),
             Error::InRecovery(function) => report.set_hint(format!(
                 "This server is a hot standby and only reads; call user_metrics.{function}() on the primary server."
             )),

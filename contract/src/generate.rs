@@ -169,7 +169,85 @@ pub fn email() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-zA-Z]{1,10}@[a-z]{1,10}\\.(com|org|ÉU)",
         "[a-zA-ZİßΣςëé\u{0308}]{1,60}@[a-zΣΟ]{1,20}\\.(com|ΕΛ)",
+        address(),
     ]
+}
+
+/// Characters of a local part: ASCII letters, digits and every special of
+/// RFC 5322's atext, and characters beyond ASCII (some that case folding or
+/// normalization change).
+const ATEXT: &str = "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~ßİΣëе\u{0308}用-]";
+/// Characters of a domain label other than the hyphen.
+const LABEL: &str = "[a-zA-Z0-9äÜΟ用]";
+
+/// Addresses the contract accepts, drawn from its whole grammar: dot-atoms of
+/// every atext character, labels with inner hyphens, one to four labels.
+pub fn address() -> impl Strategy<Value = String> {
+    let atom = format!("{ATEXT}{{1,10}}");
+    let label = format!("{LABEL}([a-zA-Z0-9äÜΟ用-]{{0,6}}{LABEL})?");
+    (
+        prop::collection::vec(proptest::string::string_regex(&atom).unwrap(), 1..4),
+        prop::collection::vec(proptest::string::string_regex(&label).unwrap(), 1..5),
+    )
+        .prop_map(|(atoms, labels)| format!("{}@{}", atoms.join("."), labels.join(".")))
+}
+
+/// What is not an address but is typed as one: a scheme, a display name, a
+/// comment, quotes, spaces and other whitespace, a control character, dots and
+/// hyphens where they may not be, a second @, an address literal, a special
+/// character anywhere.
+pub fn not_an_address() -> impl Strategy<Value = String> {
+    let edits = prop_oneof![
+        Just("mailto:{}"),
+        Just("Ana Lima <{}>"),
+        Just("<{}>"),
+        Just("{} (home)"),
+        Just(" {}"),
+        Just("{}\u{a0}"),
+        Just("{}\u{3000}"),
+        Just("{}\t"),
+        Just("{}."),
+        Just(".{}"),
+        Just("@{}"),
+        Just("{}@x"),
+    ];
+    prop_oneof![
+        (address(), edits).prop_map(|(a, edit)| edit.replace("{}", &a)),
+        (
+            address(),
+            any::<prop::sample::Index>(),
+            prop::sample::select(
+                &[
+                    ' ', '"', '(', ')', ',', ':', ';', '<', '>', '[', ']', '\\', '@', '\u{85}',
+                    '\u{2028}', '\u{7f}'
+                ][..]
+            )
+        )
+            .prop_map(|(a, at, c)| {
+                let chars: Vec<char> = a.chars().collect();
+                let at = at.index(chars.len() + 1);
+                chars[..at]
+                    .iter()
+                    .chain([c].iter())
+                    .chain(chars[at..].iter())
+                    .collect()
+            }),
+        address().prop_map(|a| a.replacen('@', ".@", 1)),
+        address().prop_map(|a| a.replacen('@', "@.", 1)),
+        address().prop_map(|a| a.replacen('@', "@-", 1)),
+        address().prop_map(|a| format!("{}-", a)),
+        address().prop_map(|a| format!("{}[192.0.2.1]", &a[..=a.find('@').unwrap()])),
+        address().prop_map(|a| format!(
+            "\"{}\"{}",
+            &a[..a.find('@').unwrap()],
+            &a[a.find('@').unwrap()..]
+        )),
+    ]
+}
+
+/// Addresses and near misses, half and half.
+pub fn address_or_not() -> impl Strategy<Value = String> {
+    prop_oneof![address(), not_an_address()]
 }
 
 /// Addresses around the 254-character limit, valid or not depending on how far

@@ -8,8 +8,10 @@
 
 mod batch;
 mod email;
+mod email_syntax;
 mod event;
 mod json;
+mod mention;
 mod payload;
 mod rejection;
 mod timestamp;
@@ -21,8 +23,10 @@ pub mod generate;
 
 pub use batch::{classify, session_totals, Fate, SessionKey, SessionTotals};
 pub use email::normalize_email;
+pub use email_syntax::{check_address, AddressProblem};
 pub use event::*;
 pub use json::{Json, JsonKind, Path};
+pub use mention::{json_mentions, mentions};
 pub use payload::{compact_len, split_payload, PayloadError, MAX_EVENTS, MAX_PAYLOAD_BYTES};
 pub use rejection::{RejectCode, Rejection};
 pub use rust_decimal::Decimal;

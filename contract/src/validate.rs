@@ -9,6 +9,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use std::borrow::Cow;
 
 use crate::email::normalize_email;
+use crate::email_syntax::check_address;
 use crate::event::*;
 use crate::json::{quote, Json, JsonKind, Object, Path};
 use crate::rejection::{RejectCode, Rejection};
@@ -167,9 +168,11 @@ fn id_string<'a>(raw: impl Json<'a>, path: Path<'_>) -> Result<Cow<'a, str>, Rej
     Ok(id)
 }
 
-/// One `@` with text on both sides, no whitespace or control characters; returned
-/// in its stored form (see `normalize_email`), which must be at most 254
-/// characters: every limit is checked on the form that is stored.
+/// An e-mail address by the rule of `email_syntax` (RFC 5321/5322 with RFC 6531's
+/// Unicode: dot-atom local part, a domain of labels; no scheme, display name or
+/// spaces), returned in its stored form (see `normalize_email`), which must be at
+/// most 254 characters. The length and the syntax are checked on the form that is
+/// stored.
 fn email<'a>(raw: impl Json<'a>, path: Path<'_>) -> Result<Cow<'a, str>, Rejection> {
     // Normalizing can shrink an address (combining marks compose) as well as grow
     // it (`İ` folds to two characters), so the text as sent only gets a bound that
@@ -194,21 +197,12 @@ fn email<'a>(raw: impl Json<'a>, path: Path<'_>) -> Result<Cow<'a, str>, Rejecti
     if chars > MAX_EMAIL_CHARS {
         return Err(too_long(chars));
     }
-    let well_formed = match address.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && !address.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
-    };
-    if !well_formed {
+    if let Err(problem) = check_address(&address) {
         return Err(Rejection::new(
             RejectCode::InvalidValue,
             path,
             format!(
-                "expected an email address with one @ and no spaces, got {}",
+                "expected an email address such as name@example.com: {problem}, got {}",
                 quote(raw)
             ),
         ));

@@ -69,7 +69,7 @@ fn check(text: &str) -> Result<(), TestCaseError> {
     let Ok(event) = parse_event(raw) else {
         return Ok(());
     };
-    prop_assert!(event.email.contains('@'));
+    prop_assert!(check_address(&event.email).is_ok(), "{:?}", event.email);
     prop_assert_eq!(
         normalize_email(&event.email),
         event.email.as_ref(),
@@ -118,6 +118,13 @@ fn fuzz_the_contract_for_a_bounded_time() {
             valid_event().prop_map(|v| v.to_string()).boxed(),
             mutated_event().prop_map(|v| v.to_string()).boxed(),
             long_email_event().prop_map(|v| v.to_string()).boxed(),
+            address_or_not()
+                .prop_map(|a| {
+                    json!({"user": {"email": a}, "session": {"id": "s", "started_at": 0},
+                                     "metrics": {"talked_time": 1}})
+                    .to_string()
+                })
+                .boxed(),
             "\\PC{0,200}".boxed(),
         ] {
             let mut runner = TestRunner::new(config.clone());
@@ -129,6 +136,66 @@ fn fuzz_the_contract_for_a_bounded_time() {
         rounds += 1;
     }
     println!("contract fuzzing: {executions} inputs in {rounds} rounds, no failure");
+}
+
+/// The pattern schema/event.schema.json gives `user.email`, which clients use to
+/// check addresses before sending them.
+fn schema_email_pattern() -> regex::Regex {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema/event.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let pattern = schema["properties"]["user"]["properties"]["email"]["pattern"]
+        .as_str()
+        .expect("the schema gives user.email a pattern");
+    regex::Regex::new(pattern).unwrap()
+}
+
+fn accepts_email(address: &str) -> Result<String, String> {
+    let mut event: serde_json::Value = serde_json::from_str(
+        r#"{"user": {}, "session": {"id": "s", "started_at": 0}, "metrics": {"talked_time": 1}}"#,
+    )
+    .unwrap();
+    event["user"]["email"] = json!(address);
+    let text = event.to_string();
+    let raw: &RawValue = serde_json::from_str(&text).unwrap();
+    parse_event(raw)
+        .map(|e| e.email.into_owned())
+        .map_err(|r| r.message)
+}
+
+/// Addresses drawn from the whole grammar are accepted and near misses refused;
+/// the JSON Schema's pattern says the same of each; what is stored follows the
+/// rule too.
+#[test]
+fn addresses_follow_the_mailbox_rule_and_the_schema_agrees() {
+    let pattern = schema_email_pattern();
+    let mut runner = TestRunner::new(Config {
+        cases: 3_000,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    for (strategy, valid) in [(address().boxed(), true), (not_an_address().boxed(), false)] {
+        runner
+            .run(&strategy, |address| {
+                let verdict = accepts_email(&address);
+                prop_assert_eq!(verdict.is_ok(), valid, "{:?}: {:?}", address, verdict);
+                prop_assert_eq!(pattern.is_match(&address), valid, "schema on {:?}", address);
+                if let Ok(stored) = verdict {
+                    prop_assert!(check_address(&stored).is_ok(), "{:?}", stored);
+                    prop_assert!(pattern.is_match(&stored), "schema on stored {:?}", stored);
+                } else {
+                    prop_assert!(
+                        verdict
+                            .unwrap_err()
+                            .starts_with("user.email: expected an email address"),
+                        "{:?}",
+                        address
+                    );
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
 }
 
 #[test]

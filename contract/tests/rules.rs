@@ -271,7 +271,7 @@ fn unknown_device_keys_are_kept_as_sent() {
 }
 
 #[test]
-fn emails_must_have_one_at_with_text_on_both_sides() {
+fn emails_must_be_mailboxes_with_one_at_and_text_on_both_sides() {
     for bad in [
         "ana.example.com",
         "@example.com",
@@ -283,6 +283,22 @@ fn emails_must_have_one_at_with_text_on_both_sides() {
         "ana\t@example.com",
         "ana\u{7}@example.com",
         "",
+        // RFC 5321/5322 mailboxes: no scheme, display name, comment, quotes or
+        // address literal; dots and hyphens only where they may stand.
+        "mailto:ana@example.com",
+        "Ana Lima <ana@example.com>",
+        "<ana@example.com>",
+        "ana@example.com (home)",
+        "\"ana\"@example.com",
+        "ana@[192.0.2.1]",
+        "ana.@example.com",
+        "ana..lima@example.com",
+        "ana@example..com",
+        "ana@example.com.",
+        "ana@-example.com",
+        "ana@example_1.com",
+        "ana\u{a0}@example.com",
+        "ana@example.com\u{3000}",
     ] {
         let r = reject(&edit("user.email", Some(json!(bad))));
         assert_eq!(r.code, RejectCode::InvalidValue, "{bad:?}");
@@ -293,6 +309,40 @@ fn emails_must_have_one_at_with_text_on_both_sides() {
             "{}",
             r.message
         );
+    }
+}
+
+#[test]
+fn an_email_refusal_says_what_is_wrong() {
+    let r = reject(&edit("user.email", Some(json!("mailto:Ana@Example.com"))));
+    assert_eq!(
+        r.message,
+        "user.email: expected an email address such as name@example.com: ':' is not allowed before the @, got \"mailto:Ana@Example.com\""
+    );
+    let r = reject(&edit("user.email", Some(json!(" ana@example.com"))));
+    assert_eq!(
+        r.message,
+        "user.email: expected an email address such as name@example.com: whitespace (U+0020) is not allowed, got \" ana@example.com\""
+    );
+}
+
+#[test]
+fn addresses_of_every_kind_of_mailbox_are_accepted() {
+    for (sent, stored) in [
+        (
+            "Ana.Lima+metrics@Example.co.uk",
+            "ana.lima+metrics@example.co.uk",
+        ),
+        ("o'neil@example.ie", "o'neil@example.ie"),
+        ("a@b", "a@b"),
+        ("ZOË@Bücher.DE", "zoë@bücher.de"),
+        ("用户@例子.广告", "用户@例子.广告"),
+        (
+            "x!#$%&'*+-/=?^_`{|}~@ex-ample.com",
+            "x!#$%&'*+-/=?^_`{|}~@ex-ample.com",
+        ),
+    ] {
+        assert_eq!(accept(&edit("user.email", Some(json!(sent)))).email, stored);
     }
 }
 

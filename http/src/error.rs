@@ -60,6 +60,23 @@ impl ApiError {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
     }
 
+    /// An error of a call already sent. With a SQLSTATE, the database answered
+    /// and rolled the call back; without one, the connection broke before the
+    /// answer came, and whether the call committed is not known: no retry is
+    /// advised (events sent with an `event_id` may be sent again safely: a
+    /// stored one counts as a duplicate).
+    pub fn from_call(error: &tokio_postgres::Error) -> Self {
+        if error.as_db_error().is_some() {
+            return Self::from_database(error);
+        }
+        Self::new(
+            StatusCode::BAD_GATEWAY,
+            "outcome_unknown",
+            "the connection to the database broke while the call was under way: it may or may \
+             not have been stored",
+        )
+    }
+
     /// An error of a database call, by its SQLSTATE (README, "Error codes").
     pub fn from_database(error: &tokio_postgres::Error) -> Self {
         let Some(db) = error.as_db_error() else {
@@ -82,8 +99,8 @@ impl ApiError {
 pub fn status_of_sqlstate(sqlstate: &str) -> (StatusCode, &'static str) {
     match sqlstate {
         // The argument is not JSON PostgreSQL accepts (e.g. a \u0000 escape), or a
-        // query parameter is not a date or a timestamp.
-        "22P02" | "22P05" | "22007" | "22008" => (StatusCode::BAD_REQUEST, "bad_request"),
+        // query parameter is not a date or a timestamp, or holds a NUL.
+        "22P02" | "22P05" | "22007" | "22008" | "22021" => (StatusCode::BAD_REQUEST, "bad_request"),
         // More than 100,000 events or 64 MiB of compact JSON in one call.
         "54000" => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
         // on_error => 'raise' refusing an event, an on_error value or a top-level

@@ -3,66 +3,26 @@
 //!   user-metrics-http                      serve, configured from the environment
 //!   user-metrics-http token ROLE FILE      make a token for ROLE, append its hash to FILE
 //!
-//! Settings (environment):
-//!   USER_METRICS_HTTP_DATABASE     libpq-style connection string (required)
-//!   USER_METRICS_HTTP_TOKENS       token file (required)
-//!   USER_METRICS_HTTP_LISTEN       address to listen on, default 127.0.0.1:5001
-//!   USER_METRICS_HTTP_POOL_SIZE    connections per role, default 16
-//!   USER_METRICS_HTTP_BODY_LIMIT   largest request body in bytes, default 16 MiB
-//!   USER_METRICS_HTTP_TIMEOUT_MS   time limit of a request, default 30000
-//!   USER_METRICS_HTTP_HEALTH_ROLE  role of GET /health without a token, default user_metrics_reader
+//! Settings: settings.rs, and the README.
 
+mod connections;
 mod db;
 mod error;
+mod extract;
+mod input;
+mod listen;
+mod metrics;
+mod queries;
 mod requests;
 mod routes;
+mod server;
+mod settings;
+mod signals;
+mod tls;
 mod tokens;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
-
-use axum::extract::DefaultBodyLimit;
-
-struct Settings {
-    database: String,
-    tokens: PathBuf,
-    listen: String,
-    pool_size: usize,
-    body_limit: usize,
-    timeout: Duration,
-    health_role: String,
-}
-
-fn setting(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-fn number(name: &str, default: u64) -> Result<u64, String> {
-    match setting(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| format!("{name}: expected a positive whole number, got {v:?}")),
-    }
-}
-
-fn settings() -> Result<Settings, String> {
-    let required = |name: &str| setting(name).ok_or_else(|| format!("{name} is not set"));
-    Ok(Settings {
-        database: required("USER_METRICS_HTTP_DATABASE")?,
-        tokens: PathBuf::from(required("USER_METRICS_HTTP_TOKENS")?),
-        listen: setting("USER_METRICS_HTTP_LISTEN").unwrap_or_else(|| "127.0.0.1:5001".to_owned()),
-        pool_size: number("USER_METRICS_HTTP_POOL_SIZE", 16)? as usize,
-        body_limit: number("USER_METRICS_HTTP_BODY_LIMIT", 16 * 1024 * 1024)? as usize,
-        timeout: Duration::from_millis(number("USER_METRICS_HTTP_TIMEOUT_MS", 30_000)?),
-        health_role: setting("USER_METRICS_HTTP_HEALTH_ROLE")
-            .unwrap_or_else(|| "user_metrics_reader".to_owned()),
-    })
-}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -88,64 +48,82 @@ fn serve() -> Result<(), String> {
         .with_ansi(false)
         .with_max_level(tracing::Level::INFO)
         .init();
-    let settings = settings()?;
-    let tokens = tokens::load(&settings.tokens)?;
+    let settings = settings::from_environment()?;
+    let tokens = tokens::TokenFile::load(settings.tokens.clone())?;
     tokens::grant_of_role(&settings.health_role)
-        .map_err(|e| format!("USER_METRICS_HTTP_HEALTH_ROLE: {e}"))?;
-    let mut roles = tokens.roles();
-    roles.push(settings.health_role.clone());
-    roles.sort();
-    roles.dedup();
+        .ok()
+        .filter(|grant| grant.access == tokens::Access::Read)
+        .ok_or_else(|| {
+            format!(
+                "USER_METRICS_HTTP_HEALTH_ROLE: {:?} is not a reader role (<prefix>_reader)",
+                settings.health_role
+            )
+        })?;
+    let tls = match &settings.tls {
+        Some((certificate, key)) => {
+            Some(Arc::new(tls::Tls::load(certificate.clone(), key.clone())?))
+        }
+        None => None,
+    };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?
-        .block_on(run(settings, tokens, roles))
+        .block_on(run(settings, tokens, tls))
 }
 
-async fn run(settings: Settings, tokens: tokens::Tokens, roles: Vec<String>) -> Result<(), String> {
+async fn run(
+    settings: settings::Settings,
+    tokens: tokens::TokenFile,
+    tls: Option<Arc<tls::Tls>>,
+) -> Result<(), String> {
+    let roles = tokens.current().roles_with(&settings.health_role);
     let pool_settings = db::PoolSettings {
         max_size: settings.pool_size,
         timeout: settings.timeout,
     };
     let pools = db::Pools::new(&settings.database, &roles, &pool_settings)?;
+    let max_connections =
+        connections::fit_to_file_limit(&settings.limits, settings.pool_size * roles.len())?;
+    let connections = connections::Connections::new(settings::ConnectionLimits {
+        max_connections,
+        ..settings.limits
+    });
     let state = Arc::new(routes::AppState {
         tokens,
         pools,
+        connections: connections.clone(),
+        metrics: metrics::Metrics::new(),
+        timeout: settings.timeout,
         health_role: settings.health_role,
+        body_limit: settings.body_limit,
+        body_timeout: settings.limits.body_timeout,
     });
-    let app = routes::router(state.clone())
-        .layer(DefaultBodyLimit::max(settings.body_limit))
-        .layer(axum::middleware::from_fn_with_state(
-            settings.timeout,
-            requests::limit_and_log,
-        ));
-    let listener = tokio::net::TcpListener::bind(&settings.listen)
-        .await
-        .map_err(|e| format!("USER_METRICS_HTTP_LISTEN {}: {e}", settings.listen))?;
+    let app = routes::router(state.clone()).layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        requests::deadline_and_log,
+    ));
+    let listener = listen::bind(&settings.listen, tls.is_some(), settings.allow_plain_http).await?;
     tracing::info!(
-        "listening on {} (roles {}, {} connections each at most)",
+        "listening on {} ({}; roles {}, {} connections each at most; {max_connections} client connections at most)",
         settings.listen,
+        if tls.is_some() { "HTTPS" } else { "plain HTTP" },
         roles.join(", "),
         settings.pool_size
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server: {e}"))?;
+    tokio::spawn(signals::reload_on_hangup(state.clone(), tls.clone())?);
+    let stop = signals::stop()?;
+    server::serve(listener, app, connections.clone(), tls, stop).await;
+    let closed: Vec<String> = connections::Closed::ALL
+        .iter()
+        .map(|&reason| format!("{} {}", reason.name(), connections.closed_by_server(reason)))
+        .collect();
+    tracing::info!(
+        "{} connections served; closed by the server: {}",
+        connections.accepted(),
+        closed.join(", ")
+    );
     state.pools.close();
     tracing::info!("stopped");
     Ok(())
-}
-
-/// SIGTERM (docker stop, systemd) or SIGINT (Ctrl-C): stop accepting, let the
-/// requests under way finish, then exit.
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-    tracing::info!("shutting down: finishing the requests under way");
 }

@@ -10,13 +10,16 @@
 //! A role's name says what its tokens may do: `<prefix>_writer` may only ingest,
 //! `<prefix>_reader` may only read (SECURITY.md, "Roles"). The server checks it
 //! before calling anything, and the database checks it again, since every call
-//! runs as that role.
+//! runs as that role. A token of `metrics` instead of a role may only read
+//! `GET /metrics` (a monitoring system's), which reads the database's figures
+//! as the health role.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use sha2::{Digest, Sha256};
 
@@ -24,7 +27,12 @@ use sha2::{Digest, Sha256};
 pub enum Access {
     Write,
     Read,
+    /// GET /metrics only.
+    Metrics,
 }
+
+/// What a token file line names instead of a role for a token of `GET /metrics`.
+pub const METRICS: &str = "metrics";
 
 #[derive(Clone, Debug)]
 pub struct Grant {
@@ -37,7 +45,40 @@ pub struct Tokens {
     by_hash: HashMap<[u8; 32], Grant>,
 }
 
-/// Token files are read at start-up: their errors name the line.
+/// The token file and the tokens last read from it: at start, and again on
+/// each SIGHUP. A request uses the tokens current when it arrives.
+pub struct TokenFile {
+    path: PathBuf,
+    current: RwLock<Arc<Tokens>>,
+}
+
+impl TokenFile {
+    pub fn load(path: PathBuf) -> Result<Self, String> {
+        let tokens = load(&path)?;
+        Ok(TokenFile {
+            path,
+            current: RwLock::new(Arc::new(tokens)),
+        })
+    }
+
+    /// Reads the file again and returns the new tokens; on an error (which
+    /// names the line) the tokens in use stay.
+    pub fn reload(&self) -> Result<Arc<Tokens>, String> {
+        let tokens = Arc::new(load(&self.path)?);
+        *self.current.write().expect("tokens lock") = tokens.clone();
+        Ok(tokens)
+    }
+
+    pub fn current(&self) -> Arc<Tokens> {
+        self.current.read().expect("tokens lock").clone()
+    }
+
+    pub fn grant(&self, token: &str) -> Option<Grant> {
+        self.current().grant(token).cloned()
+    }
+}
+
+/// Reads a token file; errors name the line.
 pub fn load(path: &Path) -> Result<Tokens, String> {
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("token file {}: {e}", path.display()))?;
@@ -86,9 +127,32 @@ impl Tokens {
         self.by_hash.get(&sha256(token))
     }
 
-    /// The roles the tokens act as, each once.
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    /// How many tokens grant `access`.
+    pub fn count(&self, access: Access) -> usize {
+        self.by_hash.values().filter(|g| g.access == access).count()
+    }
+
+    /// The database roles the tokens act as and the health role, each once.
+    pub fn roles_with(&self, health_role: &str) -> Vec<String> {
+        let mut roles = self.roles();
+        roles.push(health_role.to_owned());
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+
+    /// The database roles the tokens act as, each once.
     pub fn roles(&self) -> Vec<String> {
-        let mut roles: Vec<String> = self.by_hash.values().map(|g| g.role.clone()).collect();
+        let mut roles: Vec<String> = self
+            .by_hash
+            .values()
+            .filter(|g| g.access != Access::Metrics)
+            .map(|g| g.role.clone())
+            .collect();
         roles.sort();
         roles.dedup();
         roles
@@ -96,9 +160,15 @@ impl Tokens {
 }
 
 /// A role name of the extension's kind: lower-case letters, digits and `_`,
-/// ending in `_writer` or `_reader`. Roles are named in connection settings, so
-/// nothing else is let through.
+/// ending in `_writer` or `_reader`; or `metrics`. Roles are named in connection
+/// settings, so nothing else is let through.
 pub fn grant_of_role(role: &str) -> Result<Grant, String> {
+    if role == METRICS {
+        return Ok(Grant {
+            role: role.to_owned(),
+            access: Access::Metrics,
+        });
+    }
     let plain = role.len() <= 63
         && role.starts_with(|c: char| c.is_ascii_lowercase())
         && role
@@ -118,7 +188,7 @@ pub fn grant_of_role(role: &str) -> Result<Grant, String> {
         }),
         _ => Err(format!(
             "role {role:?}: expected a role such as user_metrics_writer or user_metrics_reader \
-             (lower-case letters, digits and _, ending in _writer or _reader)"
+             (lower-case letters, digits and _, ending in _writer or _reader), or metrics"
         )),
     }
 }

@@ -1,6 +1,6 @@
 -- generate_weekly_report over the sessions that started in [$1, $2), per user:
 -- session count, total talked time and the latest start. The bounds come from
--- week_bounds or local_week_bounds.
+-- week_bounds, or for a week of local days reports::calendar.
 SELECT u.email, u.name,
        count(*) AS session_count,
        sum(s.talked_time) AS total_talked_time,

@@ -19,6 +19,7 @@ pub fn forget_user(email: Option<&str>) -> JsonB {
 
 fn run(email: Option<&str>) -> Result<JsonB> {
     guards::writable("forget_user")?;
+    storage::lock_written_tables();
     let email = email.ok_or(Error::NullArgument("email"))?;
     to_jsonb(&storage::forget_user(email)?)
 }

@@ -5,6 +5,7 @@ use super::{to_jsonb, JsonbArg};
 use crate::error::{Error, OrRaise, Result};
 use crate::guards;
 use crate::ingest::{ingest, OnError};
+use crate::storage;
 
 /// Ingests one metrics event (a JSON object) or an array of them.
 ///
@@ -24,6 +25,7 @@ pub fn ingest_metrics(
 
 fn run(events: Option<JsonbArg<'_>>, on_error: Option<&str>) -> Result<JsonB> {
     guards::writable("ingest_metrics")?;
+    storage::lock_written_tables();
     let events = events.ok_or(Error::NullArgument("events"))?;
     let on_error = OnError::parse(on_error.ok_or(Error::NullArgument("on_error"))?)?;
     guards::utf8_database()?;

@@ -19,6 +19,7 @@ pub fn replay_rejected(ids: Vec<Option<i64>>) -> JsonB {
 
 fn replay(ids: Vec<Option<i64>>) -> Result<JsonB> {
     guards::writable("replay_rejected")?;
+    storage::lock_written_tables();
     let ids: Vec<i64> = ids.into_iter().flatten().collect();
     to_jsonb(&ingest::replay(&ids)?)
 }
@@ -28,6 +29,7 @@ fn replay(ids: Vec<Option<i64>>) -> Result<JsonB> {
 #[search_path(pg_catalog, pg_temp)]
 pub fn discard_rejected(ids: Vec<Option<i64>>) -> i64 {
     guards::writable("discard_rejected").or_raise();
+    storage::lock_written_tables();
     let ids: Vec<i64> = ids.into_iter().flatten().collect();
     storage::quarantine::discard(&ids).or_raise()
 }

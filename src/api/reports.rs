@@ -107,3 +107,65 @@ pub fn generate_local_weekly_report(
     let rows = reports::local_weekly_report(week_ending, tz).or_raise();
     TableIterator::new(rows.into_iter().map(ResultRow::into_tuple))
 }
+
+/// The sessions of one user (`email`, matched as ingestion matches it) that
+/// started in `[since, until)` (NULL: unbounded), in the columns of
+/// get_session_details, by start; read from that user's rows only (on Citus,
+/// from one shard).
+// pgrx reads the column names from the signature, so the row type cannot be an alias.
+#[allow(clippy::type_complexity)]
+#[pg_extern(stable, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+pub fn get_user_sessions(
+    email: Option<&str>,
+    since: default!(Option<TimestampWithTimeZone>, "NULL"),
+    until: default!(Option<TimestampWithTimeZone>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(session_id, String),
+        name!(email, String),
+        name!(name, Option<String>),
+        name!(started_at, TimestampWithTimeZone),
+        name!(ended_at, Option<TimestampWithTimeZone>),
+        name!(duration_seconds, Option<f64>),
+        name!(device, Option<JsonB>),
+        name!(talked_time, AnyNumeric),
+        name!(event_count, i64),
+        name!(microphone_used, Option<bool>),
+        name!(speaker_used, Option<bool>),
+        name!(avg_voice_sentiment, Option<f64>),
+    ),
+> {
+    let rows = email
+        .ok_or(crate::error::Error::NullArgument("email"))
+        .and_then(|email| reports::user_sessions(email, since, until))
+        .or_raise();
+    TableIterator::new(rows.into_iter().map(ResultRow::into_tuple))
+}
+
+/// Per day (`per => 'day'`) or week from Monday (`'week'`) of the calendar in
+/// time zone `tz`, from the period holding `first_day` to the one holding
+/// `last_day` (at most 3,660 days): the sessions that started in it, their
+/// distinct users and their total talked time. Every period is listed, with
+/// zeros when nothing happened; a day is 23 or 25 hours long when the clocks
+/// change in it.
+#[pg_extern(stable, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+pub fn generate_activity_report(
+    first_day: Option<Date>,
+    last_day: Option<Date>,
+    tz: Option<&str>,
+    per: default!(Option<&str>, "'day'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(period_start, Date),
+        name!(session_count, i64),
+        name!(user_count, i64),
+        name!(total_talked_time, AnyNumeric),
+    ),
+> {
+    let rows = reports::activity_report(first_day, last_day, tz, per).or_raise();
+    TableIterator::new(rows.into_iter().map(ResultRow::into_tuple))
+}

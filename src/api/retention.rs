@@ -20,6 +20,7 @@ pub fn purge(older_than: Option<Interval>, max_sessions: default!(Option<i32>, 1
 
 fn run(older_than: Option<Interval>, max_sessions: Option<i32>) -> Result<JsonB> {
     guards::writable("purge")?;
+    storage::lock_written_tables();
     let older_than = older_than.ok_or(Error::NullArgument("older_than"))?;
     let max_sessions = max_sessions.ok_or(Error::NullArgument("max_sessions"))?;
     to_jsonb(&storage::purge(older_than, max_sessions)?)

@@ -1,11 +1,14 @@
-//! get_session_details: one session with its user, times, device and totals.
+//! get_session_details: one session with its user, times, device and totals;
+//! get_user_sessions: the same for each session of one user.
 
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::{AnyNumeric, JsonB};
 use user_metrics_contract::{normalize_email, user_key};
 
 use crate::error::Result;
-use crate::sql::{read, result_row, ResultRow, SESSION_DETAILS, SESSION_DETAILS_ALL_USERS};
+use crate::sql::{
+    read, result_row, ResultRow, SESSION_DETAILS, SESSION_DETAILS_ALL_USERS, USER_SESSIONS,
+};
 
 result_row! {
     /// One row of get_session_details.
@@ -46,4 +49,25 @@ pub fn session_details(session_id: &str, email: Option<&str>) -> Result<Vec<Sess
             SessionDetails::read,
         ),
     }
+}
+
+/// The sessions of the user with this e-mail (matched as ingestion matches it)
+/// that started in `[since, until)` (NULL: unbounded), by start; read from that
+/// user's rows only.
+pub fn user_sessions(
+    email: &str,
+    since: Option<TimestampWithTimeZone>,
+    until: Option<TimestampWithTimeZone>,
+) -> Result<Vec<SessionDetails>> {
+    read(
+        &USER_SESSIONS,
+        || {
+            Ok(vec![
+                user_key(&normalize_email(email)).into(),
+                since.into(),
+                until.into(),
+            ])
+        },
+        SessionDetails::read,
+    )
 }

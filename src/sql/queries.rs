@@ -33,8 +33,10 @@ statement!(USER_TOTALS_ONE, "user_totals_one");
 statement!(SESSION_DETAILS, "session_details");
 statement!(SESSION_DETAILS_ALL_USERS, "session_details_all_users");
 statement!(WEEK_BOUNDS, "week_bounds");
-statement!(LOCAL_WEEK_BOUNDS, "local_week_bounds");
 statement!(WEEKLY_REPORT, "weekly_report");
+statement!(ACTIVITY_PERIODS, "activity_periods");
+statement!(ACTIVITY_REPORT, "activity_report");
+statement!(USER_SESSIONS, "user_sessions");
 statement!(HEALTH, "health");
 statement!(LIST_REJECTED_EVENTS, "list_rejected_events");
 
@@ -54,7 +56,8 @@ statement!(FORGET_FIND_USER, "forget_find_user");
 statement!(FORGET_EVENTS, "forget_events");
 statement!(FORGET_SESSIONS, "forget_sessions");
 statement!(FORGET_USER_ROW, "forget_user_row");
-statement!(FORGET_QUARANTINED, "forget_quarantined");
+statement!(FORGET_FIND_MENTIONING_USERS, "forget_find_mentioning_users");
+statement!(FORGET_SCAN_QUARANTINE, "forget_scan_quarantine");
 statement!(FORGET_RECORD, "forget_record");
 
 // Operations: the drop guard, and the cut-over after logical replication.

@@ -10,7 +10,7 @@
 //!   (`tests::statements`) checks that every such alias list names the fields in
 //!   that order.
 
-use pgrx::datum::TimestampWithTimeZone;
+use pgrx::datum::{Date, TimestampWithTimeZone};
 use pgrx::spi::SpiHeapTupleData;
 use pgrx::{AnyNumeric, FromDatum, IntoDatum, JsonB};
 
@@ -71,6 +71,7 @@ not_null_column!(
     String,
     AnyNumeric,
     JsonB,
+    Date,
     TimestampWithTimeZone
 );
 

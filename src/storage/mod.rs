@@ -13,6 +13,7 @@ mod retention;
 pub mod sequences;
 pub mod sessions;
 mod store;
+mod table_locks;
 pub mod users;
 mod verdicts;
 
@@ -21,4 +22,5 @@ pub use quarantine::Quarantined;
 pub use retention::purge;
 pub use sequences::resync_sequences;
 pub use store::store_events;
+pub use table_locks::lock_written_tables;
 pub use verdicts::Outcome;

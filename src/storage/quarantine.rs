@@ -121,7 +121,9 @@ pub fn discard(ids: &[i64]) -> Result<i64> {
     Ok(removed)
 }
 
-fn remove(ids: Vec<i64>) -> Result<i64> {
+/// Deletes these quarantined events; returns how many were there. The counters
+/// are the caller's to adjust.
+pub fn remove(ids: Vec<i64>) -> Result<i64> {
     if ids.is_empty() {
         return Ok(0);
     }

@@ -72,7 +72,7 @@ mod tests {
         assert_eq!(after.len(), before.len() - 1);
         assert!(after.iter().all(|t| !t.starts_with("user_metrics.events=")));
         assert!(after.contains(
-            &"user_metrics.rejected_events=SELECT EXISTS (SELECT FROM user_metrics.rejected_events)"
+            &"user_metrics.rejected_events=SELECT EXISTS (SELECT 1 FROM user_metrics.rejected_events)"
                 .to_string()
         ));
         assert_eq!(

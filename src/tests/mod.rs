@@ -2,7 +2,10 @@
 //! through their SQL functions, checked against the tables and hand-worked numbers.
 
 mod binary_json;
+mod calendar;
 mod data_safety;
+mod duplicate_keys;
+mod erasure;
 mod guards;
 mod ingest;
 mod reports;

@@ -3,7 +3,7 @@ mod tests {
     use pgrx::prelude::*;
     use serde_json::json;
 
-    use crate::tests::{count, event, ingest, text};
+    use crate::tests::{count, error_of, event, ingest, text};
 
     /// The data set the expected numbers below are worked out from.
     ///
@@ -217,5 +217,122 @@ mod tests {
             assert!(health[key].is_i64(), "{key} in {health}");
         }
         assert!(health["last_received_at"].is_string(), "{health}");
+    }
+
+    #[pg_test]
+    fn activity_report_per_day_lists_every_day_of_the_range() {
+        load();
+        assert_eq!(
+            rows("SELECT * FROM user_metrics.generate_activity_report('2026-11-15', '2026-11-18', 'UTC')"),
+            "(2026-11-15,1,1,7.0) (2026-11-16,1,1,150.5) (2026-11-17,0,0,0) (2026-11-18,1,1,300.0)"
+        );
+        // One day.
+        assert_eq!(
+            rows("SELECT * FROM user_metrics.generate_activity_report('2026-11-20', '2026-11-20', 'UTC', 'day')"),
+            "(2026-11-20,1,1,200.0)"
+        );
+    }
+
+    #[pg_test]
+    fn activity_report_counts_days_of_the_time_zone() {
+        load();
+        // Tokyo is 9 hours ahead: dee's session (11-15 23:59:59 UTC) falls on the
+        // 16th there, beside ana's.
+        assert_eq!(
+            rows("SELECT * FROM user_metrics.generate_activity_report('2026-11-15', '2026-11-16', 'Asia/Tokyo')"),
+            "(2026-11-15,0,0,0) (2026-11-16,2,2,157.5)"
+        );
+        // New York is 5 hours behind: cid's session (11-23 00:00 UTC) is on the 22nd.
+        assert_eq!(
+            rows("SELECT * FROM user_metrics.generate_activity_report('2026-11-22', '2026-11-23', 'America/New_York')"),
+            "(2026-11-22,1,1,42.0) (2026-11-23,0,0,0)"
+        );
+        // Whatever the session's own TimeZone.
+        Spi::run("SET TimeZone = 'Pacific/Auckland'").unwrap();
+        assert_eq!(
+            rows("SELECT * FROM user_metrics.generate_activity_report('2026-11-22', '2026-11-23', 'America/New_York')"),
+            "(2026-11-22,1,1,42.0) (2026-11-23,0,0,0)"
+        );
+    }
+
+    #[pg_test]
+    fn activity_report_per_week_from_monday() {
+        load();
+        // 2026-11-01 is a Sunday: its week starts on 10-26; 11-30 is a Monday.
+        assert_eq!(
+            rows("SELECT * FROM user_metrics.generate_activity_report('2026-11-01', '2026-11-30', 'UTC', 'week')"),
+            "(2026-10-26,0,0,0) (2026-11-02,1,1,1000.0) (2026-11-09,1,1,7.0) \
+             (2026-11-16,3,2,650.5) (2026-11-23,1,1,42.0) (2026-11-30,0,0,0)"
+        );
+    }
+
+    #[pg_test]
+    fn activity_report_refuses_what_it_cannot_answer() {
+        for (sql, error) in [
+            (
+                "generate_activity_report('2026-11-01', '2026-11-30', 'UTC', 'month')",
+                "22023: per must be 'day' or 'week', got 'month'",
+            ),
+            (
+                "generate_activity_report('2026-11-30', '2026-11-01', 'UTC')",
+                "22023: last_day must not be before first_day",
+            ),
+            (
+                "generate_activity_report('2000-01-01', '2026-11-01', 'UTC')",
+                "22023: the range spans 9802 days, more than 3660",
+            ),
+            (
+                "generate_activity_report('2026-11-01', 'infinity', 'UTC')",
+                "22023: first_day and last_day must be finite dates",
+            ),
+            (
+                "generate_activity_report('2026-11-01', '2026-11-02', 'Mars/Olympus')",
+                "22023: time zone \"Mars/Olympus\" not recognized",
+            ),
+            (
+                "generate_activity_report(NULL, '2026-11-02', 'UTC')",
+                "22004: first_day must not be NULL",
+            ),
+            (
+                "generate_activity_report('2026-11-01', '2026-11-02', NULL)",
+                "22004: tz must not be NULL",
+            ),
+            (
+                "generate_activity_report('2026-11-01', '2026-11-02', 'UTC', NULL)",
+                "22004: per must not be NULL",
+            ),
+        ] {
+            assert_eq!(
+                error_of(&format!("SELECT * FROM user_metrics.{sql}")).as_deref(),
+                Some(error),
+                "{sql}"
+            );
+        }
+    }
+
+    #[pg_test]
+    fn user_sessions_of_one_user_by_start() {
+        load();
+        assert_eq!(
+            rows("SELECT session_id, email, started_at, talked_time, event_count FROM user_metrics.get_user_sessions('ANA@Example.com')"),
+            "(s1,ana@example.com,\"2026-11-16 09:00:00+00\",150.5,2) (s2,ana@example.com,\"2026-11-20 10:00:00+00\",200.0,1)"
+        );
+        // The same rows as get_session_details gives for each.
+        assert_eq!(
+            rows("SELECT * FROM user_metrics.get_user_sessions('ana@example.com', until => '2026-11-20')"),
+            rows("SELECT * FROM user_metrics.get_session_details('s1', 'ana@example.com')")
+        );
+        assert_eq!(
+            rows("SELECT session_id FROM user_metrics.get_user_sessions('bob@example.com', '2026-11-10', '2026-11-30')"),
+            "(s3)"
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM user_metrics.get_user_sessions('nobody@example.com')"),
+            0
+        );
+        assert_eq!(
+            error_of("SELECT * FROM user_metrics.get_user_sessions(NULL)").as_deref(),
+            Some("22004: email must not be NULL")
+        );
     }
 }

@@ -7,7 +7,7 @@ mod tests {
     use pgrx::prelude::*;
     use user_metrics_contract::RejectCode;
 
-    use crate::reports::{rejected, session_details, user_totals, weekly};
+    use crate::reports::{activity, rejected, session_details, user_totals, weekly};
     use crate::sql::*;
     use crate::storage::{events, quarantine, sessions, users};
 
@@ -96,7 +96,7 @@ mod tests {
 
     #[pg_test]
     fn each_report_returns_the_columns_of_its_row_type() {
-        let reports: [(&str, &[&str]); 6] = [
+        let reports: [(&str, &[&str]); 8] = [
             (
                 "user_metrics.aggregate_user_metrics(text, timestamptz, timestamptz)",
                 user_totals::UserTotals::COLUMNS,
@@ -112,6 +112,14 @@ mod tests {
             (
                 "user_metrics.generate_weekly_report(date, text)",
                 weekly::WeeklyRow::COLUMNS,
+            ),
+            (
+                "user_metrics.get_user_sessions(text, timestamptz, timestamptz)",
+                session_details::SessionDetails::COLUMNS,
+            ),
+            (
+                "user_metrics.generate_activity_report(date, date, text, text)",
+                activity::ActivityRow::COLUMNS,
             ),
             (
                 "user_metrics.list_rejected_events(timestamptz, integer)",

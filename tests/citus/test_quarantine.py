@@ -37,7 +37,7 @@ def test_list_replay_and_discard_on_citus(citus):
         ])
         assert (summary["accepted"], summary["rejected"]) == (1, 3)
         listed = conn.execute("SELECT id, event_id, error_code FROM user_metrics.list_rejected_events() "
-                              "ORDER BY id").fetchall()
+                              "ORDER BY batch_index").fetchall()
         assert [(e, c) for _, e, c in listed] == [("late-ts", "invalid_timestamp"),
                                                   ("negative", "invalid_value"),
                                                   ("typo", "unknown_field")]

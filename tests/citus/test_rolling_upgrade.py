@@ -1,27 +1,29 @@
 """The upgrade from the previous release under load on a Citus cluster, the nodes
 updated one after the other.
 
-The previous release (0.2.0) cannot distribute its tables (distribute() is new in
-0.3.0): a Citus cluster runs it with the extension on every node (CREATE
-EXTENSION on the coordinator creates it on the workers too) and local tables on
-each. So "under load" is here: 8 connections spread over the three nodes, each
+A Citus cluster may run the extension undistributed: on every node (CREATE
+EXTENSION on the coordinator creates it on the workers too), with local tables
+on each (0.2.0, which cannot distribute, always runs so). So "under load" is
+here: 8 connections spread over the three nodes, each
 node ingesting into its own tables, while the new version's package is installed
 (one installation serves the three nodes on this machine; on separate machines
 it is one package per node, in any order, since each version has its own
 library), then the two steps of the update (README, "Upgrading") on the
 coordinator, then on each worker, each with Citus's DDL propagation off (on the
 coordinator Citus would otherwise send the statement to the workers); the nodes
-not yet updated go on taking calls at 0.2.0 meanwhile. Afterwards every
+not yet updated go on taking calls at the previous release meanwhile. Afterwards every
 node holds exactly what was sent to it and the catalog of a fresh install
 (here the workers' copies hold rows, which distribute() refuses; with clients on
 the coordinator only, they stay empty and distribute() may then be run, as
-test_upgrades.py shows)."""
+test_upgrades.py shows; a distributed installation is updated on the coordinator
+only, as test_upgrades.py shows too)."""
 import time
 from collections import defaultdict
 
 from citus import NODES, connect, drop_citus_database, fresh_citus_database, node_dsn
 from continuous_load import ContinuousLoad, expected_sessions, stored_sessions
-from packages import deb_version, extension_version, install_package, libraries, package_files
+from packages import (deb_version, extension_version, install_package, libraries, package_files,
+                      release_library)
 from test_upgrade import CURRENT, catalog
 
 CONNECTIONS = 8
@@ -53,7 +55,7 @@ def test_update_node_by_node_from_the_previous_release_under_load():
         try:
             for admin in admins:
                 assert extension_version(admin) == previous
-                assert libraries(admin) == {"$libdir/user_metrics"}
+                assert libraries(admin) == {release_library(previous)}
 
             load = ContinuousLoad(dsns, CONNECTIONS).start()
             time.sleep(BEFORE)

@@ -178,3 +178,43 @@ def test_a_020_installation_on_the_coordinator_updates_then_distributes_keeping_
             assert (summary["accepted"], summary["duplicates"]) == (1, 1)
     finally:
         drop_citus_database("um_citus_from_020")
+
+
+def test_a_distributed_030_installation_updates_on_the_coordinator_keeping_every_row():
+    """0.3.0 distributed, with data in the shards and in the coordinator's
+    quarantine (an invalid event sent three times: three rows in 0.3.0), updated on
+    the coordinator with propagation off: every report the same, the quarantine
+    merged, and ingestion goes on."""
+    url = fresh_citus_database("um_citus_from_030")
+    reports = {
+        "totals": "SELECT r::text FROM user_metrics.aggregate_user_metrics() AS r",
+        "weekly": "SELECT r::text FROM user_metrics.generate_weekly_report('2026-11-23', 'UTC') AS r",
+        "session": "SELECT r::text FROM user_metrics.get_session_details('s1', 'ana@x') AS r",
+    }
+    try:
+        with connect(url) as conn:
+            conn.execute("CREATE EXTENSION user_metrics VERSION '0.3.0'")
+            conn.execute("SELECT user_metrics.distribute(4)")
+            bad = event("bad-1", "ana@x", "s1", "2026-11-20T10:00:00", 1)
+            ingest(conn, [event("e1", "ana@x", "s1", "2026-11-20T10:00:00Z", 0.5),
+                          event("e2", "bob@x", "s2", "2026-11-21T10:00:00Z", 2), bad])
+            ingest(conn, [bad])
+            ingest(conn, [bad])
+            before = {name: conn.execute(sql).fetchall() for name, sql in reports.items()}
+            assert conn.execute("SELECT count(*) FROM user_metrics.rejected_events").fetchone()[0] == 3
+            with conn.transaction():
+                conn.execute("SET LOCAL citus.enable_ddl_propagation = off")
+                conn.execute("ALTER EXTENSION user_metrics UPDATE")
+            assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'user_metrics'"
+                                ).fetchone()[0] == CURRENT
+            assert {name: conn.execute(sql).fetchall() for name, sql in reports.items()} == before
+            assert conn.execute("SELECT times_received FROM user_metrics.rejected_events").fetchall() == [(3,)]
+            assert conn.execute(COUNTS).fetchone() == conn.execute(HEALTH_COUNTS).fetchone() == (2, 2, 2, 1)
+            summary = ingest(conn, [event("e1", "ana@x", "s1", "2026-11-20T10:00:00Z", 0.5),
+                                    event("e3", "ana@x", "s1", "2026-11-20T10:00:00Z", 0.25), bad])
+            assert (summary["accepted"], summary["duplicates"], summary["rejected"]) == (1, 1, 1)
+            assert conn.execute("SELECT times_received FROM user_metrics.rejected_events").fetchall() == [(4,)]
+            assert conn.execute("SELECT total_talked_time::text FROM user_metrics.aggregate_user_metrics('ana@x')"
+                                ).fetchone()[0] == "0.75"
+    finally:
+        drop_citus_database("um_citus_from_030")

@@ -13,10 +13,10 @@ CLUSTER_SH = ROOT / "scripts" / "cluster.sh"
 RUN_DIR = Path(os.environ.get("USER_METRICS_RUN_DIR", "/var/tmp/user_metrics"))
 
 
-def pg_bin(name):
+def pg_bin(name, pg_config=None):
     """A program of the PostgreSQL under test (PG_CONFIG, as scripts/common.sh sets
-    it): pg_dump refuses a server of a newer major version."""
-    pg_config = os.environ.get("PG_CONFIG", "pg_config")
+    it), or of the one of pg_config: pg_dump refuses a server of a newer major version."""
+    pg_config = pg_config or os.environ.get("PG_CONFIG", "pg_config")
     bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
                             check=True).stdout.strip()
     return f"{bindir}/{name}"
@@ -43,28 +43,40 @@ def tool_env(dsn):
             "PGUSER": params.get("user", "postgres")}
 
 
-def run_tool(dsn, *args, pgoptions=None, check=True):
-    """Runs a PostgreSQL client program against the server of dsn; unless check is
-    false, fails on a non-zero exit. pgoptions: settings for its sessions (PGOPTIONS)."""
+def run_tool(dsn, *args, pgoptions=None, check=True, pg_config=None):
+    """Runs a PostgreSQL client program (of the PostgreSQL under test, or of the one
+    of pg_config) against the server of dsn; unless check is false, fails on a
+    non-zero exit. pgoptions: settings for its sessions (PGOPTIONS)."""
     env = tool_env(dsn)
     if pgoptions:
         env["PGOPTIONS"] = pgoptions
-    run = subprocess.run([pg_bin(args[0]), *map(str, args[1:])], env=env,
+    run = subprocess.run([pg_bin(args[0], pg_config), *map(str, args[1:])], env=env,
                          capture_output=True, text=True)
     if check:
         assert run.returncode == 0, f"{args[0]} failed:\n{run.stdout}\n{run.stderr}"
     return run
 
 
+def cluster_env(pg_config=None):
+    """The environment of scripts/cluster.sh: the PostgreSQL under test, or the
+    one of pg_config (whose major version the script reads from it)."""
+    if pg_config is None:
+        return None
+    env = {k: v for k, v in os.environ.items() if k != "PG_MAJOR"}
+    return {**env, "PG_CONFIG": str(pg_config)}
+
+
 @contextmanager
-def fresh_cluster(name, port):
-    """A new, empty cluster, removed afterwards. Yields the DSN of its postgres database."""
-    subprocess.run([CLUSTER_SH, "remove", name], check=True)
-    subprocess.run([CLUSTER_SH, "start", name, str(port)], check=True)
+def fresh_cluster(name, port, pg_config=None):
+    """A new, empty cluster, removed afterwards: of the PostgreSQL under test, or of
+    the one of pg_config. Yields the DSN of its postgres database."""
+    env = cluster_env(pg_config)
+    subprocess.run([CLUSTER_SH, "remove", name], check=True, env=env)
+    subprocess.run([CLUSTER_SH, "start", name, str(port)], check=True, env=env)
     try:
         yield cluster_dsn(name, port)
     finally:
-        subprocess.run([CLUSTER_SH, "remove", name], check=True)
+        subprocess.run([CLUSTER_SH, "remove", name], check=True, env=env)
 
 
 @contextmanager

@@ -15,6 +15,14 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "packaging: what Debian packages for PostgreSQL 15 only: our package, the "
                    "Docker image, pg_cron")
+    config.addinivalue_line(
+        "markers", "major_upgrade: moves a database from the PostgreSQL of "
+                   "USER_METRICS_UPGRADE_FROM_PG_CONFIG to the one under test; run once, in the "
+                   "PostgreSQL 18 phase")
+    config.addinivalue_line(
+        "markers", "source_install: installs releases from source with cargo pgrx install into "
+                   "the PostgreSQL under test; run once, in the PostgreSQL 18 phase, where the "
+                   "test command installs from source too")
 
 
 def _base_dsn():

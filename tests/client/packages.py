@@ -27,6 +27,13 @@ def install_package(deb):
     assert run.returncode == 0, run.stdout + run.stderr
 
 
+def release_library(version):
+    """The library a release's functions name, as scripts/common.sh's
+    release_library names its file: one library for every version up to 0.2.0,
+    one per version from 0.3.0 on."""
+    return "$libdir/user_metrics" if version in ("0.1.0", "0.2.0") else f"user_metrics-{version}"
+
+
 def libraries(conn):
     """The libraries the extension's C functions name."""
     return {row[0] for row in conn.execute(

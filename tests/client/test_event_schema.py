@@ -28,9 +28,15 @@ def test_schema_agrees_with_ingest_metrics_on_the_sample_data(db):
         {"user": {"email": "a@x"}, "session": {"id": "s", "started_at": 0, "device": {"os": 7}},
          "metrics": {"talked_time": 1}},
     ]
+    # E-mail addresses on either side of the mailbox rule.
+    addresses = ["o'neil+metrics@example.ie", "用户@例子.广告", "a@b", "mailto:ana@example.com",
+                 "Ana <ana@example.com>", " ana@example.com", '"ana"@example.com', "ana@[192.0.2.1]",
+                 "ana..lima@example.com", "ana@example.com.", "ana@-x.com", "ana@x\u00a0"]
+    events += [{"user": {"email": a}, "session": {"id": "s", "started_at": 0}, "metrics": {"talked_time": 1}}
+               for a in addresses]
     summary = db.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(events),)).fetchone()[0]
     refused = {e["index"]: e["code"] for e in summary["errors"]}
-    assert len(refused) == 11
+    assert len(refused) == 11 + 9
     for index, event in enumerate(events):
         contract_error = index in refused
         schema_valid = validator.is_valid(event)

@@ -1,13 +1,18 @@
 """forget_user over a real connection: afterwards no column of any table of the
 schema, and no line of a pg_dump, holds the erased address or name, in any form;
-the audit row holds neither; the user's old events sent again leave no trace."""
+the audit row holds neither; the user's old events sent again leave no trace.
+The README's query finds mentions in other users' rows; its steps for what stays
+on disk leave the address in no file of the database nor of pg_wal."""
 import json
+import os
+import re
+import unicodedata
 from pathlib import Path
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from clusters import run_tool
+from clusters import extra_port, fresh_cluster, fresh_database, main_cluster, run_tool
 from events import event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,3 +127,119 @@ def test_only_an_admin_may_forget(dsn, db):
             raise AssertionError("a reader and writer could erase a user")
         except psycopg.errors.InsufficientPrivilege:
             pass
+
+
+def readme_section(title):
+    readme = (ROOT / "README.md").read_text()
+    return readme.split(f"\n{title}\n", 1)[1].split("\n#", 1)[0]
+
+
+def sql_blocks(text):
+    return re.findall(r"```sql\n(.*?)```", text, re.S)
+
+
+def test_the_readme_query_finds_mentions_in_other_users_rows(db):
+    db.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb([
+        event("a1", "ana@example.com", "s-a1", "2026-11-16T09:00:00Z", 1),
+        event("b1", "bob@example.com", "s-b1", "2026-11-16T09:00:00Z", 1,
+              user__name="Bob, for ANA@example.com", session__device={"shared_with": "ana@example.com"}),
+        event("c1", "carl@example.com", "ana@example.com-phone", "2026-11-16T09:00:00Z", 1),
+        event("ana@example.com#1", "dora@example.com", "s-d1", "2026-11-16T09:00:00Z", 1),
+        event("e1", "email=ana@example.com", "s-e1", "2026-11-16T09:00:00Z", 1),
+        event("f1", "fred@example.com", "s-f1", "2026-11-16T09:00:00Z", 1),
+    ]),))
+    section = readme_section("### `forget_user(email text) RETURNS jsonb`: the right to erasure")
+    [query] = [block for block in sql_blocks(section.split("#### ", 1)[0]) if "strpos" in block]
+    removed = db.execute("SELECT user_metrics.forget_user('ana@example.com')").fetchone()[0]
+    assert removed["users"] == 1
+    found = sorted(db.execute(query).fetchall())
+    assert found == [("events", "dora@example.com"), ("sessions", "bob@example.com"),
+                     ("sessions", "carl@example.com"), ("users", "bob@example.com"),
+                     ("users", "email=ana@example.com")], found
+
+
+# Zoë, erased in the test below, in the forms an app sends: stored, in the
+# quarantine in every form forget_user must recognise, and in the statistics.
+ERASED = "zoë.erasable@example.com"
+ERASED_NAME = "Zoë Lima-Erasable"
+ERASED_FORMS = [ERASED, ERASED.upper(), unicodedata.normalize("NFD", ERASED)]
+OTHER = "ana.lima@example.com"
+
+
+def zoe_events():
+    started = "2026-11-16T09:00:00Z"
+    return [
+        event("z1", ERASED_FORMS[0], "s-z1", started, 10, user__name=ERASED_NAME,
+              session__device={"owner": ERASED_FORMS[1]}),
+        event("z2", ERASED_FORMS[2], "s-z2", started, 5),
+        event("z-padded", f"  {ERASED_FORMS[1]} ", "s-z3", started, 1),
+        {"event_id": "z-sentence", "note": f"call {ERASED_NAME} <{ERASED_FORMS[2]}> back"},
+        {"event_id": "z-key", "session": {"device": {ERASED_FORMS[1]: "owner"}}},
+    ]
+
+
+def files_holding(datadir, oid, needles):
+    """Every file under the database's directory and pg_wal holding one of the
+    needles' UTF-8 bytes, with the needle."""
+    found = set()
+    for top in (datadir / "base" / str(oid), datadir / "pg_wal"):
+        for root, _, names in os.walk(top):
+            for name in names:
+                path = Path(root) / name
+                try:
+                    data = path.read_bytes()
+                except FileNotFoundError:
+                    continue  # a file removed while the scan ran
+                for needle in needles:
+                    if needle.encode() in data:
+                        found.add((str(path.relative_to(datadir)), needle))
+    return found
+
+
+def test_after_the_readme_steps_no_file_of_the_database_holds_the_address(tmp_path):
+    steps = sql_blocks(readme_section("#### What stays on disk, and how to remove it"))
+    assert len(steps) == 2 and "wal_recycle" in steps[0] and "VACUUM (FULL" in steps[1], steps
+    name, _ = main_cluster()
+    with fresh_cluster(f"{name}-erase", extra_port(7)) as server:
+        url = fresh_database(server, "erasure")
+        needles = ERASED_FORMS + [ERASED_NAME]
+        with psycopg.connect(url, autocommit=True) as conn:
+            # A compressed page or value would hide bytes from the scan, not from a reader.
+            assert conn.execute("SHOW wal_compression").fetchone()[0] == "off"
+            datadir = Path(conn.execute("SHOW data_directory").fetchone()[0])
+            oid = conn.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()[0]
+            sample = json.loads((ROOT / "sample" / "events.json").read_text())
+            conn.execute("SELECT user_metrics.ingest_metrics(%s)", (Jsonb(sample + zoe_events()),))
+            conn.execute("ANALYZE")
+            conn.execute("CHECKPOINT")
+            table_files = {t: conn.execute("SELECT pg_relation_filepath(%s)", (t,)).fetchone()[0]
+                           for t in ("user_metrics.users", "user_metrics.rejected_events",
+                                     "pg_catalog.pg_statistic")}
+            before = {path for path, _ in files_holding(datadir, oid, needles)}
+            # The scan sees the address where it is: the tables, the statistics, the WAL.
+            assert set(table_files.values()) <= before, (table_files, before)
+            assert any(path.startswith("pg_wal/") for path in before), before
+
+            removed = conn.execute("SELECT user_metrics.forget_user(%s)", (ERASED_FORMS[1],)).fetchone()[0]
+            assert (removed["users"], removed["sessions"], removed["events"], removed["quarantined"]) \
+                == (1, 2, 2, 3), removed
+            # A plain VACUUM leaves the bytes in the table files.
+            conn.execute("VACUUM user_metrics.users, user_metrics.sessions, user_metrics.events, "
+                         "user_metrics.rejected_events")
+            conn.execute("CHECKPOINT")
+            after_vacuum = {path for path, _ in files_holding(datadir, oid, needles)}
+            assert after_vacuum & {table_files["user_metrics.users"], table_files["user_metrics.rejected_events"]}
+
+        # The README's steps, as written, statement by statement as psql runs a file.
+        for n, block in enumerate(steps):
+            script = tmp_path / f"step-{n}.sql"
+            script.write_text(block)
+            run_tool(url, "psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
+                     "--dbname=erasure", f"--file={script}")
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            assert conn.execute("SELECT count(*) FROM user_metrics.users WHERE email = %s",
+                                (OTHER,)).fetchone()[0] == 1
+        assert files_holding(datadir, oid, needles) == set()
+        # Everyone else's data is still there, and the scan still sees it.
+        assert files_holding(datadir, oid, [OTHER])

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from clusters import fresh_database, pg_bin, tool_env
+from packages import deb_version, release_library
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -111,7 +112,9 @@ def test_the_debian_package_is_installed_and_used(dsn):
     pkglibdir = subprocess.run(["pg_config", "--pkglibdir"], capture_output=True, text=True, check=True).stdout.strip()
     # This version's library, and the previous release's that its databases use
     # until their update.
-    for library in (f"user_metrics-{VERSION}.so", "user_metrics.so"):
+    previous = deb_version(os.environ["USER_METRICS_TEST_PREVIOUS_DEB"])
+    assert previous != VERSION
+    for library in (f"user_metrics-{VERSION}.so", release_library(previous).replace("$libdir/", "") + ".so"):
         owner = subprocess.run(["dpkg", "-S", f"{pkglibdir}/{library}"], capture_output=True, text=True)
         assert owner.stdout.startswith(f"{package}:"), owner.stdout + owner.stderr
     url = fresh_database(dsn, "user_metrics_from_deb", with_extension=True)

@@ -14,7 +14,8 @@ import pytest
 
 from clusters import drop_database, fresh_database
 from continuous_load import ContinuousLoad, expected_sessions, stored_sessions
-from packages import deb_version, extension_version, install_package, libraries, package_files
+from packages import (deb_version, extension_version, install_package, libraries, package_files,
+                      release_library)
 from test_upgrade import CURRENT, catalog
 
 pytestmark = pytest.mark.packaging
@@ -35,7 +36,7 @@ def test_update_from_the_previous_release_under_load(dsn):
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute("CREATE EXTENSION user_metrics")
             assert extension_version(admin) == previous
-            assert libraries(admin) == {"$libdir/user_metrics"}
+            assert libraries(admin) == {release_library(previous)}
 
             load = ContinuousLoad([url], CONNECTIONS).start()
             time.sleep(BEFORE)

@@ -3,6 +3,7 @@ against a fresh database of the throwaway cluster that scripts/test.sh runs
 (USER_METRICS_TEST_DSN), on USER_METRICS_HTTP_TEST_PORT (55605 by default) and
 the port after it (a second server, for the shutdown test)."""
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import requests
+from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 # The client tier's helpers: event builders, fresh databases.
@@ -30,6 +32,9 @@ BOGUS_ROLE = "http_bogus_reader"
 BODY_LIMIT = 1024 * 1024
 TIMEOUT_MS = 4000
 POOL_SIZE = 6
+HEADER_TIMEOUT_MS = 2000
+BODY_TIMEOUT_MS = 3000
+KEEPALIVE_TIMEOUT_MS = 3000
 
 
 def _base_dsn():
@@ -58,8 +63,10 @@ def server_conninfo(dsn):
 
 
 class Server:
-    def __init__(self, dsn, port, tmp, wait_status=200, **settings):
-        self.url = f"http://127.0.0.1:{port}"
+    def __init__(self, dsn, port, tmp, wait_status=200, open_files=None, ca=None, **settings):
+        # ca: with TLS settings, the CA file that clients verify the server with.
+        self.url = f"{'https' if ca else 'http'}://127.0.0.1:{port}"
+        self.verify = str(ca) if ca else True
         self.tokens_file = tmp / f"tokens-{port}"
         self.tokens_file.unlink(missing_ok=True)
         self.tokens = {role: self.make_token(role)
@@ -72,14 +79,22 @@ class Server:
                "USER_METRICS_HTTP_POOL_SIZE": str(POOL_SIZE),
                "USER_METRICS_HTTP_BODY_LIMIT": str(BODY_LIMIT),
                "USER_METRICS_HTTP_TIMEOUT_MS": str(TIMEOUT_MS),
+               "USER_METRICS_HTTP_HEADER_TIMEOUT_MS": str(HEADER_TIMEOUT_MS),
+               "USER_METRICS_HTTP_BODY_TIMEOUT_MS": str(BODY_TIMEOUT_MS),
+               "USER_METRICS_HTTP_KEEPALIVE_TIMEOUT_MS": str(KEEPALIVE_TIMEOUT_MS),
                **settings}
         self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen([BINARY], env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        # open_files: the server's limit of open files (soft and hard), as
+        # `ulimit -n` would set it.
+        limit = None if open_files is None else \
+            (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files)))
+        self.process = subprocess.Popen([BINARY], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        preexec_fn=limit)
         deadline = time.monotonic() + 20
         while True:
             assert self.process.poll() is None, self.log_text()
             try:
-                if requests.get(self.url + "/health", timeout=2).status_code == wait_status:
+                if requests.get(self.url + "/health", timeout=2, verify=self.verify).status_code == wait_status:
                     break
             except requests.ConnectionError:
                 pass
@@ -90,6 +105,17 @@ class Server:
         run = subprocess.run([BINARY, "token", role, self.tokens_file], capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
         return run.stdout.strip()
+
+    def add_token(self, role):
+        """A new token for `role`, taken in by the running server (SIGHUP)."""
+        token = self.make_token(role)
+        reloads = self.log_text().count("reloaded the token file")
+        self.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while self.log_text().count("reloaded the token file") <= reloads:
+            assert time.monotonic() < deadline, self.log_text()
+            time.sleep(0.05)
+        return token
 
     def headers(self, role):
         return {"Authorization": f"Bearer {self.tokens[role]}"}
@@ -121,6 +147,31 @@ def server(dsn, tmp_path_factory):
     server = Server(dsn, PORT, tmp_path_factory.mktemp("http"))
     yield server
     assert server.stop() == 0, server.log_text()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium (scripts/install.sh --python installs it), driven by
+    Playwright, which downloads no browser of its own here."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+def wait_until(page, expression, timeout=20):
+    """Waits until a JavaScript expression is true in the page. (Playwright's
+    wait_for_function evaluates it with eval, which the page's
+    Content-Security-Policy rightly forbids; evaluate does not.)"""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout} s: {expression}"
+        time.sleep(0.05)
 
 
 @pytest.fixture

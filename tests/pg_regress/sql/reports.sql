@@ -35,3 +35,14 @@ SELECT * FROM user_metrics.get_session_details('no-such-session');
 -- The week before 2026-11-23 00:00 UTC: s-c1 starts exactly at the end, so it is out.
 SELECT * FROM user_metrics.generate_weekly_report('2026-11-23T00:00:00Z');
 SELECT * FROM user_metrics.generate_weekly_report('2026-11-30T00:00:00Z');
+
+-- Activity per calendar day in a time zone, every day of the range listed (the
+-- 16th and the 20th are Monday and Friday); then per week, from Monday.
+SELECT * FROM user_metrics.generate_activity_report('2026-11-15', '2026-11-21', 'Europe/Berlin');
+SELECT * FROM user_metrics.generate_activity_report('2026-11-02', '2026-11-29', 'UTC', 'week');
+SELECT * FROM user_metrics.generate_activity_report('2026-11-21', '2026-11-15', 'UTC');
+
+-- One user's sessions, by start, in the columns of get_session_details.
+SELECT session_id, started_at, talked_time, event_count
+FROM user_metrics.get_user_sessions('ANA@example.com');
+SELECT session_id FROM user_metrics.get_user_sessions('bob@example.com', since => '2026-11-10');

@@ -6,7 +6,7 @@ SELECT p.proname AS function,
        p.proacl AS privileges
 FROM pg_proc AS p
 WHERE p.pronamespace = 'user_metrics'::regnamespace
-ORDER BY p.proname;
+ORDER BY p.proname, pg_get_function_arguments(p.oid) COLLATE "C";
 -- Only the owner has rights on the tables and the schema, apart from USAGE for the roles.
 SELECT c.relname, c.relkind, c.relacl FROM pg_class AS c
 WHERE c.relnamespace = 'user_metrics'::regnamespace AND c.relkind IN ('r', 'S')
