@@ -16,9 +16,9 @@
 #      crashes, hostile input, roles, upgrades, and the Docker files and Debian
 #      package, which are made for PostgreSQL 15); then the four driver
 #      examples (examples/: Node.js, Java, Rust, Python) on a cluster of their
-#      own (examples, port 55437), checked by scripts/examples.sh; then
+#      own (examples, port 25437), checked by scripts/examples.sh; then
 #      user-metrics-http (release build) over real HTTP against the test cluster
-#      (tests/http), its servers on HTTP_TEST_PORT (55605) and the seven ports
+#      (tests/http), its servers on HTTP_TEST_PORT (25605) and the seven ports
 #      after it, with the dashboard in Debian's chromium (Playwright) and
 #      ./scripts/demo.sh run as written (its own cluster and server);
 #   5. on PostgreSQL 18: the release build, installed with cargo pgrx install
@@ -33,9 +33,14 @@ source "$(dirname "$0")/common.sh"
 
 TEST_PORT="${TEST_PORT:-55433}"
 TEST_PORT_PG18="${TEST_PORT_PG18:-55435}"
-HTTP_TEST_PORT="${HTTP_TEST_PORT:-55605}"
-EXAMPLES_PORT="${EXAMPLES_PORT:-55437}"
-CITUS_PORT="${CITUS_PORT:-55440}"
+# The servers that listen on TCP (user-metrics-http, the examples' cluster, the
+# Citus nodes) take ports below Linux's range for outgoing connections
+# (32768-60999): the tests open thousands of loopback connections, and a listener
+# cannot bind a port that one of them still holds, even in TIME_WAIT. The other
+# clusters listen on Unix sockets only.
+HTTP_TEST_PORT="${HTTP_TEST_PORT:-25605}"
+EXAMPLES_PORT="${EXAMPLES_PORT:-25437}"
+CITUS_PORT="${CITUS_PORT:-25440}"
 export CITUS_PORT
 started=$SECONDS
 

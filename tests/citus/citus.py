@@ -15,7 +15,7 @@ RUN_DIR = Path(os.environ.get("USER_METRICS_RUN_DIR", "/var/tmp/user_metrics"))
 # The cluster's name, as scripts/citus_cluster.sh takes it: its nodes live in
 # $USER_METRICS_RUN_DIR/$CITUS_CLUSTER-<node>.
 CLUSTER = os.environ.get("CITUS_CLUSTER", "citus")
-COORDINATOR_PORT = int(os.environ.get("USER_METRICS_CITUS_PORT", "55440"))
+COORDINATOR_PORT = int(os.environ.get("USER_METRICS_CITUS_PORT", "25440"))
 # (name, port) of every node scripts/citus_cluster.sh starts, the coordinator first.
 NODES = [("coordinator", COORDINATOR_PORT), ("worker1", COORDINATOR_PORT + 1),
          ("worker2", COORDINATOR_PORT + 2)]

@@ -1,6 +1,6 @@
 """Tests of user-metrics-http over real HTTP: the release binary, started here
 against a fresh database of the throwaway cluster that scripts/test.sh runs
-(USER_METRICS_TEST_DSN), on USER_METRICS_HTTP_TEST_PORT (55605 by default) and
+(USER_METRICS_TEST_DSN), on USER_METRICS_HTTP_TEST_PORT (25605 by default, as scripts/test.sh sets it) and
 the port after it (a second server, for the shutdown test)."""
 import os
 import resource
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests" / "client"))
 
 from clusters import empty_tables, fresh_database  # noqa: E402
 BINARY = Path(os.environ.get("USER_METRICS_HTTP_BIN", ROOT / "target" / "release" / "user-metrics-http"))
-PORT = int(os.environ.get("USER_METRICS_HTTP_TEST_PORT", "55605"))
+PORT = int(os.environ.get("USER_METRICS_HTTP_TEST_PORT", "25605"))
 DATABASE = "user_metrics_http"
 # The server's login role: no rights of its own (NOINHERIT), it acts as the
 # roles it is granted, one per pool. bogus_reader is named like a reader but the
