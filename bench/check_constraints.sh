@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# What the CHECK constraints cost a one-event call: three databases of one
+# throwaway cluster (port BENCH_PORT, 55438 by default), measured in turn with
+# pgbench (bench/one_event_per_call.sql, -M prepared, CLIENTS clients, SECONDS
+# seconds, ROUNDS rounds):
+#   installed  the extension as CREATE EXTENSION makes it;
+#   joined     the CHECK conditions of users, sessions, events and
+#              ingest_counters joined by AND into one CHECK per table;
+#   none       no CHECK on those four tables.
+# PostgreSQL reads and prepares the CHECK expressions of a table for every
+# statement that writes it; this tells whether the cost follows the constraints or
+# their conditions. Prints calls/s per round. Not part of the test command.
+#
+#   bench/check_constraints.sh
+#   ROUNDS=5 SECONDS_PER_RUN=30 CLIENTS=16 bench/check_constraints.sh
+source "$(dirname "$0")/../scripts/common.sh"
+
+BENCH_PORT="${BENCH_PORT:-55438}"
+ROUNDS="${ROUNDS:-3}"
+SECONDS_PER_RUN="${SECONDS_PER_RUN:-20}"
+CLIENTS="${CLIENTS:-8}"
+cluster="$(cluster_name bench-checks)"
+socket_dir="$USER_METRICS_RUN_DIR/$cluster"
+variants=(installed joined none)
+
+cd "$REPO_ROOT"
+say "Building and installing user_metrics (release)"
+# shellcheck disable=SC2046
+cargo pgrx install --release $(pgrx_install_flags)
+
+psql_bench() {
+    "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$socket_dir" -p "$BENCH_PORT" -U postgres "$@"
+}
+cleanup() { "$REPO_ROOT/scripts/cluster.sh" remove "$cluster" || true; }
+trap cleanup EXIT
+
+say "Starting a throwaway PostgreSQL $PG_MAJOR ($cluster, port $BENCH_PORT)"
+"$REPO_ROOT/scripts/cluster.sh" remove "$cluster"
+"$REPO_ROOT/scripts/cluster.sh" start "$cluster" "$BENCH_PORT"
+psql_bench -d postgres -c "ALTER SYSTEM SET shared_buffers = '2GB'" \
+    -c "ALTER SYSTEM SET max_wal_size = '8GB'" -c "ALTER SYSTEM SET checkpoint_timeout = '30min'"
+"$REPO_ROOT/scripts/cluster.sh" stop "$cluster"
+"$REPO_ROOT/scripts/cluster.sh" start "$cluster" "$BENCH_PORT"
+for variant in "${variants[@]}"; do
+    psql_bench -d postgres -c "CREATE DATABASE checks_$variant"
+    psql_bench -d "checks_$variant" -c "SET client_min_messages = error" -c "CREATE EXTENSION user_metrics"
+done
+
+# The four tables' CHECK constraints, each table's replaced by what $1 says:
+# 'joined' (one CHECK with every condition) or 'none'.
+reshape_checks() {
+    psql_bench -d "checks_$1" -v variant="$1" <<'SQL'
+SET bench.variant = :'variant';
+DO $$
+DECLARE
+    tables CONSTANT text[] := ARRAY['users', 'sessions', 'events', 'ingest_counters'];
+    t text;
+    conditions text;
+    c record;
+BEGIN
+    FOREACH t IN ARRAY tables LOOP
+        SELECT string_agg('(' || pg_get_expr(k.conbin, k.conrelid) || ')', ' AND ' ORDER BY k.conname)
+        INTO conditions
+        FROM pg_constraint AS k
+        WHERE k.conrelid = format('user_metrics.%I', t)::regclass AND k.contype = 'c';
+        FOR c IN SELECT k.conname FROM pg_constraint AS k
+                 WHERE k.conrelid = format('user_metrics.%I', t)::regclass AND k.contype = 'c' LOOP
+            EXECUTE format('ALTER TABLE user_metrics.%I DROP CONSTRAINT %I', t, c.conname);
+        END LOOP;
+        IF current_setting('bench.variant') = 'joined' THEN
+            EXECUTE format('ALTER TABLE user_metrics.%I ADD CONSTRAINT %I CHECK (%s)',
+                           t, t || '_checks', conditions);
+        END IF;
+    END LOOP;
+END $$;
+SQL
+}
+reshape_checks joined
+reshape_checks none
+for variant in "${variants[@]}"; do
+    echo "$variant: $(psql_bench -d "checks_$variant" -At -c "
+        SELECT count(*) || ' CHECK constraints on the four tables'
+        FROM pg_constraint
+        WHERE contype = 'c' AND conrelid IN ('user_metrics.users'::regclass, 'user_metrics.sessions'::regclass,
+                                             'user_metrics.events'::regclass, 'user_metrics.ingest_counters'::regclass)")"
+done
+
+script="$(mktemp -d)"
+chmod 755 "$script"
+sed 's/:function(/user_metrics.ingest_metrics(/' bench/one_event_per_call.sql >"$script/one_event.sql"
+chmod 644 "$script/one_event.sql"
+
+say "pgbench, one event per call, $CLIENTS clients, $SECONDS_PER_RUN s, $ROUNDS rounds (calls/s)"
+for round in $(seq "$ROUNDS"); do
+    line="round $round"
+    for variant in "${variants[@]}"; do
+        psql_bench -d "checks_$variant" \
+            -c "TRUNCATE user_metrics.events, user_metrics.sessions, user_metrics.users, user_metrics.counters, user_metrics.ingest_counters" \
+            -c "CHECKPOINT"
+        tps=$(as_pg_user "$(pg_bindir)/pgbench" -n -M prepared -h "$socket_dir" -p "$BENCH_PORT" -U postgres \
+            -c "$CLIENTS" -j 2 -T "$SECONDS_PER_RUN" -f "$script/one_event.sql" -D users=10000 "checks_$variant" |
+            awk '/^tps =/ { printf "%d", $3 }')
+        line="$line   $variant $tps"
+    done
+    echo "$line"
+done
+rm -rf "$script"
