@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What the CHECK constraints cost a one-event call: three databases of one
 # throwaway cluster (port BENCH_PORT, 55438 by default), measured in turn with
-# pgbench (bench/one_event_per_call.sql, -M prepared, CLIENTS clients, SECONDS
-# seconds, ROUNDS rounds):
+# pgbench (bench/one_event_per_call.sql, -M prepared, CLIENTS clients,
+# SECONDS_PER_RUN seconds, ROUNDS rounds):
 #   installed  the extension as CREATE EXTENSION makes it;
 #   joined     the CHECK conditions of users, sessions, events and
 #              ingest_counters joined by AND into one CHECK per table;
@@ -55,21 +55,21 @@ DO $$
 DECLARE
     tables CONSTANT text[] := ARRAY['users', 'sessions', 'events', 'ingest_counters'];
     t text;
-    conditions text;
+    conditions text[];
     c record;
 BEGIN
     FOREACH t IN ARRAY tables LOOP
-        SELECT string_agg('(' || pg_get_expr(k.conbin, k.conrelid) || ')', ' AND ' ORDER BY k.conname)
-        INTO conditions
-        FROM pg_constraint AS k
-        WHERE k.conrelid = format('user_metrics.%I', t)::regclass AND k.contype = 'c';
-        FOR c IN SELECT k.conname FROM pg_constraint AS k
-                 WHERE k.conrelid = format('user_metrics.%I', t)::regclass AND k.contype = 'c' LOOP
+        conditions := '{}';
+        FOR c IN SELECT k.conname, pg_get_expr(k.conbin, k.conrelid) AS condition
+                 FROM pg_constraint AS k
+                 WHERE k.conrelid = format('user_metrics.%I', t)::regclass AND k.contype = 'c'
+                 ORDER BY k.conname LOOP
+            conditions := conditions || format('(%s)', c.condition);
             EXECUTE format('ALTER TABLE user_metrics.%I DROP CONSTRAINT %I', t, c.conname);
         END LOOP;
         IF current_setting('bench.variant') = 'joined' THEN
             EXECUTE format('ALTER TABLE user_metrics.%I ADD CONSTRAINT %I CHECK (%s)',
-                           t, t || '_checks', conditions);
+                           t, t || '_checks', array_to_string(conditions, ' AND '));
         END IF;
     END LOOP;
 END $$;

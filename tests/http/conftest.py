@@ -1,7 +1,7 @@
 """Tests of user-metrics-http over real HTTP: the release binary, started here
 against a fresh database of the throwaway cluster that scripts/test.sh runs
-(USER_METRICS_TEST_DSN), on USER_METRICS_HTTP_TEST_PORT (25605 by default, as scripts/test.sh sets it) and
-the port after it (a second server, for the shutdown test)."""
+(USER_METRICS_TEST_DSN), on USER_METRICS_HTTP_TEST_PORT (25605 by default, as
+scripts/test.sh sets it) and the ports after it."""
 import os
 import resource
 import signal
