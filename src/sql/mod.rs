@@ -15,4 +15,4 @@ mod run;
 pub use convert::{count, optional_timestamptz, timestamptz};
 pub use queries::*;
 pub(crate) use rows::{column, parameter_rows, result_row, ParameterRows, ResultRow};
-pub use run::{citus_loaded, ignore, read, write, write_count, Args};
+pub use run::{citus_loaded, ignore, read, write, write_count, write_planned_once, Args};

@@ -16,7 +16,9 @@ macro_rules! statement {
     };
 }
 
-// Ingestion, in the order one call runs them.
+// Ingestion: a call of one event, in one statement when it can be;
+statement!(STORE_ONE, "store_one");
+// and any other call, in the order it runs them.
 statement!(LOOKUP, "lookup");
 statement!(WRITE_USERS, "write_users");
 statement!(STORE, "store");

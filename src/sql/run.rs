@@ -141,13 +141,19 @@ fn longest_array(args: &[DatumWithOid<'_>]) -> Option<usize> {
 fn run<T>(
     statement: &Statement,
     writes: bool,
+    generic: bool,
     args: impl FnOnce() -> Result<Args>,
     read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
     let _watch = crate::elog::watch();
     Spi::connect_mut(|_client| {
         let args = args()?;
-        let plan = plan::kept(statement, &args, planning(&args))?;
+        let planning = if generic {
+            Planning::Generic
+        } else {
+            planning(&args)
+        };
+        let plan = plan::kept(statement, &args, planning)?;
         plan.execute(&args, writes, read)
     })
 }
@@ -158,7 +164,19 @@ pub fn write<T>(
     args: impl FnOnce() -> Result<Args>,
     read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
-    run(statement, true, args, read)
+    run(statement, true, false, args, read)
+}
+
+/// Runs a statement that changes data, on a plan made once per backend without
+/// its arguments' values, whatever PostgreSQL's plan cache would choose: for a
+/// statement of scalar arguments whose plan does not depend on them (every row it
+/// touches is found by its key); see `run`.
+pub fn write_planned_once<T>(
+    statement: &Statement,
+    args: impl FnOnce() -> Result<Args>,
+    read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    run(statement, true, true, args, read)
 }
 
 /// Runs a read-only statement; see `run`. Before the calling transaction has
@@ -169,7 +187,7 @@ pub fn read<T>(
     args: impl FnOnce() -> Result<Args>,
     read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
-    run(statement, false, args, read)
+    run(statement, false, false, args, read)
 }
 
 /// For statements whose result rows are not needed.

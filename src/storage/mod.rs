@@ -1,6 +1,7 @@
 //! Every write to the extension's tables: users, sessions, events, the quarantine
 //! and the counters, for ingestion, replay, erasure and retention. Set-based: each
-//! step of a batch is one statement over arrays, whatever the number of events.
+//! step of a batch is one statement over arrays, whatever the number of events;
+//! a call of one event is one statement in all (`store_one`).
 
 pub mod counters;
 mod erasure;
@@ -13,6 +14,7 @@ mod retention;
 pub mod sequences;
 pub mod sessions;
 mod store;
+mod store_one;
 mod table_locks;
 pub mod users;
 mod verdicts;
@@ -22,5 +24,6 @@ pub use quarantine::Quarantined;
 pub use retention::purge;
 pub use sequences::resync_sequences;
 pub use store::store_events;
+pub use store_one::{store_one, OneEvent};
 pub use table_locks::lock_written_tables;
 pub use verdicts::Outcome;

@@ -1,0 +1,140 @@
+-- A call of one event, stored in this one statement, with the call's counters and
+-- statistics: the seed's own shape (one event per request) costs one statement
+-- start, not the four of the general path (lookup, users, store, counters), whose
+-- plans are built for arrays of any length.
+--
+-- $1: the user key; $2: the e-mail in canonical form; $3: the event's user name
+-- or NULL; $4: the client's session id; $5..$13: what the event adds to its
+-- session (started_at, ended_at, device as JSON text, event_count,
+-- talked_time, microphone_used, speaker_used, sentiment_sum, sentiment_count);
+-- $14..$19: the event (event_id or NULL, recorded_at or NULL for now(),
+-- talked_time, microphone_used, speaker_used, voice_sentiment); $20: this
+-- backend's counters slot; $21: when the call started, in microseconds since the
+-- Unix epoch (the call's time is counted up to the end of this statement's writes).
+--
+-- It stores only what it can store exactly as the general path would; for any
+-- other case it writes nothing and says so (`fits` false, or no `session`), and
+-- the caller runs the general path:
+-- - an erased user (forgotten_users: whether the event is kept depends on its
+--   session's start), a key that another e-mail holds, a new name for the user;
+-- - a user or session that a concurrent call created after this statement's
+--   snapshot (the INSERT skips it, and nothing follows from it).
+-- A repeat (the user stored this event_id before) writes only the statistics.
+--
+-- Locks, in the general path's order (see store.sql), so that the two never
+-- deadlock: the new user's key, then the session (an existing one row-locked by
+-- `locked`, a new one created with the event's totals), then the event's
+-- unique-index entry, then the session's totals, then this backend's counters.
+-- The CTEs run in that order: the final SELECT reads `stored`, which reads
+-- `session` (first `locked`, then `new_session`, which reads `new_user`); then
+-- `added`, `counted` and `stat`.
+--
+-- If a concurrent call stores the same event_id first (after this statement's
+-- snapshot), the INSERT of the event skips it and `stored` is empty although a
+-- session (and a user) may have been created: the counters are not written, and
+-- the caller removes what was created for nothing (delete_sessions,
+-- delete_unused_users) and records the call as a repeat.
+WITH known AS (
+    SELECT u.email, u.name FROM user_metrics.users AS u WHERE u.user_key = $1::bigint
+),
+checks AS (
+    SELECT NOT EXISTS (SELECT FROM user_metrics.forgotten_users AS f WHERE f.user_key = $1::bigint)
+           AND NOT EXISTS (SELECT FROM known AS k
+                           WHERE k.email <> $2::text
+                              OR ($3::text IS NOT NULL AND k.name IS DISTINCT FROM $3::text)) AS fits,
+           EXISTS (SELECT FROM user_metrics.events AS e
+                   WHERE $14::text IS NOT NULL AND e.user_key = $1::bigint AND e.event_id = $14::text)
+           AS repeat
+),
+go AS (
+    SELECT FROM checks AS c WHERE c.fits AND NOT c.repeat
+),
+new_user AS (
+    INSERT INTO user_metrics.users (user_key, email, name)
+    SELECT $1::bigint, $2::text, $3::text FROM go WHERE NOT EXISTS (SELECT FROM known)
+    ON CONFLICT (user_key) DO NOTHING
+    RETURNING user_key
+),
+locked AS (
+    SELECT s.id FROM user_metrics.sessions AS s
+    WHERE s.user_key = $1::bigint AND s.client_session_id = $4::text AND EXISTS (SELECT FROM go)
+    FOR NO KEY UPDATE
+),
+new_session AS (
+    INSERT INTO user_metrics.sessions
+        (user_key, client_session_id, started_at, ended_at, device, event_count, talked_time,
+         microphone_used, speaker_used, sentiment_sum, sentiment_count)
+    SELECT $1::bigint, $4::text, $5::timestamptz, $6::timestamptz, $7::jsonb, $8::bigint, $9::numeric,
+           $10::boolean, $11::boolean, $12::numeric, $13::bigint
+    FROM go
+    WHERE NOT EXISTS (SELECT FROM locked)
+      AND (EXISTS (SELECT FROM known) OR EXISTS (SELECT FROM new_user))
+    ON CONFLICT (user_key, client_session_id) DO NOTHING
+    RETURNING id
+),
+session AS (
+    SELECT l.id FROM locked AS l
+    UNION ALL
+    SELECT n.id FROM new_session AS n
+),
+stored AS (
+    INSERT INTO user_metrics.events
+        (user_key, event_id, session_id, recorded_at, talked_time, microphone_used, speaker_used,
+         voice_sentiment)
+    SELECT $1::bigint, $14::text, s.id, COALESCE($15::timestamptz, now()), $16::numeric,
+           $17::boolean, $18::boolean, $19::numeric
+    FROM session AS s
+    ON CONFLICT (user_key, event_id) DO NOTHING
+    RETURNING session_id
+),
+added AS (
+    UPDATE user_metrics.sessions AS s SET
+        started_at      = LEAST(s.started_at, $5::timestamptz),
+        ended_at        = GREATEST(s.ended_at, $6::timestamptz),
+        device          = COALESCE(s.device, $7::jsonb),
+        event_count     = s.event_count + $8::bigint,
+        talked_time     = s.talked_time + $9::numeric,
+        microphone_used = CASE WHEN $10::boolean IS NULL THEN s.microphone_used
+                               ELSE COALESCE(s.microphone_used, false) OR $10::boolean END,
+        speaker_used    = CASE WHEN $11::boolean IS NULL THEN s.speaker_used
+                               ELSE COALESCE(s.speaker_used, false) OR $11::boolean END,
+        sentiment_sum   = s.sentiment_sum + $12::numeric,
+        sentiment_count = s.sentiment_count + $13::bigint
+    FROM locked AS l, stored AS e
+    WHERE s.user_key = $1::bigint AND s.id = l.id
+    RETURNING s.id
+),
+counted AS (
+    INSERT INTO user_metrics.counters AS c (slot, users, sessions, events, rejected, last_received_at)
+    SELECT $20::integer, (SELECT count(*) FROM new_user), (SELECT count(*) FROM new_session), 1, 0, now()
+    FROM stored
+    ON CONFLICT (slot) DO UPDATE SET
+        users    = c.users + excluded.users,
+        sessions = c.sessions + excluded.sessions,
+        events   = c.events + excluded.events,
+        last_received_at = GREATEST(c.last_received_at, excluded.last_received_at)
+),
+stat AS (
+    INSERT INTO user_metrics.ingest_counters AS c
+        (day, slot, calls, accepted, duplicates, rejected, rejected_by_code, time_us_total, time_us_max)
+    SELECT (now() AT TIME ZONE 'UTC')::date, $20::integer, 1, n.stored, 1 - n.stored, 0, '{}'::jsonb,
+           t.us, t.us
+    FROM checks AS k,
+         (SELECT count(*) AS stored FROM stored) AS n,
+         (SELECT GREATEST(0, (EXTRACT(epoch FROM clock_timestamp()) * 1000000)::bigint - $21::bigint)
+          AS us) AS t
+    WHERE k.fits AND (n.stored = 1 OR k.repeat)
+    ON CONFLICT (day, slot) DO UPDATE SET
+        calls         = c.calls + 1,
+        accepted      = c.accepted + excluded.accepted,
+        duplicates    = c.duplicates + excluded.duplicates,
+        time_us_total = c.time_us_total + excluded.time_us_total,
+        time_us_max   = GREATEST(c.time_us_max, excluded.time_us_max)
+    RETURNING c.slot
+)
+SELECT (SELECT count(*) FROM stored) AS stored,
+       (SELECT count(*) FROM session) AS sessions,
+       (SELECT count(*) FROM added) AS added,
+       (SELECT n.id FROM new_session AS n) AS created_session,
+       (SELECT count(*) FROM new_user) AS created_users,
+       (SELECT count(*) FROM stat) AS recorded

@@ -1,0 +1,124 @@
+//! A call of one valid event (the shape of a client that sends each event as it
+//! happens): stored with the call's counters and statistics in one statement,
+//! `sql/queries/store_one.sql`, when the event needs nothing that statement does
+//! not do. Otherwise that statement writes nothing and the call takes the general
+//! path (`store`), which handles every case; the two take their locks in the same
+//! order, so they never deadlock with each other.
+//!
+//! Not on Citus: there the general path's statements name the batch's users so
+//! that each reaches only their shards, which this statement's mix of tables
+//! (forgotten_users and the counters stay on the coordinator) would not.
+
+use std::collections::HashSet;
+use user_metrics_contract::{session_totals, user_key, Event};
+
+use super::counters::backend_slot;
+use super::sessions::TotalsRow;
+use super::users;
+use super::verdicts::Outcome;
+use crate::error::{Error, Result};
+use crate::sql::*;
+
+/// What the one statement did with the call.
+#[derive(Debug)]
+pub enum OneEvent {
+    /// Stored, or a repeat: with the call's counters and statistics.
+    Recorded(Outcome),
+    /// A repeat of an event that a concurrent call stored after this statement's
+    /// snapshot. The session and user the statement created for it, if any, are
+    /// removed again; the caller records the call (no rows added, one duplicate).
+    RacedRepeat,
+    /// Not a case for this statement; nothing was written.
+    Declined,
+}
+
+result_row! {
+    /// The one row of store_one: see the statement.
+    pub struct StoreOneRow {
+        stored: i64,
+        sessions: i64,
+        added: i64,
+        created_session: Option<i64>,
+        created_users: i64,
+        recorded: i64,
+    }
+}
+
+/// Stores `event`, the call's only one; `call_started_us`: when the call started,
+/// in microseconds since the Unix epoch, for its time in ingest_stats.
+pub fn store_one(event: &Event, call_started_us: i64) -> Result<OneEvent> {
+    let key = user_key(&event.email);
+    let events = std::slice::from_ref(event);
+    let totals = session_totals(events, |_| true);
+    let totals = totals
+        .values()
+        .next()
+        .ok_or_else(|| Error::Internal("one event, no session totals".into()))?;
+    let session = TotalsRow::of(totals)?;
+    let rows = write_planned_once(
+        &STORE_ONE,
+        || {
+            Ok(vec![
+                key.into(),
+                event.email.as_ref().into(),
+                event.name.as_deref().into(),
+                event.session_id.as_ref().into(),
+                session.started_at.into(),
+                session.ended_at.into(),
+                session.device.into(),
+                session.event_count.into(),
+                session.talked_time.into(),
+                session.microphone_used.into(),
+                session.speaker_used.into(),
+                session.sentiment_sum.into(),
+                session.sentiment_count.into(),
+                event.event_id.as_deref().into(),
+                optional_timestamptz(event.recorded_at)?.into(),
+                event.talked_time.to_string().into(),
+                event.microphone_used.into(),
+                event.speaker_used.into(),
+                event.voice_sentiment.map(|s| s.to_string()).into(),
+                backend_slot().into(),
+                call_started_us.into(),
+            ])
+        },
+        StoreOneRow::read,
+    )?;
+    let row = rows
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Internal("store_one returned no row".into()))?;
+    if row.stored == 1 && row.created_session.is_none() && row.added != 1 {
+        // Stored in an existing session whose totals were not added to: the
+        // totals would no longer be exact (cannot happen: the session is locked).
+        return Err(Error::Internal(
+            "store_one stored an event without adding it to its session".into(),
+        ));
+    }
+    if row.recorded == 1 {
+        return Ok(OneEvent::Recorded(if row.stored == 1 {
+            Outcome::Stored
+        } else {
+            Outcome::Duplicate
+        }));
+    }
+    // Not recorded: nothing was stored. Whatever was created for the event goes.
+    if let Some(id) = row.created_session {
+        write(
+            &DELETE_SESSIONS,
+            || Ok(vec![vec![key].into(), vec![id].into()]),
+            ignore,
+        )?;
+    }
+    if row.created_users > 0 {
+        users::remove_unused(&[key], &HashSet::new())?;
+    }
+    // Not recorded, with its session locked or created: the event's INSERT skipped
+    // it, so a concurrent call stored it first. Without a session: a case for the
+    // general path.
+    if row.sessions == 1 {
+        Ok(OneEvent::RacedRepeat)
+    } else {
+        Ok(OneEvent::Declined)
+    }
+}
