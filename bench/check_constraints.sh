@@ -20,31 +20,19 @@ ROUNDS="${ROUNDS:-3}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-20}"
 CLIENTS="${CLIENTS:-8}"
 cluster="$(cluster_name bench-checks)"
-socket_dir="$USER_METRICS_RUN_DIR/$cluster"
 variants=(installed joined none)
+source "$REPO_ROOT/bench/pgbench_cluster.sh"
 
 cd "$REPO_ROOT"
 say "Building and installing user_metrics (release)"
 # shellcheck disable=SC2046
 cargo pgrx install --release $(pgrx_install_flags)
 
-psql_bench() {
-    "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$socket_dir" -p "$BENCH_PORT" -U postgres "$@"
-}
 cleanup() { "$REPO_ROOT/scripts/cluster.sh" remove "$cluster" || true; }
 trap cleanup EXIT
 
-say "Starting a throwaway PostgreSQL $PG_MAJOR ($cluster, port $BENCH_PORT)"
-"$REPO_ROOT/scripts/cluster.sh" remove "$cluster"
-"$REPO_ROOT/scripts/cluster.sh" start "$cluster" "$BENCH_PORT"
-psql_bench -d postgres -c "ALTER SYSTEM SET shared_buffers = '2GB'" \
-    -c "ALTER SYSTEM SET max_wal_size = '8GB'" -c "ALTER SYSTEM SET checkpoint_timeout = '30min'"
-"$REPO_ROOT/scripts/cluster.sh" stop "$cluster"
-"$REPO_ROOT/scripts/cluster.sh" start "$cluster" "$BENCH_PORT"
-for variant in "${variants[@]}"; do
-    psql_bench -d postgres -c "CREATE DATABASE checks_$variant"
-    psql_bench -d "checks_$variant" -c "SET client_min_messages = error" -c "CREATE EXTENSION user_metrics"
-done
+start_bench_cluster
+create_bench_databases "${variants[@]/#/checks_}"
 
 # The four tables' CHECK constraints, each table's replaced by what $1 says:
 # 'joined' (one CHECK with every condition) or 'none'.
@@ -94,13 +82,7 @@ say "pgbench, one event per call, $CLIENTS clients, $SECONDS_PER_RUN s, $ROUNDS 
 for round in $(seq "$ROUNDS"); do
     line="round $round"
     for variant in "${variants[@]}"; do
-        psql_bench -d "checks_$variant" \
-            -c "TRUNCATE user_metrics.events, user_metrics.sessions, user_metrics.users, user_metrics.counters, user_metrics.ingest_counters" \
-            -c "CHECKPOINT"
-        tps=$(as_pg_user "$(pg_bindir)/pgbench" -n -M prepared -h "$socket_dir" -p "$BENCH_PORT" -U postgres \
-            -c "$CLIENTS" -j 2 -T "$SECONDS_PER_RUN" -f "$script/one_event.sql" -D users=10000 "checks_$variant" |
-            awk '/^tps =/ { printf "%d", $3 }')
-        line="$line   $variant $tps"
+        line="$line   $variant $(pgbench_tps "checks_$variant" "$script/one_event.sql")"
     done
     echo "$line"
 done
