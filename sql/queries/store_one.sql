@@ -13,8 +13,8 @@
 -- Unix epoch (the call's time is counted up to the end of this statement's writes).
 --
 -- It stores only what it can store exactly as the general path would; for any
--- other case it writes nothing and says so (`fits` false, or no `session`), and
--- the caller runs the general path:
+-- other case (`checks.fits` false, or no `session`) it writes nothing, returns
+-- recorded = 0 and sessions = 0, and the caller runs the general path:
 -- - an erased user (forgotten_users: whether the event is kept depends on its
 --   session's start), a key that another e-mail holds, a new name for the user;
 -- - a user or session that a concurrent call created after this statement's
@@ -25,9 +25,10 @@
 -- deadlock: the new user's key, then the session (an existing one row-locked by
 -- `locked`, a new one created with the event's totals), then the event's
 -- unique-index entry, then the session's totals, then this backend's counters.
--- The CTEs run in that order: the final SELECT reads `stored`, which reads
+-- The CTEs run in that order: the final SELECT reads `stored` first, which reads
 -- `session` (first `locked`, then `new_session`, which reads `new_user`); then
--- `added`, `counted` and `stat`.
+-- `added` and `stat` (whose clock reading ends the call's time); `counted`,
+-- which nothing reads, runs when the statement ends.
 --
 -- If a concurrent call stores the same event_id first (after this statement's
 -- snapshot), the INSERT of the event skips it and `stored` is empty although a
