@@ -44,12 +44,11 @@ impl OnError {
 /// container of its jsonb, `size` bytes.
 pub fn ingest(payload: &JsonbContainer, size: usize, on_error: OnError) -> Result<Summary> {
     let started = Instant::now();
-    let started_at = SystemTime::now();
     let _watch = crate::elog::watch();
     crate::memory::trim_after_large_call(size);
     let raw_events = binary_json::split(payload)?;
     if let [raw] = raw_events.as_slice() {
-        if let Some(summary) = ingest_one(*raw, started, started_at)? {
+        if let Some(summary) = ingest_one(*raw, started)? {
             return Ok(summary);
         }
     }
@@ -73,18 +72,16 @@ pub fn ingest(payload: &JsonbContainer, size: usize, on_error: OnError) -> Resul
 /// A call of one valid event, on a server without Citus: stored by one statement
 /// when it can be (`store_one`), or None, having written nothing, for the general
 /// path.
-fn ingest_one<'a, J: Json<'a>>(
-    raw: J,
-    started: Instant,
-    started_at: SystemTime,
-) -> Result<Option<Summary>> {
+fn ingest_one<'a, J: Json<'a>>(raw: J, started: Instant) -> Result<Option<Summary>> {
     if citus_loaded() {
         return Ok(None);
     }
     let Ok(event) = parse_event(raw) else {
         return Ok(None);
     };
-    let started_us = started_at
+    // When the call started, on the wall clock that the statement reads to end
+    // the call's time.
+    let started_us = (SystemTime::now() - started.elapsed())
         .duration_since(SystemTime::UNIX_EPOCH)
         .ok()
         .and_then(|since| i64::try_from(since.as_micros()).ok())
