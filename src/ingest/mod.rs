@@ -81,9 +81,9 @@ fn ingest_one<'a, J: Json<'a>>(raw: J, started: Instant) -> Result<Option<Summar
     };
     // When the call started, on the wall clock that the statement reads to end
     // the call's time.
-    let started_us = (SystemTime::now() - started.elapsed())
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .ok()
+    let started_us = SystemTime::now()
+        .checked_sub(started.elapsed())
+        .and_then(|at| at.duration_since(SystemTime::UNIX_EPOCH).ok())
         .and_then(|since| i64::try_from(since.as_micros()).ok())
         .ok_or_else(|| Error::Internal("the system clock is before 1970".into()))?;
     let mut summary = Summary::default();
