@@ -1,11 +1,12 @@
 //! What is already stored of a batch, found by one statement
-//! (`sql/queries/lookup.sql`): its users with their e-mail and name, their
+//! (`sql/queries/lookup.sql`; one per slice for a long batch): its users with their e-mail and name, their
 //! erasures by forget_user, its sessions, and the event_ids its users stored
 //! before. Sessions and event_ids are given back as the batch spells them
 //! (borrowed), so looking an event's up allocates nothing.
 
 use std::collections::{HashMap, HashSet};
 
+use super::slices::{slice, slices_for};
 use crate::error::{Error, Result};
 use crate::sql::*;
 
@@ -48,17 +49,45 @@ result_row! {
     }
 }
 
-/// Looks up what is stored of `wanted`, in one statement.
+/// Looks up what is stored of `wanted`: in one statement, or one per slice of
+/// its lists when one is longer than a slice (see `slices`). The lookup takes no
+/// lock, so slices change nothing of what concurrent calls can do; like the
+/// statements that follow it, a slice may see rows committed after an earlier
+/// one, which ingestion handles as it does for rows created after the lookup.
 pub fn lookup<'e>(wanted: &Wanted<'e>) -> Result<Found<'e>> {
+    let mut found = Found::default();
+    let lists = [
+        wanted.user_keys.len(),
+        wanted.sessions.len(),
+        wanted.event_ids.len(),
+    ];
+    for index in 0..slices_for(&lists) {
+        lookup_slice(
+            slice(&wanted.user_keys, index),
+            slice(&wanted.sessions, index),
+            slice(&wanted.event_ids, index),
+            &mut found,
+        )?;
+    }
+    Ok(found)
+}
+
+/// One statement of the lookup, adding what it finds to `found`.
+fn lookup_slice<'e>(
+    user_keys: &[i64],
+    wanted_sessions: &[(i64, &'e str)],
+    wanted_event_ids: &[(i64, &'e str)],
+    found: &mut Found<'e>,
+) -> Result<()> {
     let rows = read(
         &LOOKUP,
         || {
             let (session_keys, session_ids): (Vec<i64>, Vec<&str>) =
-                wanted.sessions.iter().copied().unzip();
+                wanted_sessions.iter().copied().unzip();
             let (event_keys, event_ids): (Vec<i64>, Vec<&str>) =
-                wanted.event_ids.iter().copied().unzip();
+                wanted_event_ids.iter().copied().unzip();
             Ok(vec![
-                wanted.user_keys.clone().into(),
+                user_keys.to_vec().into(),
                 session_keys.into(),
                 session_ids.into(),
                 event_keys.into(),
@@ -69,17 +98,14 @@ pub fn lookup<'e>(wanted: &Wanted<'e>) -> Result<Found<'e>> {
         FoundRow::read,
     )?;
     // The batch's spelling of what the rows name (keys borrowed for the lookup only).
-    let sessions: HashMap<(i64, &str), &'e str> = wanted
-        .sessions
+    let sessions: HashMap<(i64, &str), &'e str> = wanted_sessions
         .iter()
         .map(|&(k, id)| ((k, id), id))
         .collect();
-    let event_ids: HashMap<(i64, &str), &'e str> = wanted
-        .event_ids
+    let event_ids: HashMap<(i64, &str), &'e str> = wanted_event_ids
         .iter()
         .map(|&(k, id)| ((k, id), id))
         .collect();
-    let mut found = Found::default();
     for row in rows {
         let missing =
             |column: &str| Error::Internal(format!("lookup: a {} row without {column}", row.kind));
@@ -115,5 +141,5 @@ pub fn lookup<'e>(wanted: &Wanted<'e>) -> Result<Found<'e>> {
             other => return Err(Error::Internal(format!("lookup: unknown kind {other:?}"))),
         }
     }
-    Ok(found)
+    Ok(())
 }

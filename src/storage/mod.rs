@@ -13,6 +13,7 @@ pub mod quarantine;
 mod retention;
 pub mod sequences;
 pub mod sessions;
+pub mod slices;
 mod store;
 mod store_one;
 mod table_locks;

@@ -1,5 +1,6 @@
 //! Storing a batch of valid events: users, sessions, events and running totals,
-//! in a few statements whatever the batch size:
+//! in a few statements for a batch of up to 5,000 events (longer ones run the
+//! lookup and step 4 in slices, see `slices`):
 //! 1. `lookup`: what is stored of the batch's users (their erasures too),
 //!    sessions and event_ids, in one statement;
 //! 2. the verdicts, in memory: repeats, erased users' old events, keys held by
@@ -14,6 +15,10 @@
 //! statements run only after a race with a concurrent call: users or sessions it
 //! created after the lookup are looked up, and totals brought to the events
 //! actually stored when it stored some of the same events first.
+//!
+//! A batch of more than `SLICE` events or sessions locks its sessions slice by
+//! slice, then inserts its events slice by slice, then adds the totals of the
+//! events stored (`store_in_slices`): the same steps in the same order.
 //!
 //! Concurrency: locks are taken in one order (new users, renamed users, then
 //! sessions, then events, each by user key and then their own id), so concurrent
@@ -30,7 +35,8 @@ use super::counters::Counts;
 use super::events;
 use super::keys::Keys;
 use super::lookup::{lookup, Wanted};
-use super::sessions::{self, Sessions, State, TotalsRow};
+use super::sessions::{self, Session, Sessions, State, TotalsRow};
+use super::slices::{slice, slices_for, SLICE};
 use super::users;
 use super::verdicts::{Outcome, Verdicts};
 use crate::error::{Error, Result};
@@ -113,28 +119,106 @@ fn store_sessions_and_events(verdicts: &Verdicts) -> Result<(Vec<Outcome>, i64, 
     let assumed = session_totals(events, |p| verdicts.fates[p] == Fate::Store);
     let mut sessions = Sessions::new(&assumed, &verdicts.keys, &verdicts.found.sessions)?;
     let ordered = events::in_lock_order(&to_store, &verdicts.keys)?;
+    if ordered.len() > SLICE || sessions.sorted.len() > SLICE {
+        return store_in_slices(verdicts, sessions, &assumed, &ordered);
+    }
     let mut result = store(&sessions, &assumed, &ordered, true)?;
     sessions.created(&result.created);
     if sessions.count(|s| s == State::New) > 0 {
         // Sessions that a concurrent call created after the lookup: locked now, by
         // this call, and no event was inserted. Their ids, then the events.
-        let raced: Vec<(i64, &str)> = sessions
-            .sorted
-            .iter()
-            .filter(|s| s.state == State::New)
-            .map(|s| (s.user_key, s.key.1))
-            .collect();
-        let found = lookup(&Wanted {
-            sessions: raced,
-            ..Wanted::default()
-        })?;
-        sessions.existing(&found.sessions);
+        find_raced(&mut sessions)?;
         result = store(&sessions, &assumed, &ordered, false)?;
     }
     let outcomes = verdicts.outcomes(&result.stored)?;
     let stored = session_totals(events, |p| outcomes[p] == Outcome::Stored);
     let sessions_added = settle(&sessions, &assumed, &stored, &result.added)?;
     Ok((outcomes, sessions_added, result.rows))
+}
+
+/// Sessions that a concurrent call created after the lookup (still `New` after
+/// the store statement locked them): their row ids, now that this call holds them.
+fn find_raced(sessions: &mut Sessions) -> Result<()> {
+    let raced: Vec<(i64, &str)> = sessions
+        .sorted
+        .iter()
+        .filter(|s| s.state == State::New)
+        .map(|s| (s.user_key, s.key.1))
+        .collect();
+    let found = lookup(&Wanted {
+        sessions: raced,
+        ..Wanted::default()
+    })?;
+    sessions.existing(&found.sessions);
+    Ok(())
+}
+
+/// `store_sessions_and_events` for a batch longer than a slice: the same steps
+/// in the same order, each in slices (see `slices`). Every session is locked (the
+/// new ones created with their totals), slice after slice, then every event is
+/// inserted, slice after slice; then `settle` adds the totals of the events
+/// actually stored to the existing sessions (and corrects the created ones if a
+/// concurrent call stored some of their events first), also in slices.
+fn store_in_slices<'e>(
+    verdicts: &Verdicts<'e>,
+    mut sessions: Sessions<'e>,
+    assumed: &BTreeMap<SessionKey<'e>, SessionTotals<'e>>,
+    ordered: &[(i64, &'e Event<'e>)],
+) -> Result<(Vec<Outcome>, i64, usize)> {
+    let mut created = HashMap::new();
+    for index in 0..slices_for(&[sessions.sorted.len()]) {
+        let part = slice(&sessions.sorted, index);
+        let mut lock = Vec::with_capacity(part.len());
+        for session in part {
+            let mut row = TotalsRow::of(totals_of(assumed, session)?)?;
+            if session.state != State::New {
+                row.device = None;
+            }
+            lock.push((session.user_key, session.key.1, row));
+        }
+        let expected_new = count(part.iter().filter(|s| s.state == State::New).count())?;
+        let result = run(Run {
+            lock,
+            expected_new,
+            events: &[],
+            session_ids: &HashMap::new(),
+            add: Vec::new(),
+            add_if_stored: 0,
+        })?;
+        created.extend(result.created);
+    }
+    sessions.created(&created);
+    if sessions.count(|s| s == State::New) > 0 {
+        find_raced(&mut sessions)?;
+    }
+    let session_ids = sessions.id_of();
+    let mut stored = Stored::default();
+    for index in 0..slices_for(&[ordered.len()]) {
+        let result = run(Run {
+            lock: Vec::new(),
+            expected_new: 0,
+            events: slice(ordered, index),
+            session_ids: &session_ids,
+            add: Vec::new(),
+            add_if_stored: 0,
+        })?;
+        stored.rows += result.rows;
+        stored.stored.extend(result.stored);
+    }
+    let outcomes = verdicts.outcomes(&stored.stored)?;
+    let totals = session_totals(verdicts.events, |p| outcomes[p] == Outcome::Stored);
+    let sessions_added = settle(&sessions, assumed, &totals, &HashSet::new())?;
+    Ok((outcomes, sessions_added, stored.rows))
+}
+
+/// The totals the batch assumed for `session`.
+fn totals_of<'a, 'e>(
+    assumed: &'a BTreeMap<SessionKey<'e>, SessionTotals<'e>>,
+    session: &Session<'e>,
+) -> Result<&'a SessionTotals<'e>> {
+    assumed
+        .get(&session.key)
+        .ok_or_else(|| Error::Internal(format!("no totals for session {:?}", session.key.1)))
 }
 
 /// One run of the store statement.
@@ -145,7 +229,7 @@ struct Run<'a, 'e> {
     expected_new: i64,
     /// Events to store, in lock order, with their sessions' row ids where known.
     events: &'a [(i64, &'e Event<'e>)],
-    session_ids: HashMap<SessionKey<'e>, Option<i64>>,
+    session_ids: &'a HashMap<SessionKey<'e>, Option<i64>>,
     /// Existing sessions to add totals to (user key, row id, totals), if the
     /// statement stores exactly this many events (all it is given).
     add: Vec<(i64, i64, TotalsRow<'e>)>,
@@ -188,9 +272,7 @@ fn store<'e>(
     let mut lock = Vec::new();
     let mut add = Vec::new();
     for session in &sessions.sorted {
-        let totals = assumed
-            .get(&session.key)
-            .ok_or_else(|| Error::Internal(format!("no totals for session {:?}", session.key.1)))?;
+        let totals = totals_of(assumed, session)?;
         if lock_sessions {
             let mut row = TotalsRow::of(totals)?;
             if session.state != State::New {
@@ -203,26 +285,29 @@ fn store<'e>(
             add.push((session.user_key, id, TotalsRow::of(totals)?));
         }
     }
-    run(
-        Run {
-            lock,
-            expected_new: count(sessions.count(|s| s == State::New))?,
-            events: ordered,
-            session_ids: sessions.id_of(),
-            add_if_stored: count(ordered.len())?,
-            add,
-        },
-        sessions,
-    )
+    run(Run {
+        lock,
+        expected_new: count(sessions.count(|s| s == State::New))?,
+        events: ordered,
+        session_ids: &sessions.id_of(),
+        add_if_stored: count(ordered.len())?,
+        add,
+    })
 }
 
-fn run<'e>(run: Run<'_, 'e>, sessions: &Sessions<'e>) -> Result<Stored<'e>> {
+fn run<'e>(run: Run<'_, 'e>) -> Result<Stored<'e>> {
+    // The batch's spelling of what the rows name (keys borrowed for the lookup only).
+    let names: HashMap<(i64, &str), &'e str> = run
+        .lock
+        .iter()
+        .map(|&(user_key, session_id, _)| ((user_key, session_id), session_id))
+        .collect();
     let rows = write(
         &STORE,
         || {
             let mut args = sessions::totals_args(run.lock);
             args.push(run.expected_new.into());
-            args.extend(events::args(run.events, &run.session_ids)?);
+            args.extend(events::args(run.events, run.session_ids)?);
             args.extend(sessions::totals_args(run.add));
             args.push(run.add_if_stored.into());
             args.push(citus_loaded().into());
@@ -230,12 +315,6 @@ fn run<'e>(run: Run<'_, 'e>, sessions: &Sessions<'e>) -> Result<Stored<'e>> {
         },
         StoreRow::read,
     )?;
-    // The batch's spelling of what the rows name (keys borrowed for the lookup only).
-    let names: HashMap<(i64, &str), &'e str> = sessions
-        .sorted
-        .iter()
-        .map(|s| ((s.user_key, s.key.1), s.key.1))
-        .collect();
     let ids: HashMap<(i64, &str), &'e str> = run
         .events
         .iter()
@@ -308,33 +387,35 @@ fn settle<'e>(
             _ => {}
         }
     }
-    if !add.is_empty() {
-        run(
-            Run {
-                lock: Vec::new(),
-                expected_new: 0,
-                events: &[],
-                session_ids: HashMap::new(),
-                add,
-                add_if_stored: 0,
-            },
-            sessions,
-        )?;
+    // Each list in slices, in lock order (sessions are sorted), each slice
+    // written by one statement.
+    let mut add = add.into_iter().peekable();
+    while add.peek().is_some() {
+        run(Run {
+            lock: Vec::new(),
+            expected_new: 0,
+            events: &[],
+            session_ids: &HashMap::new(),
+            add: add.by_ref().take(SLICE).collect(),
+            add_if_stored: 0,
+        })?;
     }
-    if !set.is_empty() {
+    let mut set = set.into_iter().peekable();
+    while set.peek().is_some() {
+        let part: Vec<_> = set.by_ref().take(SLICE).collect();
         write(
             &SET_SESSION_TOTALS,
-            || Ok(sessions::totals_args(set)),
+            || Ok(sessions::totals_args(part)),
             ignore,
         )?;
     }
     let created = sessions.count(|s| matches!(s, State::Created(_)));
     let mut removed = 0;
-    if !empty.is_empty() {
-        removed = write(
+    for part in empty.chunks(SLICE) {
+        removed += write(
             &DELETE_SESSIONS,
             || {
-                let (keys, ids): (Vec<i64>, Vec<i64>) = empty.into_iter().unzip();
+                let (keys, ids): (Vec<i64>, Vec<i64>) = part.iter().copied().unzip();
                 Ok(vec![keys.into(), ids.into()])
             },
             ignore,

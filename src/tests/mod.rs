@@ -9,6 +9,7 @@ mod erasure;
 mod guards;
 mod ingest;
 mod reports;
+mod slices;
 mod statements;
 
 use pgrx::prelude::*;

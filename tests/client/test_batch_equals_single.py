@@ -20,12 +20,12 @@ FINGERPRINT = """
 """
 
 
-def workload():
-    rng = random.Random(7)
-    owners = {f"s{n}": f"user{rng.randrange(8)}@example.com" for n in range(30)}
+def workload(count=400, sessions=30, users=8, seed=7):
+    rng = random.Random(seed)
+    owners = {f"s{n}": f"user{rng.randrange(users)}@example.com" for n in range(sessions)}
     events = []
-    for n in range(400):
-        session = f"s{rng.randrange(30)}"
+    for n in range(count):
+        session = f"s{rng.randrange(sessions)}"
         email = owners[session] if rng.random() > 0.05 else "intruder@example.com"
         e = {
             "event_id": f"e{n}" if rng.random() > 0.05 else None,
@@ -63,3 +63,47 @@ def test_one_per_call_and_one_batch_store_the_same(db):
     summary = db.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (json.dumps(events),)).fetchone()[0]
     assert summary["accepted"] > 300 and summary["duplicates"] > 0 and summary["rejected"] > 10, summary
     assert fingerprint(db) == one_by_one
+
+
+# More than the rows one statement takes (SLICE in src/storage/slices.rs): such a
+# call stores its users, sessions and events in slices.
+SLICE = 5_000
+
+
+def test_a_batch_longer_than_a_slice_stores_what_calls_of_a_thousand_store(db):
+    events = workload(count=2 * SLICE + 2_000, sessions=SLICE + 1_500, users=400, seed=11)
+    assert len({e["session"]["id"] for e in events}) > SLICE
+    db.execute("SET TimeZone = 'UTC'")
+
+    def send(batches):
+        totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
+        for batch in batches:
+            summary = db.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)",
+                                 (json.dumps(batch),)).fetchone()[0]
+            for key in totals:
+                totals[key] += summary[key]
+        return totals
+
+    def empty():
+        db.execute("TRUNCATE user_metrics.events, user_metrics.sessions, user_metrics.users, "
+                   "user_metrics.rejected_events, user_metrics.counters")
+
+    # A part stored first, so that the long call meets existing sessions and
+    # repeats as well as new ones.
+    first = events[:3_000]
+    thousands = [events[i:i + 1_000] for i in range(0, len(events), 1_000)]
+    send(thousands[:3])
+    in_thousands = send(thousands)
+    expected = fingerprint(db)
+    counts = db.execute("SELECT user_metrics.health()").fetchone()[0]
+    empty()
+
+    send([first[i:i + 1_000] for i in range(0, len(first), 1_000)])
+    in_one_call = send([events])
+    assert in_one_call == in_thousands
+    assert in_one_call["duplicates"] >= len(first) and in_one_call["accepted"] > SLICE
+    assert fingerprint(db) == expected
+    health = db.execute("SELECT user_metrics.health()").fetchone()[0]
+    assert {k: health[k] for k in ("users", "sessions", "events", "rejected")} == \
+        {k: counts[k] for k in ("users", "sessions", "events", "rejected")}
+    assert health["sessions"] > SLICE

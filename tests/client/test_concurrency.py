@@ -56,11 +56,32 @@ def send_concurrently(dsn, batches, connections):
     return totals, failures
 
 
-def test_concurrent_overlapping_ingestion_counts_every_event_once(dsn):
-    owner, events, batches = build_workload(seed=4242)
+def empty_tables(dsn):
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("TRUNCATE user_metrics.events, user_metrics.sessions, "
                      "user_metrics.users, user_metrics.rejected_events, user_metrics.counters")
+
+
+def expected_sessions(events):
+    """Per session, keyed by (e-mail, session id) as a session is a user's: the
+    number of events and the talked time that the stored totals must show."""
+    expected = defaultdict(lambda: [0, 0.0])
+    for e in events:
+        key = (e["user"]["email"].lower(), e["session"]["id"])
+        expected[key][0] += 1
+        expected[key][1] += e["metrics"]["talked_time"]
+    return dict(expected)
+
+
+def stored_sessions(conn):
+    return {(email, sid): [count, talked] for email, sid, count, talked in conn.execute(
+        "SELECT u.email, s.client_session_id, s.event_count, s.talked_time "
+        "FROM user_metrics.sessions s JOIN user_metrics.users u ON u.user_key = s.user_key")}
+
+
+def test_concurrent_overlapping_ingestion_counts_every_event_once(dsn):
+    owner, events, batches = build_workload(seed=4242)
+    empty_tables(dsn)
 
     totals, failures = send_concurrently(dsn, batches, CONNECTIONS)
 
@@ -68,17 +89,9 @@ def test_concurrent_overlapping_ingestion_counts_every_event_once(dsn):
     assert totals == {"accepted": EVENTS, "duplicates": EVENTS, "rejected": 0}
     print(f"soak: {CONNECTIONS} connections x {EVENTS} events x 2 sends ({len(batches)} calls)")
 
-    # A session is a user's: keyed by (e-mail, session id).
-    expected_session = defaultdict(lambda: [0, 0.0])
-    for e in events:
-        key = (e["user"]["email"].lower(), e["session"]["id"])
-        expected_session[key][0] += 1
-        expected_session[key][1] += e["metrics"]["talked_time"]
+    expected_session = expected_sessions(events)
     with psycopg.connect(dsn) as conn:
-        stored = {(email, sid): [count, talked] for email, sid, count, talked in conn.execute(
-            "SELECT u.email, s.client_session_id, s.event_count, s.talked_time "
-            "FROM user_metrics.sessions s JOIN user_metrics.users u ON u.user_key = s.user_key")}
-        assert stored == dict(expected_session)
+        assert stored_sessions(conn) == expected_session
         assert conn.execute("SELECT count(*) FROM user_metrics.events").fetchone()[0] == EVENTS
         # Reports agree with the events themselves.
         per_user = defaultdict(lambda: [0.0, set()])
@@ -93,3 +106,26 @@ def test_concurrent_overlapping_ingestion_counts_every_event_once(dsn):
             "SELECT s.client_session_id, u.email FROM user_metrics.sessions s "
             "JOIN user_metrics.users u ON u.user_key = s.user_key").fetchall())
         assert owners == {s: o for s, o in owner.items() if (o, s) in expected_session}
+
+
+def test_concurrent_batches_longer_than_a_slice_count_every_event_once(dsn):
+    # Calls of more than 5,000 events (SLICE in src/storage/slices.rs) store their
+    # sessions and events in slices; most of these batches name over 5,000
+    # sessions, so that both steps are sliced. Four connections at once, each
+    # batch sent twice.
+    events_count, sessions = 12_000, 40_000
+    _, events, batches = overlapping_workload(
+        99, events_count, 40, sessions, talked=lambda rng: rng.randrange(0, 2400) / 4,
+        batch_sizes=[6_000, 5_500])
+    assert max(len({e["session"]["id"] for e in b}) for b in batches) > 5_000
+    empty_tables(dsn)
+
+    totals, failures = send_concurrently(dsn, batches, 4)
+
+    assert failures == []
+    assert totals == {"accepted": events_count, "duplicates": events_count, "rejected": 0}
+    expected = expected_sessions(events)
+    with psycopg.connect(dsn) as conn:
+        assert stored_sessions(conn) == expected
+        health = conn.execute("SELECT user_metrics.health()").fetchone()[0]
+        assert (health["events"], health["sessions"]) == (events_count, len(expected))
