@@ -168,14 +168,10 @@ fn store_in_slices<'e>(
     let mut created = HashMap::new();
     for index in 0..slices_for(&[sessions.sorted.len()]) {
         let part = slice(&sessions.sorted, index);
-        let mut lock = Vec::with_capacity(part.len());
-        for session in part {
-            let mut row = TotalsRow::of(totals_of(assumed, session)?)?;
-            if session.state != State::New {
-                row.device = None;
-            }
-            lock.push((session.user_key, session.key.1, row));
-        }
+        let lock = part
+            .iter()
+            .map(|session| lock_row(session, totals_of(assumed, session)?))
+            .collect::<Result<Vec<_>>>()?;
         let expected_new = count(part.iter().filter(|s| s.state == State::New).count())?;
         let result = run(Run {
             lock,
@@ -209,6 +205,20 @@ fn store_in_slices<'e>(
     let totals = session_totals(verdicts.events, |p| outcomes[p] == Outcome::Stored);
     let sessions_added = settle(&sessions, assumed, &totals, &HashSet::new())?;
     Ok((outcomes, sessions_added, stored.rows))
+}
+
+/// The store statement's row that locks `session`, and creates it with `totals`
+/// if it is new.
+fn lock_row<'e>(
+    session: &Session<'e>,
+    totals: &SessionTotals<'e>,
+) -> Result<(i64, &'e str, TotalsRow<'e>)> {
+    let mut row = TotalsRow::of(totals)?;
+    if session.state != State::New {
+        // Only locked: its values are not used, so spare parsing the device.
+        row.device = None;
+    }
+    Ok((session.user_key, session.key.1, row))
 }
 
 /// The totals the batch assumed for `session`.
@@ -274,12 +284,7 @@ fn store<'e>(
     for session in &sessions.sorted {
         let totals = totals_of(assumed, session)?;
         if lock_sessions {
-            let mut row = TotalsRow::of(totals)?;
-            if session.state != State::New {
-                // Only locked: its values are not used, so spare parsing the device.
-                row.device = None;
-            }
-            lock.push((session.user_key, session.key.1, row));
+            lock.push(lock_row(session, totals)?);
         }
         if let State::Existing(id) = session.state {
             add.push((session.user_key, id, TotalsRow::of(totals)?));
