@@ -82,6 +82,9 @@ def parse_args():
                    help="events sent one per call in the Citus comparison")
     p.add_argument("--citus-runs", type=int, default=2,
                    help="runs of each side of the Citus comparison, alternating (median)")
+    p.add_argument("--citus-setups", default="32:1,32:16,4:1,4:16",
+                   help="the Citus sides, comma-separated SHARDS:CACHED: distribute(SHARDS), and the "
+                        "ingesting session's citus.max_cached_conns_per_worker = CACHED (Citus's default: 1)")
     return p.parse_args()
 
 
@@ -188,10 +191,18 @@ class Bench:
         """The same ingestion into the tables distributed with user_metrics.distribute()
         over the Citus cluster of scripts/citus_cluster.sh (a coordinator and two
         workers on this machine, with the benchmark's server settings): what
-        distribution costs per call, since the three nodes share the same cores."""
+        distribution costs per call, since the three nodes share the same cores.
+        Each setup of --citus-setups is a database of its own, distributed in its
+        number of shards, and ingests with its number of cached connections per
+        worker; every side, the single node included, runs in turn."""
         port = self.args.citus_port
         nodes = [("coordinator", port), ("worker1", port + 1), ("worker2", port + 2)]
         run_dir = Path(self.args.socket_dir).parent
+        setups = []
+        for spec in self.args.citus_setups.split(","):
+            shards, cached = (int(part) for part in spec.split(":"))
+            setups.append({"name": f"{shards} shards, {cached} cached", "shards": shards, "cached": cached,
+                           "db": f"{self.db}_{shards}_shards"})
 
         def dsn(node, db):
             return f"host={run_dir / (self.args.citus_cluster + '-' + node[0])} port={node[1]} user=postgres dbname={db}"
@@ -203,50 +214,60 @@ class Bench:
         cluster = [str(ROOT / "scripts" / "citus_cluster.sh")]
         subprocess.run(cluster + ["stop"], check=True)
         subprocess.run(cluster + ["start", self.db], check=True)
-        for node in nodes:
-            with psycopg.connect(dsn(node, "postgres"), autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)")
-                conn.execute(f"CREATE DATABASE {self.db}")
-            with psycopg.connect(dsn(node, self.db), autocommit=True) as conn:
+        for db in sorted({setup["db"] for setup in setups}):
+            for node in nodes:
+                with psycopg.connect(dsn(node, "postgres"), autocommit=True) as conn:
+                    conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+                    conn.execute(f"CREATE DATABASE {db}")
+                with psycopg.connect(dsn(node, db), autocommit=True) as conn:
+                    conn.execute("SET client_min_messages = warning")
+                    conn.execute("CREATE EXTENSION citus")
+            with psycopg.connect(dsn(nodes[0], db), autocommit=True) as conn:
+                conn.execute("SELECT citus_set_coordinator_host('127.0.0.1', %s)", (port,))
+                for node in nodes[1:]:
+                    conn.execute("SELECT citus_add_node('127.0.0.1', %s)", (node[1],))
                 conn.execute("SET client_min_messages = warning")
-                conn.execute("CREATE EXTENSION citus")
-        coordinator = dsn(nodes[0], self.db)
-        with psycopg.connect(coordinator, autocommit=True) as conn:
-            conn.execute("SELECT citus_set_coordinator_host('127.0.0.1', %s)", (port,))
-            for node in nodes[1:]:
-                conn.execute("SELECT citus_add_node('127.0.0.1', %s)", (node[1],))
-            conn.execute("CREATE EXTENSION user_metrics")
-            conn.execute("SELECT user_metrics.distribute()")
-            shards = conn.execute("SELECT count(*) FROM pg_dist_shard "
-                                  "WHERE logicalrelid = 'user_metrics.users'::regclass").fetchone()[0]
+                conn.execute("CREATE EXTENSION user_metrics")
+                shards = next(setup["shards"] for setup in setups if setup["db"] == db)
+                conn.execute("SELECT user_metrics.distribute(%s)", (shards,))
+                stored = conn.execute("SELECT count(*) FROM pg_dist_shard "
+                                      "WHERE logicalrelid = 'user_metrics.users'::regclass").fetchone()[0]
+                assert stored == shards, f"{db}: {stored} shards, not {shards}"
 
-        # The same batches to both, alternately, from empty tables each time.
-        single = f"{self.base} dbname={self.db}"
+        # The same batches to every side, in turn, from empty tables each time.
+        sides = {"single": (f"{self.base} dbname={self.db}", [])}
+        for setup in setups:
+            sides[setup["name"]] = (dsn(nodes[0], setup["db"]),
+                                    [f"SET citus.max_cached_conns_per_worker = {setup['cached']}"])
         citus_events = events[: self.args.citus_events]
         sizes = {}
         for size in [int(s) for s in self.args.citus_batch_sizes.split(",")]:
             subset = citus_events[: self.args.citus_single_event_calls] if size == 1 else citus_events
             batches = [json.dumps(subset[i:i + size]) for i in range(0, len(subset), size)]
-            runs = {"single": [], "citus": []}
+            runs = {side: [] for side in sides}
             prints = {}
             for _ in range(self.args.citus_runs):
-                for side, dsn_ in (("single", single), ("citus", coordinator)):
-                    seconds, prints[side] = self.timed_ingest(dsn_, batches)
+                for side, (dsn_, settings) in sides.items():
+                    seconds, prints[side] = self.timed_ingest(dsn_, batches, settings)
                     runs[side].append(seconds)
-            one, dist = statistics.median(runs["single"]), statistics.median(runs["citus"])
-            sizes[str(size)] = {
-                "events": len(subset),
-                "single_events_per_second": round(len(subset) / one),
-                "citus_events_per_second": round(len(subset) / dist),
-                "ratio": round(one / dist, 3),
-                "runs": {side: [round(r, 3) for r in v] for side, v in runs.items()},
-                "same_result": prints["single"] == prints["citus"],
-            }
-            print(f"  batch {size:>6}: single node {sizes[str(size)]['single_events_per_second']:>8} events/s, "
-                  f"Citus {sizes[str(size)]['citus_events_per_second']:>8} events/s: {sizes[str(size)]['ratio']:.2f}x",
-                  flush=True)
-        out = {"nodes": len(nodes), "shards": shards, "runs": self.args.citus_runs, "sizes": sizes,
-               "delegation": self.delegation(coordinator, citus_events[: self.args.citus_single_event_calls])}
+            one = statistics.median(runs["single"])
+            row = {"events": len(subset), "single_events_per_second": round(len(subset) / one),
+                   "runs": {side: [round(r, 3) for r in v] for side, v in runs.items()}, "setups": {}}
+            for setup in setups:
+                dist = statistics.median(runs[setup["name"]])
+                row["setups"][setup["name"]] = {
+                    "events_per_second": round(len(subset) / dist),
+                    "ratio": round(one / dist, 3),
+                    "same_result": prints["single"] == prints[setup["name"]],
+                }
+            sizes[str(size)] = row
+            print(f"  batch {size:>6}: single node {row['single_events_per_second']:>8} events/s; Citus "
+                  + "; ".join(f"{name} {r['events_per_second']} ({r['ratio']:.2f}x)"
+                              for name, r in row["setups"].items()), flush=True)
+        out = {"nodes": len(nodes), "runs": self.args.citus_runs,
+               "setups": [{k: v for k, v in setup.items() if k != "db"} for setup in setups], "sizes": sizes,
+               "delegation": self.delegation(dsn(nodes[0], setups[0]["db"]),
+                                             citus_events[: self.args.citus_single_event_calls])}
         self.results["citus"] = out
         return out
 
@@ -293,12 +314,14 @@ class Bench:
             f"{side} {out[side]['calls_per_second']} calls/s" for side in sides), flush=True)
         return out
 
-    def timed_ingest(self, dsn, batches):
+    def timed_ingest(self, dsn, batches, settings=()):
         """Seconds to send these batches one call each, from empty tables, and the
-        fingerprint of what was stored."""
+        fingerprint of what was stored; `settings` are run first (SET statements)."""
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"TRUNCATE {TABLES}, user_metrics.counters")
             conn.execute("CHECKPOINT")
+            for setting in settings:
+                conn.execute(setting)
             started = time.perf_counter()
             for batch in batches:
                 conn.execute("SELECT user_metrics.ingest_metrics(%s::jsonb)", (batch,))
@@ -710,15 +733,22 @@ def table(results):
         lines.append("")
     if "citus" in results:
         c = results["citus"]
-        lines.append(f"ingestion on Citus ({c['nodes']} nodes on these same cores, {c['shards']} shards), "
-                     f"events/s, medians of {c['runs']} alternating runs")
-        lines.append(f"{'':<28}{'single node':>14}{'Citus':>12}{'ratio':>8}{'same result':>13}")
+        names = [setup["name"] for setup in c["setups"]]
+        lines.append(f"ingestion on Citus ({c['nodes']} nodes on these same cores), events/s and against the "
+                     f"single node, medians of {c['runs']} alternating runs; a Citus side is SHARDS shards, "
+                     f"CACHED cached connections per worker")
+        lines.append(f"{'':<16}{'single node':>12}" + "".join(f"{name:>24}" for name in names)
+                     + f"{'same result':>13}")
         for size, r in c["sizes"].items():
-            lines.append(f"{'batch of ' + size:<28}{r['single_events_per_second']:>14}{r['citus_events_per_second']:>12}"
-                         f"{r['ratio']:>7.2f}x{str(r['same_result']):>13}")
+            cells = ""
+            for name in names:
+                side = r["setups"][name]
+                cells += f"{side['events_per_second']:>16} ({side['ratio']:.2f}x)"
+            same = all(r["setups"][name]["same_result"] for name in names)
+            lines.append(f"{'batch of ' + size:<16}{r['single_events_per_second']:>12}{cells}{str(same):>13}")
         d = c.get("delegation")
         if d:
-            lines.append(f"one event per call on Citus, calls/s ({d['calls']} calls): ingest_metrics "
+            lines.append(f"one event per call on Citus ({names[0]}), calls/s ({d['calls']} calls): ingest_metrics "
                          f"{d['ingest_metrics']['calls_per_second']}; three statements on the coordinator "
                          f"{d['on the coordinator']['calls_per_second']}, delegated to the user's worker "
                          f"{d['delegated']['calls_per_second']} "
