@@ -192,9 +192,10 @@ class Bench:
         over the Citus cluster of scripts/citus_cluster.sh (a coordinator and two
         workers on this machine, with the benchmark's server settings): what
         distribution costs per call, since the three nodes share the same cores.
-        Each setup of --citus-setups is a database of its own, distributed in its
-        number of shards, and ingests with its number of cached connections per
-        worker; every side, the single node included, runs in turn."""
+        Each shard count of --citus-setups has a database of its own, distributed
+        in that many shards; each setup ingests into its shard count's database with
+        its number of cached connections per worker. Every side, the single node
+        included, runs in turn."""
         port = self.args.citus_port
         nodes = [("coordinator", port), ("worker1", port + 1), ("worker2", port + 2)]
         run_dir = Path(self.args.socket_dir).parent
