@@ -202,8 +202,10 @@ class Bench:
         setups = []
         for spec in self.args.citus_setups.split(","):
             shards, cached = (int(part) for part in spec.split(":"))
-            setups.append({"name": f"{shards} shards, {cached} cached", "shards": shards, "cached": cached,
-                           "db": f"{self.db}_{shards}_shards"})
+            setups.append({"name": f"{shards} shards, {cached} cached", "shards": shards, "cached": cached})
+
+        def database(shards):
+            return f"{self.db}_{shards}_shards"
 
         def dsn(node, db):
             return f"host={run_dir / (self.args.citus_cluster + '-' + node[0])} port={node[1]} user=postgres dbname={db}"
@@ -215,7 +217,8 @@ class Bench:
         cluster = [str(ROOT / "scripts" / "citus_cluster.sh")]
         subprocess.run(cluster + ["stop"], check=True)
         subprocess.run(cluster + ["start", self.db], check=True)
-        for db in sorted({setup["db"] for setup in setups}):
+        for shards in sorted({setup["shards"] for setup in setups}):
+            db = database(shards)
             for node in nodes:
                 with psycopg.connect(dsn(node, "postgres"), autocommit=True) as conn:
                     conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
@@ -229,7 +232,6 @@ class Bench:
                     conn.execute("SELECT citus_add_node('127.0.0.1', %s)", (node[1],))
                 conn.execute("SET client_min_messages = warning")
                 conn.execute("CREATE EXTENSION user_metrics")
-                shards = next(setup["shards"] for setup in setups if setup["db"] == db)
                 conn.execute("SELECT user_metrics.distribute(%s)", (shards,))
                 stored = conn.execute("SELECT count(*) FROM pg_dist_shard "
                                       "WHERE logicalrelid = 'user_metrics.users'::regclass").fetchone()[0]
@@ -238,7 +240,7 @@ class Bench:
         # The same batches to every side, in turn, from empty tables each time.
         sides = {"single": (f"{self.base} dbname={self.db}", [])}
         for setup in setups:
-            sides[setup["name"]] = (dsn(nodes[0], setup["db"]),
+            sides[setup["name"]] = (dsn(nodes[0], database(setup["shards"])),
                                     [f"SET citus.max_cached_conns_per_worker = {setup['cached']}"])
         citus_events = events[: self.args.citus_events]
         sizes = {}
@@ -266,8 +268,8 @@ class Bench:
                   + "; ".join(f"{name} {r['events_per_second']} ({r['ratio']:.2f}x)"
                               for name, r in row["setups"].items()), flush=True)
         out = {"nodes": len(nodes), "runs": self.args.citus_runs,
-               "setups": [{k: v for k, v in setup.items() if k != "db"} for setup in setups], "sizes": sizes,
-               "delegation": self.delegation(dsn(nodes[0], setups[0]["db"]),
+               "setups": setups, "sizes": sizes,
+               "delegation": self.delegation(dsn(nodes[0], database(setups[0]["shards"])),
                                              citus_events[: self.args.citus_single_event_calls])}
         self.results["citus"] = out
         return out
