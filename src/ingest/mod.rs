@@ -14,7 +14,8 @@ use crate::error::{Error, Result};
 use crate::sql::{citus_loaded, count};
 use crate::storage::counters::Counts;
 use crate::storage::{
-    ingest_stats, quarantine, store_events, store_one, OneEvent, Outcome, Quarantined,
+    ingest_stats, quarantine, store_events, store_one, store_one_routed, OneEvent, Outcome,
+    Quarantined,
 };
 pub use replay::replay;
 use std::collections::BTreeMap;
@@ -69,25 +70,27 @@ pub fn ingest(payload: &JsonbContainer, size: usize, on_error: OnError) -> Resul
     Ok(summary.with_errors(&rejected))
 }
 
-/// A call of one valid event, on a server without Citus: stored by one statement
-/// when it can be (`store_one`), or None, having written nothing, for the general
-/// path.
+/// A call of one valid event: stored by one statement (`store_one`), or on Citus
+/// by statements that each reach only its user's shard (`store_one_routed`), when
+/// it can be; or None, having written nothing, for the general path.
 fn ingest_one<'a, J: Json<'a>>(raw: J, started: Instant) -> Result<Option<Summary>> {
-    if citus_loaded() {
-        return Ok(None);
-    }
     let Ok(event) = parse_event(raw) else {
         return Ok(None);
     };
-    // When the call started, on the wall clock that the statement reads to end
-    // the call's time.
-    let started_us = SystemTime::now()
-        .checked_sub(started.elapsed())
-        .and_then(|at| at.duration_since(SystemTime::UNIX_EPOCH).ok())
-        .and_then(|since| i64::try_from(since.as_micros()).ok())
-        .ok_or_else(|| Error::Internal("the system clock is before 1970".into()))?;
+    let outcome = if citus_loaded() {
+        store_one_routed(&event, started)?
+    } else {
+        // When the call started, on the wall clock that the statement reads to
+        // end the call's time.
+        let started_us = SystemTime::now()
+            .checked_sub(started.elapsed())
+            .and_then(|at| at.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .and_then(|since| i64::try_from(since.as_micros()).ok())
+            .ok_or_else(|| Error::Internal("the system clock is before 1970".into()))?;
+        store_one(&event, started_us)?
+    };
     let mut summary = Summary::default();
-    match store_one(&event, started_us)? {
+    match outcome {
         OneEvent::Recorded(Outcome::Stored) => summary.accepted = 1,
         OneEvent::Recorded(_) => summary.duplicates = 1,
         OneEvent::RacedRepeat => {
