@@ -1,5 +1,5 @@
 -- On Citus, a call of one event stored in an existing session (locked by
--- one_user_lock_session.sql): the event's totals added to the session's, by an
+-- one_user_find.sql): the event's totals added to the session's, by an
 -- UPDATE that Citus routes to the user's shard; the same rules as store.sql's
 -- `added`. $1: the user key; $2: the session's row id; $3..$11: the totals, as in
 -- one_user_add_session.sql.

@@ -4,11 +4,16 @@
 -- client's session id; $3: the event_id, or NULL.
 -- No row: the user is new. Otherwise its stored e-mail and name, its session's row
 -- id (NULL: a new session), and whether the user stored this event_id before.
-SELECT u.email, u.name, s.id AS session_id,
+-- An existing session is row-locked here, before the event is inserted, as
+-- store.sql locks every session of a batch first, so that the two paths take
+-- their locks in one order; in this statement, so that locking it costs no round
+-- trip of its own.
+SELECT u.email, u.name,
+       (SELECT s.id FROM user_metrics.sessions AS s
+        WHERE s.user_key = $1::bigint AND s.client_session_id = $2::text
+        FOR NO KEY UPDATE) AS session_id,
        EXISTS (SELECT FROM user_metrics.events AS e
                WHERE $3::text IS NOT NULL AND e.user_key = $1::bigint AND e.event_id = $3::text)
        AS repeat
 FROM user_metrics.users AS u
-LEFT JOIN user_metrics.sessions AS s
-  ON s.user_key = u.user_key AND s.client_session_id = $2::text
 WHERE u.user_key = $1::bigint

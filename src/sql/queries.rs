@@ -23,7 +23,6 @@ statement!(ONE_USER_ERASED, "one_user_erased");
 statement!(ONE_USER_FIND, "one_user_find");
 statement!(ONE_USER_ADD_USER, "one_user_add_user");
 statement!(ONE_USER_ADD_SESSION, "one_user_add_session");
-statement!(ONE_USER_LOCK_SESSION, "one_user_lock_session");
 statement!(ONE_USER_ADD_EVENT, "one_user_add_event");
 statement!(ONE_USER_ADD_TOTALS, "one_user_add_totals");
 // and any other call, in the order it runs them.

@@ -54,7 +54,8 @@ pub fn store_one_routed(event: &Event, started: Instant) -> Result<OneEvent> {
         return Ok(OneEvent::Declined);
     }
 
-    let found = read(
+    // It locks the user's session, if stored.
+    let found = write(
         &ONE_USER_FIND,
         || {
             Ok(vec![
@@ -120,18 +121,7 @@ pub fn store_one_routed(event: &Event, started: Instant) -> Result<OneEvent> {
     };
 
     let session = match known_session {
-        Some(id) => {
-            let locked = write(
-                &ONE_USER_LOCK_SESSION,
-                || Ok(vec![key.into(), id.into()]),
-                ignore,
-            )?;
-            if locked.is_empty() {
-                // Gone since the first look (erased or purged): nothing is written.
-                return Ok(OneEvent::Declined);
-            }
-            id
-        }
+        Some(id) => id,
         None => {
             let created = write(
                 &ONE_USER_ADD_SESSION,

@@ -41,7 +41,6 @@ def citus():
     ("one_user_find", (KEY, "s", "e")),
     ("one_user_add_user", (KEY, "a@b.c", None)),
     ("one_user_add_session", (KEY, "s", "2026-11-02T09:00:00Z", None, None, 1, "1.5", None, None, "0", 0)),
-    ("one_user_lock_session", (KEY, 1)),
     ("one_user_add_event", (KEY, "e", 1, None, "1.5", None, None, None)),
     ("one_user_add_totals", (KEY, 1, "2026-11-02T09:00:00Z", None, None, 1, "1.5", None, None, "0", 0)),
 ])
