@@ -19,9 +19,12 @@ dsn="host=$socket_dir port=$BENCH_PORT user=postgres dbname=user_metrics_crossov
 "$REPO_ROOT/scripts/cluster.sh" start "$cluster" "$BENCH_PORT"
 cd "$REPO_ROOT"
 
+# $1: PLAN_WITH_VALUES_FROM for the build; the rest go to plan_crossover.py.
 measure() {
+    local plan_with_values_from="$1"
+    shift
     # shellcheck disable=SC2046
-    USER_METRICS_PLAN_WITH_VALUES_FROM="$1" cargo pgrx install --release $(pgrx_install_flags) >&2
+    USER_METRICS_PLAN_WITH_VALUES_FROM="$plan_with_values_from" cargo pgrx install --release $(pgrx_install_flags) >&2
     "$(pg_bindir)/psql" -X -q -h "$socket_dir" -p "$BENCH_PORT" -U postgres -d postgres \
         -c "DROP DATABASE IF EXISTS user_metrics_crossover WITH (FORCE)" \
         -c "CREATE DATABASE user_metrics_crossover"
