@@ -5,25 +5,13 @@
 pub struct Statement {
     pub name: &'static str,
     pub sql: &'static str,
-    /// Whether its generic plan serves arrays of any length (see `run::planning`):
-    /// true for the statements whose every `user_key = ANY` is guarded by the
-    /// Citus flag (`NOT $n OR ...`), which a generic plan on a single node never
-    /// evaluates, so that no index lookup of theirs walks a whole array.
-    pub generic_when_long: bool,
 }
 
 macro_rules! statement {
     ($const_name:ident, $file:literal) => {
-        statement!($const_name, $file, false);
-    };
-    ($const_name:ident, $file:literal, generic_when_long) => {
-        statement!($const_name, $file, true);
-    };
-    ($const_name:ident, $file:literal, $generic_when_long:literal) => {
         pub const $const_name: Statement = Statement {
             name: $file,
             sql: include_str!(concat!("../../sql/queries/", $file, ".sql")),
-            generic_when_long: $generic_when_long,
         };
     };
 }
@@ -38,9 +26,9 @@ statement!(ONE_USER_ADD_SESSION, "one_user_add_session");
 statement!(ONE_USER_ADD_EVENT, "one_user_add_event");
 statement!(ONE_USER_ADD_TOTALS, "one_user_add_totals");
 // and any other call, in the order it runs them.
-statement!(LOOKUP, "lookup", generic_when_long);
-statement!(WRITE_USERS, "write_users", generic_when_long);
-statement!(STORE, "store", generic_when_long);
+statement!(LOOKUP, "lookup");
+statement!(WRITE_USERS, "write_users");
+statement!(STORE, "store");
 statement!(QUARANTINE, "quarantine");
 statement!(ADD_TO_COUNTERS, "add_to_counters");
 // Only after a race with a concurrent call (see storage::store), and for purge.

@@ -1,7 +1,6 @@
 //! Running the statements of `queries`, each with a plan kept per backend (see
-//! `plan`): planned once and reused (generic) when its arrays are short or it is
-//! one of ingestion's, planned for the call's values otherwise (see
-//! `PLAN_WITH_VALUES_FROM` and `planning`).
+//! `plan`): planned once and reused (generic) when its arrays are short, planned
+//! for the call's values when they are long (see `PLAN_WITH_VALUES_FROM`).
 //!
 //! Every entry point is a SQL function declared with `SET search_path = pg_catalog,
 //! pg_temp`, so the statements are parsed with that path: tables are named with
@@ -21,17 +20,15 @@ use crate::error::Result;
 pub type Args = Vec<DatumWithOid<'static>>;
 
 /// A statement whose array arguments have this many elements or more is planned
-/// for the call, with the arguments' values, instead of running its generic plan,
-/// unless it is one of ingestion's (`generic_when_long`, see `planning`). A
-/// generic plan cannot know how long the arrays are, and for a statement that
-/// joins the arrays to a table and also names the users with an unguarded
-/// `user_key = ANY ($1)` (for Citus, to reach only their shards) it checks every
-/// element of that array at each of the join's index lookups: n² comparisons, a
-/// million for 1,000 sessions, where a plan made for the actual arrays does 1,000
-/// lookups. Planning costs a call about 1 ms, which small calls would notice.
-/// README, Performance, gives the measurements behind the figure
-/// (`bench/plan_crossover.sh` builds the extension with other values, through
-/// `USER_METRICS_PLAN_WITH_VALUES_FROM`).
+/// for the call, with the arguments' values, instead of running its generic plan.
+/// A generic plan cannot know how long the arrays are, and for a statement that
+/// joins the arrays to a table and also names the users with `user_key = ANY ($1)`
+/// (for Citus, to reach only their shards) it checks every element of that array
+/// at each of the join's index lookups: n² comparisons, a million for 1,000
+/// sessions, where a plan made for the actual arrays does 1,000 lookups. Planning
+/// costs a call about 1 ms, which small calls would notice. README, Performance,
+/// gives the measurements behind the figure (`bench/plan_crossover.sh` builds the
+/// extension with other values, through `USER_METRICS_PLAN_WITH_VALUES_FROM`).
 const PLAN_WITH_VALUES_FROM: usize = match option_env!("USER_METRICS_PLAN_WITH_VALUES_FROM") {
     Some(digits) => parse_count(digits),
     None => 200,
@@ -51,21 +48,15 @@ const fn parse_count(digits: &str) -> usize {
 }
 
 /// How a statement with these arguments is planned: statements over arrays by
-/// the length of the longest, the others as PostgreSQL's plan cache decides.
-/// Ingestion's statements (`generic_when_long`) run on their generic plan at any
-/// length: planning 1,000 elements with their values costs more than it saves
-/// (README, Performance, change 11). On a server that runs Citus, statements over
-/// arrays are always planned with their values: Citus cannot plan a statement over
-/// distributed tables without its parameters' values ("could not create
-/// distributed plan"), and it needs them to send it only to the shards of the
-/// users it names.
-fn planning(statement: &Statement, args: &[DatumWithOid<'_>]) -> Planning {
+/// the length of the longest, the others as PostgreSQL's plan cache decides. On a
+/// server that runs Citus, statements over arrays are always planned with their
+/// values: Citus cannot plan a statement over distributed tables without its
+/// parameters' values ("could not create distributed plan"), and it needs them
+/// to send it only to the shards of the users it names.
+fn planning(args: &[DatumWithOid<'_>]) -> Planning {
     match longest_array(args) {
         None => Planning::Default,
-        Some(_) if citus_loaded() => Planning::WithValues,
-        Some(n) if n >= PLAN_WITH_VALUES_FROM && !statement.generic_when_long => {
-            Planning::WithValues
-        }
+        Some(n) if n >= PLAN_WITH_VALUES_FROM || citus_loaded() => Planning::WithValues,
         Some(_) => Planning::Generic,
     }
 }
@@ -160,7 +151,7 @@ fn run<T>(
         let planning = if generic {
             Planning::Generic
         } else {
-            planning(statement, &args)
+            planning(&args)
         };
         let plan = plan::kept(statement, &args, planning)?;
         plan.execute(&args, writes, read)

@@ -73,7 +73,6 @@ mod tests {
         let swapped = Statement {
             name: "swapped",
             sql: "SELECT FROM unnest($1::bigint[], $2::text[], $3::text[]) AS input (email, user_key, name)",
-            generic_when_long: false,
         };
         let outcome = std::panic::catch_unwind(|| {
             assert_unnests::<users::NewUser>(&swapped, 0, &[]);
