@@ -28,7 +28,9 @@ pub type Args = Vec<DatumWithOid<'static>>;
 /// sessions, where a plan made for the actual arrays does 1,000 lookups. Planning
 /// costs a call about 1 ms, which small calls would notice. README, Performance,
 /// gives the measurements behind the figure (`bench/plan_crossover.sh` builds the
-/// extension with other values, through `USER_METRICS_PLAN_WITH_VALUES_FROM`).
+/// extension with other values, through `USER_METRICS_PLAN_WITH_VALUES_FROM`), and
+/// why ingestion's statements, whose `= ANY` is guarded, do not skip it either: a
+/// generic plan made while the tables were small was slow as they grew.
 const PLAN_WITH_VALUES_FROM: usize = match option_env!("USER_METRICS_PLAN_WITH_VALUES_FROM") {
     Some(digits) => parse_count(digits),
     None => 200,
