@@ -5,10 +5,10 @@
 
 use pgrx::datum::TimestampWithTimeZone;
 use std::collections::{BTreeMap, HashMap};
-use user_metrics_contract::{SessionKey, SessionTotals};
+use user_metrics_contract::{session_totals, Event, SessionKey, SessionTotals};
 
 use super::keys::Keys;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sql::*;
 
 /// Where a session of the batch stands.
@@ -131,6 +131,16 @@ impl<'e> TotalsRow<'e> {
             sentiment_count: t.sentiment_count,
         })
     }
+}
+
+/// The totals that `event`, a call's only one, gives its session.
+pub fn totals_of_one<'e>(event: &'e Event<'_>) -> Result<TotalsRow<'e>> {
+    let totals = session_totals(std::slice::from_ref(event), |_| true);
+    let totals = totals
+        .values()
+        .next()
+        .ok_or_else(|| Error::Internal("one event, no session totals".into()))?;
+    TotalsRow::of(totals)
 }
 
 /// The statement's arguments for sessions with totals: their two key columns

@@ -10,10 +10,10 @@
 //! (forgotten_users and the counters stay on the coordinator) would not.
 
 use std::collections::HashSet;
-use user_metrics_contract::{session_totals, user_key, Event};
+use user_metrics_contract::{user_key, Event};
 
 use super::counters::backend_slot;
-use super::sessions::TotalsRow;
+use super::sessions::totals_of_one;
 use super::users;
 use super::verdicts::Outcome;
 use crate::error::{Error, Result};
@@ -48,13 +48,7 @@ result_row! {
 /// in microseconds since the Unix epoch, for its time in ingest_stats.
 pub fn store_one(event: &Event, call_started_us: i64) -> Result<OneEvent> {
     let key = user_key(&event.email);
-    let events = std::slice::from_ref(event);
-    let totals = session_totals(events, |_| true);
-    let totals = totals
-        .values()
-        .next()
-        .ok_or_else(|| Error::Internal("one event, no session totals".into()))?;
-    let session = TotalsRow::of(totals)?;
+    let session = totals_of_one(event)?;
     let rows = write_planned_once(
         &STORE_ONE,
         || {

@@ -22,10 +22,10 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 use pgrx::datum::DatumWithOid;
-use user_metrics_contract::{session_totals, user_key, Event};
+use user_metrics_contract::{user_key, Event};
 
 use super::counters::Counts;
-use super::sessions::TotalsRow;
+use super::sessions::totals_of_one;
 use super::store_one::OneEvent;
 use super::verdicts::Outcome;
 use super::{ingest_stats, users};
@@ -98,12 +98,7 @@ pub fn store_one_routed(event: &Event, started: Instant) -> Result<OneEvent> {
         }
     };
 
-    let totals = session_totals(std::slice::from_ref(event), |_| true);
-    let totals = totals
-        .values()
-        .next()
-        .ok_or_else(|| Error::Internal("one event, no session totals".into()))?;
-    let totals = TotalsRow::of(totals)?;
+    let totals = totals_of_one(event)?;
     let with_totals = |first: DatumWithOid<'static>, second: DatumWithOid<'static>| -> Args {
         vec![
             first,
