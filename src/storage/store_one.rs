@@ -5,9 +5,9 @@
 //! path (`store`), which handles every case; the two take their locks in the same
 //! order, so they never deadlock with each other.
 //!
-//! Not on Citus: there the general path's statements name the batch's users so
-//! that each reaches only their shards, which this statement's mix of tables
-//! (forgotten_users and the counters stay on the coordinator) would not.
+//! Not on Citus, which does not send a statement whose WITH parts insert to a
+//! shard as it is, and keeps forgotten_users and the counters on the coordinator:
+//! there `store_one_routed` stores such a call.
 
 use std::collections::HashSet;
 use user_metrics_contract::{user_key, Event};
