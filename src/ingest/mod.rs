@@ -95,15 +95,7 @@ fn ingest_one<'a, J: Json<'a>>(raw: J, started: Instant) -> Result<Option<Summar
         OneEvent::Recorded(_) => summary.duplicates = 1,
         OneEvent::RacedRepeat => {
             summary.duplicates = 1;
-            ingest_stats::record(
-                Counts::default(),
-                &ingest_stats::Call {
-                    accepted: 0,
-                    duplicates: 1,
-                    rejected_by_code: BTreeMap::new(),
-                    time: started.elapsed(),
-                },
-            )?;
+            ingest_stats::record_one_event(Counts::default(), false, started.elapsed())?;
         }
         OneEvent::Declined => return Ok(None),
     }

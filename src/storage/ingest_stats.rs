@@ -41,3 +41,16 @@ pub fn record(counts: Counts, call: &Call) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// Adds a call of one event, stored or a repeat (`stored` false), taking `time`.
+pub fn record_one_event(counts: Counts, stored: bool, time: Duration) -> Result<()> {
+    record(
+        counts,
+        &Call {
+            accepted: u64::from(stored),
+            duplicates: u64::from(!stored),
+            rejected_by_code: BTreeMap::new(),
+            time,
+        },
+    )
+}

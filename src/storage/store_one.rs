@@ -97,16 +97,7 @@ pub fn store_one(event: &Event, call_started_us: i64) -> Result<OneEvent> {
         }));
     }
     // Not recorded: nothing was stored. Whatever was created for the event goes.
-    if let Some(id) = row.created_session {
-        write(
-            &DELETE_SESSIONS,
-            || Ok(vec![vec![key].into(), vec![id].into()]),
-            ignore,
-        )?;
-    }
-    if row.created_users > 0 {
-        users::remove_unused(&[key], &HashSet::new())?;
-    }
+    remove_created(key, row.created_session, row.created_users > 0)?;
     // Not recorded, with its session locked or created: the event's INSERT skipped
     // it, so a concurrent call stored it first. Without a session: a case for the
     // general path.
@@ -115,4 +106,20 @@ pub fn store_one(event: &Event, call_started_us: i64) -> Result<OneEvent> {
     } else {
         Ok(OneEvent::Declined)
     }
+}
+
+/// Removes the session and the user that a call of one event created for an event
+/// it did not store, so that it leaves nothing behind.
+pub(super) fn remove_created(key: i64, session: Option<i64>, user: bool) -> Result<()> {
+    if let Some(id) = session {
+        write(
+            &DELETE_SESSIONS,
+            || Ok(vec![vec![key].into(), vec![id].into()]),
+            ignore,
+        )?;
+    }
+    if user {
+        users::remove_unused(&[key], &HashSet::new())?;
+    }
+    Ok(())
 }

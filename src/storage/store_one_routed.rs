@@ -18,17 +18,16 @@
 //! unique-index entry, the session's totals, this backend's counters), so the two
 //! never deadlock.
 
-use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 use pgrx::datum::DatumWithOid;
 use user_metrics_contract::{user_key, Event};
 
 use super::counters::Counts;
+use super::ingest_stats;
 use super::sessions::totals_of_one;
-use super::store_one::OneEvent;
+use super::store_one::{remove_created, OneEvent};
 use super::verdicts::Outcome;
-use super::{ingest_stats, users};
 use crate::error::{Error, Result};
 use crate::sql::*;
 
@@ -73,7 +72,7 @@ pub fn store_one_routed(event: &Event, started: Instant) -> Result<OneEvent> {
                 return Ok(OneEvent::Declined);
             }
             if user.repeat {
-                record(started, Counts::default(), Outcome::Duplicate)?;
+                ingest_stats::record_one_event(Counts::default(), false, started.elapsed())?;
                 return Ok(OneEvent::Recorded(Outcome::Duplicate));
             }
             (false, user.session_id)
@@ -175,36 +174,6 @@ pub fn store_one_routed(event: &Event, started: Instant) -> Result<OneEvent> {
         events: 1,
         rejected: 0,
     };
-    record(started, counts, Outcome::Stored)?;
+    ingest_stats::record_one_event(counts, true, started.elapsed())?;
     Ok(OneEvent::Recorded(Outcome::Stored))
-}
-
-/// Adds the call to the counters and the day's statistics.
-fn record(started: Instant, counts: Counts, outcome: Outcome) -> Result<()> {
-    let stored = matches!(outcome, Outcome::Stored);
-    ingest_stats::record(
-        counts,
-        &ingest_stats::Call {
-            accepted: u64::from(stored),
-            duplicates: u64::from(!stored),
-            rejected_by_code: BTreeMap::new(),
-            time: started.elapsed(),
-        },
-    )
-}
-
-/// Removes the session and the user that the call created for an event it did
-/// not store, so that it leaves nothing behind.
-fn remove_created(key: i64, session: Option<i64>, user: bool) -> Result<()> {
-    if let Some(id) = session {
-        write(
-            &DELETE_SESSIONS,
-            || Ok(vec![vec![key].into(), vec![id].into()]),
-            ignore,
-        )?;
-    }
-    if user {
-        users::remove_unused(&[key], &HashSet::new())?;
-    }
-    Ok(())
 }
