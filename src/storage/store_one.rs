@@ -35,12 +35,12 @@ pub enum OneEvent {
 result_row! {
     /// The one row of store_one: see the statement.
     pub struct StoreOneRow {
-        stored: i64,
-        sessions: i64,
-        added: i64,
+        stored: bool,
+        has_session: bool,
+        added: bool,
         created_session: Option<i64>,
-        created_users: i64,
-        recorded: i64,
+        created_user: bool,
+        recorded: bool,
     }
 }
 
@@ -82,26 +82,26 @@ pub fn store_one(event: &Event, call_started_us: i64) -> Result<OneEvent> {
         .into_iter()
         .next()
         .ok_or_else(|| Error::Internal("store_one returned no row".into()))?;
-    if row.stored == 1 && row.created_session.is_none() && row.added != 1 {
+    if row.stored && row.created_session.is_none() && !row.added {
         // Stored in an existing session whose totals were not added to: the
         // totals would no longer be exact (cannot happen: the session is locked).
         return Err(Error::Internal(
             "store_one stored an event without adding it to its session".into(),
         ));
     }
-    if row.recorded == 1 {
-        return Ok(OneEvent::Recorded(if row.stored == 1 {
+    if row.recorded {
+        return Ok(OneEvent::Recorded(if row.stored {
             Outcome::Stored
         } else {
             Outcome::Duplicate
         }));
     }
     // Not recorded: nothing was stored. Whatever was created for the event goes.
-    remove_created(key, row.created_session, row.created_users > 0)?;
+    remove_created(key, row.created_session, row.created_user)?;
     // Not recorded, with its session locked or created: the event's INSERT skipped
     // it, so a concurrent call stored it first. Without a session: a case for the
     // general path.
-    if row.sessions == 1 {
+    if row.has_session {
         Ok(OneEvent::RacedRepeat)
     } else {
         Ok(OneEvent::Declined)
