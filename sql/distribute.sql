@@ -1,7 +1,9 @@
 -- Scaling out with Citus: user_metrics.distribute() splits users, sessions and
 -- events by user_key across the workers of a Citus cluster, co-located, so that
 -- each user's rows live together on one node. Called once, by a superuser, on the
--- coordinator; the same text is in the 0.2.0 -> 0.3.0 upgrade script.
+-- coordinator; the same text is in the 0.3.0 -> 0.4.0 upgrade script (the one in
+-- the 0.2.0 -> 0.3.0 script is the version before, without the check of the
+-- creating transaction).
 --
 -- What Citus requires, and so what it does:
 --   - CREATE EXTENSION on the coordinator is repeated by Citus on every worker,
@@ -41,6 +43,9 @@ DECLARE
     copy_names text[] := ARRAY[]::text[];
     copy_ports integer[] := ARRAY[]::integer[];
     messages text := pg_catalog.current_setting('client_min_messages');
+    created xid;
+    this_xact bigint;
+    created_full bigint;
 BEGIN
     -- It changes the extension itself and every node of the cluster.
     IF NOT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user), false) THEN
@@ -64,6 +69,29 @@ BEGIN
         RAISE EXCEPTION 'user_metrics.distribute() must be called on the Citus coordinator, and this node is a worker (group %)', local_group
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Connect to the coordinator and call it there.';
+    END IF;
+
+    -- Not in the transaction that created or updated the extension: what follows
+    -- asks the workers over connections of their own, which wait for this
+    -- transaction's locks (a distributed deadlock, seen with CREATE EXTENSION and
+    -- this call sent as one string), and what those connections did before it
+    -- (the owner role's rights on the workers' schema) outlasts the rollback and
+    -- stops a later CREATE EXTENSION there. The extension's row
+    -- was last written by this transaction (or one of its savepoints) when that
+    -- writer is still in progress; its 32-bit xmin is widened to the 64-bit id
+    -- that pg_xact_status takes, in the epoch of the id nearest to this one's.
+    created := (SELECT e.xmin FROM pg_catalog.pg_extension AS e WHERE e.oid = this_extension);
+    this_xact := pg_catalog.pg_current_xact_id()::text::bigint;
+    created_full := (this_xact >> 32 << 32) | created::text::bigint;
+    IF created_full > this_xact + 2147483648 THEN
+        created_full := created_full - 4294967296;
+    ELSIF created_full < this_xact - 2147483648 THEN
+        created_full := created_full + 4294967296;
+    END IF;
+    IF pg_catalog.pg_xact_status(created_full::text::xid8) = 'in progress' THEN
+        RAISE EXCEPTION 'user_metrics.distribute() cannot run in the transaction that created or updated the extension'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Commit CREATE EXTENSION (or ALTER EXTENSION) first, then call user_metrics.distribute() in a transaction of its own.';
     END IF;
 
     owner_role := (SELECT r.rolname FROM pg_catalog.pg_class AS c

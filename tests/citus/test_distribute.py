@@ -164,3 +164,47 @@ def test_it_refuses_on_a_worker_and_when_a_worker_copy_holds_rows():
                                    "user_key: 4 shards over 2 workers")
     finally:
         drop_citus_database("um_citus_refusals")
+
+
+def test_it_refuses_in_the_transaction_that_created_the_extension():
+    """Run in the transaction of CREATE EXTENSION, distribute() would ask the workers
+    over connections of their own, which wait for that transaction (a distributed
+    deadlock), after granting the owner role rights on their schema, which outlast
+    the rollback and stop a later CREATE EXTENSION there. It refuses first, also
+    when the extension was created under a savepoint (as psql's ON_ERROR_ROLLBACK
+    does): no node keeps the extension, and no worker a right to create in the
+    schema for another role than its owner (Citus leaves the schema there with its
+    USAGE grants, as after any CREATE EXTENSION rolled back, which a later
+    CREATE EXTENSION accepts)."""
+    name = "um_citus_same_xact"
+    url = fresh_citus_database(name)
+    leftovers = """SELECT (SELECT count(*) FROM pg_extension WHERE extname = 'user_metrics'),
+                          (SELECT count(*) FROM pg_namespace AS n, aclexplode(n.nspacl) AS a
+                           WHERE n.nspname = 'user_metrics' AND a.privilege_type = 'CREATE'
+                             AND a.grantee <> n.nspowner)"""
+    try:
+        with connect(url) as conn, pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState) as error:
+            # One string, one transaction: as `psql -c` sends it.
+            conn.execute("CREATE EXTENSION user_metrics; SELECT user_metrics.distribute(4)")
+        assert error.value.diag.message_primary == \
+            "user_metrics.distribute() cannot run in the transaction that created or updated the extension"
+        assert error.value.diag.message_hint.startswith("Commit CREATE EXTENSION (or ALTER EXTENSION) first")
+        with connect(url) as conn, pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+            with conn.transaction():
+                with conn.transaction():  # a savepoint inside the transaction
+                    conn.execute("CREATE EXTENSION user_metrics")
+                conn.execute("SELECT user_metrics.distribute(4)")
+        for node in NODES:
+            with connect(node_dsn(node, name)) as conn:
+                assert conn.execute(leftovers).fetchone() == (0, 0), node
+        # Committed first, the same two steps go through.
+        with connect(url) as conn:
+            conn.execute("CREATE EXTENSION user_metrics")
+        with connect(url) as conn:
+            notices = notices_of(conn)
+            conn.execute("SELECT user_metrics.distribute(4)")
+            assert notices[-1] == ("user_metrics: users, sessions and events are distributed by "
+                                   "user_key: 4 shards over 2 workers")
+            assert conn.execute("SELECT count(*) FROM pg_dist_partition").fetchone()[0] == 3
+    finally:
+        drop_citus_database(name)
