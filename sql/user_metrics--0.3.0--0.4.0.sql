@@ -316,14 +316,15 @@ BEGIN
     END IF;
 
     -- Not in the transaction that created or updated the extension: what follows
-    -- asks the workers over connections of their own, which wait for this
-    -- transaction's locks (a distributed deadlock, seen with CREATE EXTENSION and
-    -- this call sent as one string), and what those connections did before it
-    -- (the owner role's rights on the workers' schema) outlasts the rollback and
-    -- stops a later CREATE EXTENSION there. The extension's row
-    -- was last written by this transaction (or one of its savepoints) when that
-    -- writer is still in progress; its 32-bit xmin is widened to the 64-bit id
-    -- that pg_xact_status takes, in the epoch of the id nearest to this one's.
+    -- asks the workers over connections of their own, which do not see the
+    -- extension's new state and wait for this transaction's locks (seen: a
+    -- distributed deadlock, and "relation users already exists" on a worker,
+    -- with CREATE EXTENSION and this call sent as one string), and what those
+    -- connections did first (the owner role's rights on the workers' schema)
+    -- outlasts the rollback and stops a later CREATE EXTENSION there. This
+    -- transaction (or one of its savepoints) last wrote the extension's row when
+    -- that row's writer is still in progress; its 32-bit xmin is widened to the
+    -- 64-bit id that pg_xact_status takes, in the epoch nearest to this one's.
     created := (SELECT e.xmin FROM pg_catalog.pg_extension AS e WHERE e.oid = this_extension);
     this_xact := pg_catalog.pg_current_xact_id()::text::bigint;
     created_full := (this_xact >> 32 << 32) | created::text::bigint;

@@ -33,8 +33,8 @@
 -- Each of its parts gives at most one row, so "whether it gave one" (EXISTS) is
 -- what the counters and the result read, not count(*): an aggregate is one more
 -- node for the executor to set up at every call, and a call of one event is
--- mostly that setting up (about 4% more calls per second without the seven
--- aggregates; README, "What is left").
+-- mostly that setting up (3% more calls per second without the seven
+-- aggregates: README, Performance, change 11).
 --
 -- If a concurrent call stores the same event_id first (after this statement's
 -- snapshot), the INSERT of the event skips it and `stored` is empty although a
