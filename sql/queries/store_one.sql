@@ -1,16 +1,16 @@
--- A call of one event, stored in this one statement, with the call's counters and
--- statistics: the seed's own shape (one event per request) costs one statement
--- start, not the four of the general path (lookup, users, store, counters), whose
--- plans are built for arrays of any length.
+-- A call of one event, stored in this one statement: the seed's own shape (one
+-- event per request) costs one statement start, not the four of the general path
+-- (lookup, users, store, counters), whose plans are built for arrays of any
+-- length. The caller then adds the call to its counters and statistics, which
+-- it changes in place (ingest_stats::record_one_event_in_place), not with a
+-- statement.
 --
 -- $1: the user key; $2: the e-mail in canonical form; $3: the event's user name
 -- or NULL; $4: the client's session id; $5..$13: what the event adds to its
 -- session (started_at, ended_at, device as JSON text, event_count,
 -- talked_time, microphone_used, speaker_used, sentiment_sum, sentiment_count);
 -- $14..$19: the event (event_id or NULL, recorded_at or NULL for now(),
--- talked_time, microphone_used, speaker_used, voice_sentiment); $20: this
--- backend's counters slot; $21: when the call started, in microseconds since the
--- Unix epoch (the call's time is counted up to the end of this statement's writes).
+-- talked_time, microphone_used, speaker_used, voice_sentiment).
 --
 -- It stores only what it can store exactly as the general path would; for any
 -- other case (`checks.fits` false, or no `session`) it writes nothing, returns
@@ -19,28 +19,28 @@
 --   session's start), a key that another e-mail holds, a new name for the user;
 -- - a user or session that a concurrent call created after this statement's
 --   snapshot (the INSERT skips it, and nothing follows from it).
--- A repeat (the user stored this event_id before) writes only the statistics.
+-- A repeat (the user stored this event_id before) writes nothing and returns
+-- recorded: the caller counts a duplicate.
 --
 -- Locks, in the general path's order (see store.sql), so that the two never
 -- deadlock: the new user's key, then the session (an existing one row-locked by
 -- `locked`, a new one created with the event's totals), then the event's
--- unique-index entry, then the session's totals, then this backend's counters.
--- The CTEs run in that order: the final SELECT reads `stored` first, which reads
--- `session` (first `locked`, then `new_session`, which reads `new_user`); then
--- `added` and `stat` (whose clock reading ends the call's time); `counted`,
--- which nothing reads, runs when the statement ends.
+-- unique-index entry, then the session's totals; the caller's counters come
+-- after. The CTEs run in that order: the final SELECT reads `stored` first,
+-- which reads `session` (first `locked`, then `new_session`, which reads
+-- `new_user`); then `added`.
 --
 -- Each of its parts gives at most one row, so "whether it gave one" (EXISTS) is
--- what the counters and the result read, not count(*): an aggregate is one more
--- node for the executor to set up at every call, and a call of one event is
--- mostly that setting up (3% more calls per second without the seven
--- aggregates: README, Performance, change 11).
+-- what the result reads, not count(*): an aggregate is one more node for the
+-- executor to set up at every call, and a call of one event is mostly that
+-- setting up (3% more calls per second without the seven aggregates: README,
+-- Performance, change 11).
 --
 -- If a concurrent call stores the same event_id first (after this statement's
 -- snapshot), the INSERT of the event skips it and `stored` is empty although a
--- session (and a user) may have been created: the counters are not written, and
--- the caller removes what was created for nothing (delete_sessions,
--- delete_unused_users) and records the call as a repeat.
+-- session (and a user) may have been created: recorded is false, and the caller
+-- removes what was created for nothing (delete_sessions, delete_unused_users)
+-- and records the call as a repeat.
 WITH known AS (
     SELECT u.email, u.name FROM user_metrics.users AS u WHERE u.user_key = $1::bigint
 ),
@@ -110,38 +110,11 @@ added AS (
     FROM locked AS l, stored AS e
     WHERE s.user_key = $1::bigint AND s.id = l.id
     RETURNING s.id
-),
-counted AS (
-    INSERT INTO user_metrics.counters AS c (slot, users, sessions, events, rejected, last_received_at)
-    SELECT $20::integer, (EXISTS (SELECT FROM new_user))::integer,
-           (EXISTS (SELECT FROM new_session))::integer, 1, 0, now()
-    FROM stored
-    ON CONFLICT (slot) DO UPDATE SET
-        users    = c.users + excluded.users,
-        sessions = c.sessions + excluded.sessions,
-        events   = c.events + excluded.events,
-        last_received_at = GREATEST(c.last_received_at, excluded.last_received_at)
-),
-stat AS (
-    INSERT INTO user_metrics.ingest_counters AS c
-        (day, slot, calls, accepted, duplicates, rejected, rejected_by_code, time_us_total, time_us_max)
-    SELECT (now() AT TIME ZONE 'UTC')::date, $20::integer, 1, n.stored, 1 - n.stored, 0, '{}'::jsonb,
-           n.us, n.us
-    FROM (SELECT k.fits, k.repeat, (EXISTS (SELECT FROM stored))::integer AS stored,
-                 GREATEST(0, (EXTRACT(epoch FROM clock_timestamp()) * 1000000)::bigint - $21::bigint) AS us
-          FROM checks AS k) AS n
-    WHERE n.fits AND (n.stored = 1 OR n.repeat)
-    ON CONFLICT (day, slot) DO UPDATE SET
-        calls         = c.calls + 1,
-        accepted      = c.accepted + excluded.accepted,
-        duplicates    = c.duplicates + excluded.duplicates,
-        time_us_total = c.time_us_total + excluded.time_us_total,
-        time_us_max   = GREATEST(c.time_us_max, excluded.time_us_max)
-    RETURNING c.slot
 )
 SELECT EXISTS (SELECT FROM stored) AS stored,
        EXISTS (SELECT FROM session) AS has_session,
        EXISTS (SELECT FROM added) AS added,
        (SELECT n.id FROM new_session AS n) AS created_session,
        EXISTS (SELECT FROM new_user) AS created_user,
-       EXISTS (SELECT FROM stat) AS recorded
+       EXISTS (SELECT FROM checks AS k
+               WHERE k.fits AND (k.repeat OR EXISTS (SELECT FROM stored))) AS recorded

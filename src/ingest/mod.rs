@@ -19,7 +19,7 @@ use crate::storage::{
 };
 pub use replay::replay;
 use std::collections::BTreeMap;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 pub use summary::Summary;
 
 /// What to do with invalid events.
@@ -80,14 +80,7 @@ fn ingest_one<'a, J: Json<'a>>(raw: J, started: Instant) -> Result<Option<Summar
     let outcome = if citus_loaded() {
         store_one_routed(&event, started)?
     } else {
-        // When the call started, on the wall clock that the statement reads to
-        // end the call's time.
-        let started_us = SystemTime::now()
-            .checked_sub(started.elapsed())
-            .and_then(|at| at.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .and_then(|since| i64::try_from(since.as_micros()).ok())
-            .ok_or_else(|| Error::Internal("the system clock is before 1970".into()))?;
-        store_one(&event, started_us)?
+        store_one(&event, started)?
     };
     let mut summary = Summary::default();
     match outcome {

@@ -4,15 +4,18 @@
 //! - `queries`: one constant per SQL file;
 //! - `run`: prepared once per backend, run in an SPI connection of its own;
 //! - `rows`: typed rows in and out of the statements;
-//! - `convert`: contract values as PostgreSQL values.
+//! - `convert`: contract values as PostgreSQL values;
+//! - `row_update`: one row changed in place, without a statement.
 
 mod convert;
 mod plan;
 mod queries;
+mod row_update;
 mod rows;
 mod run;
 
 pub use convert::{count, optional_timestamptz, timestamptz};
 pub use queries::*;
+pub use row_update::{update_row, Row};
 pub(crate) use rows::{column, parameter_rows, result_row, ParameterRows, ResultRow};
 pub use run::{citus_loaded, ignore, read, write, write_count, write_planned_once, Args};

@@ -1,7 +1,7 @@
 //! A call of one valid event (the shape of a client that sends each event as it
-//! happens): stored with the call's counters and statistics in one statement,
-//! `sql/queries/store_one.sql`, when the event needs nothing that statement does
-//! not do. Otherwise that statement writes nothing and the call takes the general
+//! happens): stored in one statement, `sql/queries/store_one.sql`, when the event
+//! needs nothing that statement does not do, then added to the call's counters
+//! and statistics in place (`ingest_stats::record_one_event_in_place`). Otherwise that statement writes nothing and the call takes the general
 //! path (`store`), which handles every case; the two take their locks in the same
 //! order, so they never deadlock with each other.
 //!
@@ -10,9 +10,11 @@
 //! there `store_one_routed` stores such a call.
 
 use std::collections::HashSet;
+use std::time::Instant;
 use user_metrics_contract::{user_key, Event};
 
-use super::counters::backend_slot;
+use super::counters::Counts;
+use super::ingest_stats;
 use super::sessions::totals_of_one;
 use super::users;
 use super::verdicts::Outcome;
@@ -44,9 +46,9 @@ result_row! {
     }
 }
 
-/// Stores `event`, the call's only one; `call_started_us`: when the call started,
-/// in microseconds since the Unix epoch, for its time in ingest_stats.
-pub fn store_one(event: &Event, call_started_us: i64) -> Result<OneEvent> {
+/// Stores `event`, the call's only one, and records the call; `started`: when the
+/// call started, for its time in ingest_stats.
+pub fn store_one(event: &Event, started: Instant) -> Result<OneEvent> {
     let key = user_key(&event.email);
     let session = totals_of_one(event)?;
     let rows = write_planned_once(
@@ -72,8 +74,6 @@ pub fn store_one(event: &Event, call_started_us: i64) -> Result<OneEvent> {
                 event.microphone_used.into(),
                 event.speaker_used.into(),
                 event.voice_sentiment.map(|s| s.to_string()).into(),
-                backend_slot().into(),
-                call_started_us.into(),
             ])
         },
         StoreOneRow::read,
@@ -90,6 +90,17 @@ pub fn store_one(event: &Event, call_started_us: i64) -> Result<OneEvent> {
         ));
     }
     if row.recorded {
+        let counts = if row.stored {
+            Counts {
+                users: i64::from(row.created_user),
+                sessions: i64::from(row.created_session.is_some()),
+                events: 1,
+                rejected: 0,
+            }
+        } else {
+            Counts::default()
+        };
+        ingest_stats::record_one_event_in_place(counts, row.stored, started.elapsed())?;
         return Ok(OneEvent::Recorded(if row.stored {
             Outcome::Stored
         } else {

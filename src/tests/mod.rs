@@ -3,6 +3,7 @@
 
 mod binary_json;
 mod calendar;
+mod counters_in_place;
 mod data_safety;
 mod duplicate_keys;
 mod erasure;
