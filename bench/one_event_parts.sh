@@ -6,13 +6,13 @@
 #   seed            bench/seed_per_event.sql, the seed's three statements;
 #   ingest_metrics  bench/one_event_per_call.sql, the extension as installed;
 #   statement       its one statement (sql/queries/store_one.sql) as plain SQL,
-#                   no function around it (bench/one_event_parts.py whole);
-#   no counters     the same without the counters and ingest_stats rows
-#                   (bench/one_event_parts.py no_counters);
-#   no CHECK        the whole statement in a database whose users, sessions,
-#                   events and ingest_counters have no CHECK constraint.
-# The gaps between them are what the function around the statement, the
-# counters and the CHECK constraints cost. Not part of the test command.
+#                   no function around it (bench/one_event_parts.py), so
+#                   without the counters and statistics that the function then
+#                   changes in place;
+#   no CHECK        the statement in a database whose users, sessions, events
+#                   and ingest_counters have no CHECK constraint.
+# The gaps between them are what the function around the statement (with the
+# counters) and the CHECK constraints cost. Not part of the test command.
 #
 #   bench/one_event_parts.sh
 #   ROUNDS=3 SECONDS_PER_RUN=20 bench/one_event_parts.sh
@@ -55,13 +55,12 @@ SQL
 
 sed 's/:function(/user_metrics.ingest_metrics(/' bench/one_event_per_call.sql >"$work/ingest_metrics.sql"
 cp bench/seed_per_event.sql "$work/seed.sql"
-python3 bench/one_event_parts.py whole >"$work/statement.sql"
-python3 bench/one_event_parts.py no_counters >"$work/no_counters.sql"
+python3 bench/one_event_parts.py >"$work/statement.sql"
 chmod 644 "$work"/*.sql
 
 # side name: database, then script
 sides=("seed:seed:seed" "ingest_metrics:installed:ingest_metrics" "statement:installed:statement"
-       "no counters:installed:no_counters" "no CHECK:nochecks:statement")
+       "no CHECK:nochecks:statement")
 
 say "pgbench, one event per call, $CLIENTS clients, $SECONDS_PER_RUN s, $ROUNDS rounds (per second)"
 for round in $(seq "$ROUNDS"); do
