@@ -88,7 +88,7 @@ fn ingest_one<'a, J: Json<'a>>(raw: J, started: Instant) -> Result<Option<Summar
         OneEvent::Recorded(_) => summary.duplicates = 1,
         OneEvent::RacedRepeat => {
             summary.duplicates = 1;
-            ingest_stats::record_one_event(Counts::default(), false, started.elapsed())?;
+            ingest_stats::record_one_event_in_place(Counts::default(), false, started.elapsed())?;
         }
         OneEvent::Declined => return Ok(None),
     }

@@ -1,8 +1,9 @@
 //! A call of one valid event (the shape of a client that sends each event as it
 //! happens): stored in one statement, `sql/queries/store_one.sql`, when the event
 //! needs nothing that statement does not do, then added to the call's counters
-//! and statistics in place (`ingest_stats::record_one_event_in_place`). Otherwise that statement writes nothing and the call takes the general
-//! path (`store`), which handles every case; the two take their locks in the same
+//! and statistics in place (`ingest_stats::record_one_event_in_place`).
+//! Otherwise that statement writes nothing and the call takes the general path
+//! (`store`), which handles every case; the two take their locks in the same
 //! order, so they never deadlock with each other.
 //!
 //! Not on Citus, which does not send a statement whose WITH parts insert to a

@@ -1,7 +1,8 @@
 //! A call of one valid event on a server that runs Citus: stored by single-row
 //! statements that Citus routes, as they are, to the one shard of the event's user
-//! (`sql/queries/one_user_*.sql`), with the call's counters and statistics written
-//! on the coordinator after them.
+//! (`sql/queries/one_user_*.sql`), with the call's counters and statistics changed
+//! in place on the coordinator after them (`ingest_stats::record_one_event_in_place`,
+//! no statement: they are local tables there).
 //!
 //! The general path's statements over arrays are planned with their values on
 //! Citus and write through intermediate result files, and its sessions part is
@@ -72,7 +73,11 @@ pub fn store_one_routed(event: &Event, started: Instant) -> Result<OneEvent> {
                 return Ok(OneEvent::Declined);
             }
             if user.repeat {
-                ingest_stats::record_one_event(Counts::default(), false, started.elapsed())?;
+                ingest_stats::record_one_event_in_place(
+                    Counts::default(),
+                    false,
+                    started.elapsed(),
+                )?;
                 return Ok(OneEvent::Recorded(Outcome::Duplicate));
             }
             (false, user.session_id)
@@ -174,6 +179,6 @@ pub fn store_one_routed(event: &Event, started: Instant) -> Result<OneEvent> {
         events: 1,
         rejected: 0,
     };
-    ingest_stats::record_one_event(counts, true, started.elapsed())?;
+    ingest_stats::record_one_event_in_place(counts, true, started.elapsed())?;
     Ok(OneEvent::Recorded(Outcome::Stored))
 }
