@@ -1,16 +1,17 @@
-//! One row changed without a statement: found by its key through one of the
-//! table's unique indexes, locked, and updated by PostgreSQL's own routine for
-//! applying a row change (`ExecSimpleRelationUpdate`, what logical replication
-//! applies an UPDATE with). The table's CHECK constraints, its indexes and MVCC
-//! apply as for an `UPDATE`, and the change commits or rolls back with the
-//! caller's transaction; what it saves is the statement around it: no plan, no
-//! executor start, no `ON CONFLICT`. For rows that every call changes, where
-//! that setting up costs more than the change itself.
+//! One row changed without a statement: found by its primary key, locked, and
+//! updated by PostgreSQL's own routine for applying a row change
+//! (`ExecSimpleRelationUpdate`, what logical replication applies an UPDATE
+//! with). The table's CHECK constraints, its indexes and MVCC apply as for an
+//! `UPDATE`, and the change commits or rolls back with the caller's transaction;
+//! what it saves is the statement around it: no plan, no executor start, no
+//! `ON CONFLICT`. For rows that every call changes, where that setting up costs
+//! more than the change itself.
 //!
 //! It declines, changing nothing, when the row is not there (the caller inserts
-//! it with a statement) or when the table has something that a statement would
-//! honour and this does not set up: triggers (a DBA's audit trigger, say),
-//! rules, row-level security, or a relation that is not a plain table.
+//! it with a statement), when the table has no primary key, or when it has
+//! something that a statement would honour and this does not set up: triggers
+//! (a DBA's audit trigger, say), rules, row-level security, or a relation that
+//! is not a plain table.
 
 use pgrx::{pg_sys, PgTupleDesc};
 use std::ffi::CStr;
@@ -81,15 +82,14 @@ impl Row {
     }
 }
 
-/// Finds the row of `schema.table` whose `key` (column name and value of each
-/// column of the unique index `index`, in any order) matches, locks it as an
-/// `UPDATE` would, lets `edit` change its columns, and writes the new version.
+/// Finds the row of `schema.table` whose primary key is `key` (the name and value
+/// of each of its columns, in any order), locks it as an `UPDATE` would, lets
+/// `edit` change its columns, and writes the new version.
 /// Returns false, having changed nothing, when there is no such row or the table
 /// is not one this may write (see the module's comment).
 pub fn update_row(
     schema: &CStr,
     table: &CStr,
-    index: &CStr,
     key: &[(&str, pg_sys::Datum)],
     edit: impl FnOnce(&mut Row) -> Result<()>,
 ) -> Result<bool> {
@@ -101,13 +101,14 @@ pub fn update_row(
     unsafe {
         let namespace = pg_sys::get_namespace_oid(schema.as_ptr(), true);
         let relid = pg_sys::get_relname_relid(table.as_ptr(), namespace);
-        let index_oid = pg_sys::get_relname_relid(index.as_ptr(), namespace);
-        if relid == pg_sys::InvalidOid || index_oid == pg_sys::InvalidOid {
+        if relid == pg_sys::InvalidOid {
             return Ok(false);
         }
         let rel = pg_sys::table_open(relid, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
         let class = (*rel).rd_rel;
-        if (*class).relkind != pg_sys::RELKIND_RELATION as core::ffi::c_char
+        let index_oid = primary_key(rel);
+        if index_oid == pg_sys::InvalidOid
+            || (*class).relkind != pg_sys::RELKIND_RELATION as core::ffi::c_char
             || (*class).relrowsecurity
             || (*class).relhasrules
             || !(*rel).trigdesc.is_null()
@@ -195,6 +196,17 @@ pub fn update_row(
         }
         result.map(|()| changed)
     }
+}
+
+/// The table's primary key index, or InvalidOid.
+#[cfg(feature = "pg15")]
+unsafe fn primary_key(rel: pg_sys::Relation) -> pg_sys::Oid {
+    pg_sys::RelationGetPrimaryKeyIndex(rel)
+}
+
+#[cfg(feature = "pg18")]
+unsafe fn primary_key(rel: pg_sys::Relation) -> pg_sys::Oid {
+    pg_sys::RelationGetPrimaryKeyIndex(rel, false)
 }
 
 /// The executor state's range table: the one table.

@@ -70,25 +70,19 @@ pub fn record_one_event_in_place(counts: Counts, stored: bool, time: Duration) -
     let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
     let slot = pg_sys::Datum::from(backend_slot());
     let counted = counts == Counts::default()
-        || update_row(
-            c"user_metrics",
-            c"counters",
-            c"counters_pkey",
-            &[("slot", slot)],
-            |row| {
-                add(row, "users", counts.users)?;
-                add(row, "sessions", counts.sessions)?;
-                add(row, "events", counts.events)?;
-                add(row, "rejected", counts.rejected)?;
-                if counts.events > 0 {
-                    let latest = row
-                        .timestamptz("last_received_at")?
-                        .map_or(now, |at| at.max(now));
-                    row.set_timestamptz("last_received_at", Some(latest))?;
-                }
-                Ok(())
-            },
-        )?;
+        || update_row(c"user_metrics", c"counters", &[("slot", slot)], |row| {
+            add(row, "users", counts.users)?;
+            add(row, "sessions", counts.sessions)?;
+            add(row, "events", counts.events)?;
+            add(row, "rejected", counts.rejected)?;
+            if counts.events > 0 {
+                let latest = row
+                    .timestamptz("last_received_at")?
+                    .map_or(now, |at| at.max(now));
+                row.set_timestamptz("last_received_at", Some(latest))?;
+            }
+            Ok(())
+        })?;
     // The UTC day of now(), as a date: days since 2000-01-01.
     let day =
         pg_sys::Datum::from(i32::try_from(now.div_euclid(86_400_000_000)).unwrap_or(i32::MAX));
@@ -96,7 +90,6 @@ pub fn record_one_event_in_place(counts: Counts, stored: bool, time: Duration) -
     let recorded = update_row(
         c"user_metrics",
         c"ingest_counters",
-        c"ingest_counters_pkey",
         &[("day", day), ("slot", slot)],
         |row| {
             add(row, "calls", 1)?;

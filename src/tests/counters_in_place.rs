@@ -116,7 +116,6 @@ mod tests {
             update_row(
                 c"user_metrics",
                 c"counters",
-                c"counters_pkey",
                 &[("slot", slot.into())],
                 |row| {
                     let events = row.bigint("events")?;
@@ -137,6 +136,20 @@ mod tests {
             count("SELECT count(*) FROM user_metrics.counters WHERE slot = -8"),
             0
         );
+        // A table without a primary key is left to a statement.
+        Spi::run(
+            "CREATE TABLE user_metrics.no_key (slot integer, events bigint);
+             INSERT INTO user_metrics.no_key VALUES (-7, 5)",
+        )
+        .unwrap();
+        let no_key = update_row(
+            c"user_metrics",
+            c"no_key",
+            &[("slot", (-7).into())],
+            |row| row.set_bigint("events", 0),
+        );
+        assert!(!no_key.unwrap());
+        assert_eq!(count("SELECT events FROM user_metrics.no_key"), 5);
         // A table with a trigger is left to a statement.
         Spi::run(
             "CREATE FUNCTION pg_temp.keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
@@ -154,7 +167,6 @@ mod tests {
         let wrong = update_row(
             c"user_metrics",
             c"counters",
-            c"counters_pkey",
             &[("slot", (-7).into())],
             |row| row.bigint("last_received_at").map(|_| ()),
         );
