@@ -12,6 +12,12 @@
 //! something that a statement would honour and this does not set up: triggers
 //! (a DBA's audit trigger, say), rules, row-level security, or a relation that
 //! is not a plain table.
+//!
+//! The row is found as logical replication finds it (a dirty snapshot, then the
+//! latest version locked), so under REPEATABLE READ a row that another
+//! transaction changed since the snapshot is updated, where an `UPDATE` would
+//! fail to serialize. Meant for rows that only the calling backend writes (its
+//! counters), where no other transaction changes them.
 
 use pgrx::{pg_sys, PgTupleDesc};
 use std::ffi::CStr;
