@@ -103,7 +103,8 @@ pub fn update_row(
     // replication's apply worker calls them, inside the caller's transaction.
     // Everything allocated here is in the executor state's memory context, freed
     // at the end; if PostgreSQL raises an error on the way, the transaction's
-    // abort releases the relation, its lock, the buffer pins and that memory.
+    // abort releases the relation, its lock, the buffer pins and that memory
+    // (and resets the current memory context).
     unsafe {
         let namespace = pg_sys::get_namespace_oid(schema.as_ptr(), true);
         let relid = pg_sys::get_relname_relid(table.as_ptr(), namespace);
@@ -126,6 +127,9 @@ pub fn update_row(
         pg_sys::CommandCounterIncrement();
 
         let estate = pg_sys::CreateExecutorState();
+        // Everything below lives in the executor state's memory, freed with it:
+        // a long transaction of one-event calls does not grow by a call's nodes.
+        let caller_context = pg_sys::MemoryContextSwitchTo((*estate).es_query_cxt);
         let rte =
             pgrx::PgBox::<pg_sys::RangeTblEntry>::alloc_node(pg_sys::NodeTag::T_RangeTblEntry)
                 .into_pg();
@@ -194,6 +198,7 @@ pub fn update_row(
 
         pg_sys::ExecCloseIndices(rri);
         pg_sys::ExecResetTupleTable((*estate).es_tupleTable, false);
+        pg_sys::MemoryContextSwitchTo(caller_context);
         pg_sys::FreeExecutorState(estate);
         // The lock stays until the transaction ends, as a statement's would.
         pg_sys::table_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
