@@ -348,6 +348,10 @@
 
   async function signIn(event) {
     event.preventDefault();
+    // The previous attempt's message no longer applies while this one is checked.
+    const error = $("login-error");
+    error.textContent = "";
+    error.hidden = true;
     const token = $("token").value.trim();
     $("token").value = "";
     state.token = token;
