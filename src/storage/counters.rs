@@ -15,6 +15,16 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// One event stored, with the user and the session the call created for it.
+    pub fn of_stored_event(created_user: bool, created_session: bool) -> Counts {
+        Counts {
+            users: i64::from(created_user),
+            sessions: i64::from(created_session),
+            events: 1,
+            rejected: 0,
+        }
+    }
+
     pub fn plus(self, other: Counts) -> Counts {
         Counts {
             users: self.users + other.users,

@@ -44,8 +44,9 @@ pub fn record(counts: Counts, call: &Call) -> Result<()> {
     Ok(())
 }
 
-/// Adds a call of one event, stored or a repeat (`stored` false), taking `time`.
-pub fn record_one_event(counts: Counts, stored: bool, time: Duration) -> Result<()> {
+/// Adds a call of one event, stored or a repeat (`stored` false), taking `time`,
+/// by the statement (for the rows `record_one_event_in_place` cannot change).
+fn record_one_event(counts: Counts, stored: bool, time: Duration) -> Result<()> {
     record(
         counts,
         &Call {

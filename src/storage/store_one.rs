@@ -92,12 +92,7 @@ pub fn store_one(event: &Event, started: Instant) -> Result<OneEvent> {
     }
     if row.recorded {
         let counts = if row.stored {
-            Counts {
-                users: i64::from(row.created_user),
-                sessions: i64::from(row.created_session.is_some()),
-                events: 1,
-                rejected: 0,
-            }
+            Counts::of_stored_event(row.created_user, row.created_session.is_some())
         } else {
             Counts::default()
         };

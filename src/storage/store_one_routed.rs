@@ -173,12 +173,7 @@ pub fn store_one_routed(event: &Event, started: Instant) -> Result<OneEvent> {
             ));
         }
     }
-    let counts = Counts {
-        users: i64::from(created_user),
-        sessions: i64::from(created_session),
-        events: 1,
-        rejected: 0,
-    };
+    let counts = Counts::of_stored_event(created_user, created_session);
     ingest_stats::record_one_event_in_place(counts, true, started.elapsed())?;
     Ok(OneEvent::Recorded(Outcome::Stored))
 }
