@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::sql::{citus_loaded, count};
 use crate::storage::counters::Counts;
 use crate::storage::{
-    ingest_stats, quarantine, store_events, store_one, store_one_routed, OneEvent, Outcome,
-    Quarantined,
+    ingest_stats, quarantine, store_events, store_one, store_one_in_place, store_one_routed,
+    OneEvent, Outcome, Quarantined,
 };
 pub use replay::replay;
 use std::collections::BTreeMap;
@@ -70,7 +70,8 @@ pub fn ingest(payload: &JsonbContainer, size: usize, on_error: OnError) -> Resul
     Ok(summary.with_errors(&rejected))
 }
 
-/// A call of one valid event: stored by one statement (`store_one`), or on Citus
+/// A call of one valid event: stored without a statement into a session already
+/// stored (`store_one_in_place`), else by one statement (`store_one`), or on Citus
 /// by statements that each reach only its user's shard (`store_one_routed`), when
 /// it can be; or None, having written nothing, for the general path.
 fn ingest_one<'a, J: Json<'a>>(raw: J, started: Instant) -> Result<Option<Summary>> {
@@ -79,6 +80,8 @@ fn ingest_one<'a, J: Json<'a>>(raw: J, started: Instant) -> Result<Option<Summar
     };
     let outcome = if citus_loaded() {
         store_one_routed(&event, started)?
+    } else if let Some(outcome) = store_one_in_place(&event, started)? {
+        outcome
     } else {
         store_one(&event, started)?
     };

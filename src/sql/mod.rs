@@ -5,9 +5,11 @@
 //! - `run`: prepared once per backend, run in an SPI connection of its own;
 //! - `rows`: typed rows in and out of the statements;
 //! - `convert`: contract values as PostgreSQL values;
-//! - `row_update`: one row changed in place, without a statement.
+//! - `row_update`: one row changed in place, without a statement;
+//! - `direct_write`: rows found, inserted and changed without a statement.
 
 mod convert;
+mod direct_write;
 mod plan;
 mod queries;
 mod row_update;
@@ -15,6 +17,7 @@ mod rows;
 mod run;
 
 pub use convert::{count, optional_timestamptz, timestamptz};
+pub use direct_write::{with_writes, Tuple, Writes};
 pub use queries::*;
 pub use row_update::{update_row, Row};
 pub(crate) use rows::{column, parameter_rows, result_row, ParameterRows, ResultRow};

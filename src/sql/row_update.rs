@@ -31,7 +31,11 @@ pub struct Row {
 
 /// The position of `column` among the attributes of `desc`, when it has one of
 /// type `type_oid` (any type: None).
-fn position(desc: pg_sys::TupleDesc, column: &str, type_oid: Option<pg_sys::Oid>) -> Result<usize> {
+pub(super) fn position(
+    desc: pg_sys::TupleDesc,
+    column: &str,
+    type_oid: Option<pg_sys::Oid>,
+) -> Result<usize> {
     // SAFETY: `desc` is the table's descriptor, valid while the relation is open;
     // the wrapper neither frees it nor changes its reference count.
     let desc = unsafe { PgTupleDesc::from_pg_unchecked(desc) };
@@ -241,12 +245,12 @@ unsafe fn init_range_table(estate: *mut pg_sys::EState, rte: *mut pg_sys::RangeT
 /// The re-check state that the update's BEFORE triggers would use: none run here
 /// (a table with triggers is declined), but the routine takes one.
 #[cfg(feature = "pg15")]
-unsafe fn init_epq(epq: *mut pg_sys::EPQState, estate: *mut pg_sys::EState) {
+pub(super) unsafe fn init_epq(epq: *mut pg_sys::EPQState, estate: *mut pg_sys::EState) {
     pg_sys::EvalPlanQualInit(epq, estate, std::ptr::null_mut(), std::ptr::null_mut(), -1);
 }
 
 #[cfg(feature = "pg18")]
-unsafe fn init_epq(epq: *mut pg_sys::EPQState, estate: *mut pg_sys::EState) {
+pub(super) unsafe fn init_epq(epq: *mut pg_sys::EPQState, estate: *mut pg_sys::EState) {
     pg_sys::EvalPlanQualInit(
         epq,
         estate,

@@ -135,12 +135,15 @@ impl<'e> TotalsRow<'e> {
 
 /// The totals that `event`, a call's only one, gives its session.
 pub fn totals_of_one<'e>(event: &'e Event<'_>) -> Result<TotalsRow<'e>> {
-    let totals = session_totals(std::slice::from_ref(event), |_| true);
-    let totals = totals
-        .values()
+    TotalsRow::of(&one_session(event)?)
+}
+
+/// The totals that `event`, a call's only one, gives its session.
+pub fn one_session<'e>(event: &'e Event<'_>) -> Result<SessionTotals<'e>> {
+    session_totals(std::slice::from_ref(event), |_| true)
+        .into_values()
         .next()
-        .ok_or_else(|| Error::Internal("one event, no session totals".into()))?;
-    TotalsRow::of(totals)
+        .ok_or_else(|| Error::Internal("one event, no session totals".into()))
 }
 
 /// The statement's arguments for sessions with totals: their two key columns
