@@ -186,97 +186,130 @@ impl Writes {
         index: &CStr,
         key: &[pg_sys::Datum],
     ) -> Result<Option<Tuple>> {
-        // SAFETY: the index is checked to be one of the table's; the scan keys are
-        // built from its operator families, as logical replication builds them; the
-        // slot keeps the row (and its buffer pin) until the writes end.
+        // SAFETY: the relation stays open until the writes end, as does the slot
+        // that `scan` returns.
         unsafe {
             let relid = pg_sys::get_relname_relid(table.as_ptr(), self.namespace);
-            let index_oid = pg_sys::get_relname_relid(index.as_ptr(), self.namespace);
-            if relid == pg_sys::InvalidOid || index_oid == pg_sys::InvalidOid {
+            if relid == pg_sys::InvalidOid {
                 return Err(missing(table, index));
             }
             let rel = pg_sys::table_open(relid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
             self.read.push(rel);
-            let idx = pg_sys::index_open(index_oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
-            let form = (*idx).rd_index;
-            if (*form).indrelid != relid || key.len() > (*form).indnkeyatts as usize {
-                pg_sys::index_close(idx, pg_sys::NoLock as pg_sys::LOCKMODE);
-                return Err(missing(table, index));
-            }
-            let keys = pg_sys::palloc0(key.len() * std::mem::size_of::<pg_sys::ScanKeyData>())
-                .cast::<pg_sys::ScanKeyData>();
-            for (i, &value) in key.iter().enumerate() {
-                let family = *(*idx).rd_opfamily.add(i);
-                let input = *(*idx).rd_opcintype.add(i);
-                let equals = pg_sys::get_opfamily_member(
-                    family,
-                    input,
-                    input,
-                    pg_sys::BTEqualStrategyNumber as i16,
-                );
-                if equals == pg_sys::InvalidOid {
-                    pg_sys::index_close(idx, pg_sys::NoLock as pg_sys::LOCKMODE);
-                    return Err(missing(table, index));
-                }
-                pg_sys::ScanKeyInit(
-                    keys.add(i),
-                    i as pg_sys::AttrNumber + 1,
-                    pg_sys::BTEqualStrategyNumber as pg_sys::StrategyNumber,
-                    pg_sys::get_opcode(equals),
-                    value,
-                );
-                (*keys.add(i)).sk_collation = *(*idx).rd_indcollation.add(i);
-            }
-            let scan = begin_index_scan(rel, idx, key.len() as i32);
-            pg_sys::index_rescan(scan, keys, key.len() as i32, std::ptr::null_mut(), 0);
-            let slot = pg_sys::table_slot_create(rel, &mut (*self.estate).es_tupleTable);
-            let found =
-                pg_sys::index_getnext_slot(scan, pg_sys::ScanDirection::ForwardScanDirection, slot);
-            pg_sys::index_endscan(scan);
-            pg_sys::index_close(idx, pg_sys::NoLock as pg_sys::LOCKMODE);
-            if !found {
-                return Ok(None);
-            }
-            pg_sys::slot_getallattrs(slot);
-            Ok(Some(Tuple { slot }))
+            self.scan(rel, index, key, pg_sys::GetActiveSnapshot())
         }
     }
 
-    /// The row of the `target`th table whose columns of the unique `index` have
-    /// the values `key` (by column name), locked as an `UPDATE` locks it, in its
-    /// latest committed version; None if there is none.
+    /// The row of the `target`th table whose key in the unique `index` is `key`,
+    /// locked as an `UPDATE` locks it, in its latest version (READ COMMITTED's
+    /// rule: a row changed by a concurrent transaction since is locked as that
+    /// transaction left it); None if there is none, or if it was deleted meanwhile.
     pub fn lock(
         &mut self,
         target: usize,
         index: &CStr,
-        key: &[(&str, pg_sys::Datum)],
+        key: &[pg_sys::Datum],
     ) -> Result<Option<Tuple>> {
         let Target { rel, .. } = self.target(target)?;
-        // SAFETY: as in `find`; RelationFindReplTupleByIndex reads the search
-        // slot's columns of the index, all set here.
+        // SAFETY: as ExecLockRows locks a row: the version found, then the latest
+        // one if it was updated, waiting for a transaction changing it to end. The
+        // snapshot is registered while the scan and the lock use it.
         unsafe {
-            let index_oid = pg_sys::get_relname_relid(index.as_ptr(), self.namespace);
-            if index_oid == pg_sys::InvalidOid {
+            // The latest committed rows: a row that a concurrent call created since
+            // the writes began is found (its insert would conflict).
+            let snapshot = pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot());
+            let found = self.scan(rel, index, key, snapshot);
+            let locked = match found {
+                Ok(Some(row)) => {
+                    let mut tid = (*row.slot).tts_tid;
+                    let mut failure = pg_sys::TM_FailureData::default();
+                    let result = pg_sys::table_tuple_lock(
+                        rel,
+                        &mut tid,
+                        snapshot,
+                        row.slot,
+                        (*self.estate).es_output_cid,
+                        pg_sys::LockTupleMode::LockTupleNoKeyExclusive,
+                        pg_sys::LockWaitPolicy::LockWaitBlock,
+                        pg_sys::TUPLE_LOCK_FLAG_FIND_LAST_VERSION as u8,
+                        &mut failure,
+                    );
+                    match result {
+                        pg_sys::TM_Result::TM_Ok => {
+                            pg_sys::slot_getallattrs(row.slot);
+                            Ok(Some(row))
+                        }
+                        pg_sys::TM_Result::TM_Deleted => Ok(None),
+                        other => Err(Error::Internal(format!(
+                            "locking a row of {}: unexpected result {other}",
+                            index.to_string_lossy()
+                        ))),
+                    }
+                }
+                other => other,
+            };
+            pg_sys::UnregisterSnapshot(snapshot);
+            locked
+        }
+    }
+
+    /// The first row of `rel` that `index` finds for `key` (its first columns)
+    /// under `snapshot`.
+    unsafe fn scan(
+        &mut self,
+        rel: pg_sys::Relation,
+        index: &CStr,
+        key: &[pg_sys::Datum],
+        snapshot: pg_sys::Snapshot,
+    ) -> Result<Option<Tuple>> {
+        let relid = (*rel).rd_id;
+        let index_oid = pg_sys::get_relname_relid(index.as_ptr(), self.namespace);
+        if index_oid == pg_sys::InvalidOid {
+            return Err(missing(c"", index));
+        }
+        let idx = pg_sys::index_open(index_oid, pg_sys::AccessShareLock as pg_sys::LOCKMODE);
+        let form = (*idx).rd_index;
+        if (*form).indrelid != relid || key.len() > (*form).indnkeyatts as usize {
+            pg_sys::index_close(idx, pg_sys::NoLock as pg_sys::LOCKMODE);
+            return Err(missing(c"", index));
+        }
+        // The scan keys, from the index's operator families, as logical
+        // replication builds them.
+        let keys = pg_sys::palloc0(key.len() * std::mem::size_of::<pg_sys::ScanKeyData>())
+            .cast::<pg_sys::ScanKeyData>();
+        for (i, &value) in key.iter().enumerate() {
+            let family = *(*idx).rd_opfamily.add(i);
+            let input = *(*idx).rd_opcintype.add(i);
+            let equals = pg_sys::get_opfamily_member(
+                family,
+                input,
+                input,
+                pg_sys::BTEqualStrategyNumber as i16,
+            );
+            if equals == pg_sys::InvalidOid {
+                pg_sys::index_close(idx, pg_sys::NoLock as pg_sys::LOCKMODE);
                 return Err(missing(c"", index));
             }
-            let mut search = self.empty_tuple(rel);
-            for &(column, value) in key {
-                search.set(column, Some(value))?;
-            }
-            pg_sys::ExecStoreVirtualTuple(search.slot);
-            let found = pg_sys::table_slot_create(rel, &mut (*self.estate).es_tupleTable);
-            if !pg_sys::RelationFindReplTupleByIndex(
-                rel,
-                index_oid,
-                pg_sys::LockTupleMode::LockTupleNoKeyExclusive,
-                search.slot,
-                found,
-            ) {
-                return Ok(None);
-            }
-            pg_sys::slot_getallattrs(found);
-            Ok(Some(Tuple { slot: found }))
+            pg_sys::ScanKeyInit(
+                keys.add(i),
+                i as pg_sys::AttrNumber + 1,
+                pg_sys::BTEqualStrategyNumber as pg_sys::StrategyNumber,
+                pg_sys::get_opcode(equals),
+                value,
+            );
+            (*keys.add(i)).sk_collation = *(*idx).rd_indcollation.add(i);
         }
+        let scan = begin_index_scan(rel, idx, snapshot, key.len() as i32);
+        pg_sys::index_rescan(scan, keys, key.len() as i32, std::ptr::null_mut(), 0);
+        let slot = pg_sys::table_slot_create(rel, &mut (*self.estate).es_tupleTable);
+        let found =
+            pg_sys::index_getnext_slot(scan, pg_sys::ScanDirection::ForwardScanDirection, slot);
+        pg_sys::index_endscan(scan);
+        pg_sys::index_close(idx, pg_sys::NoLock as pg_sys::LOCKMODE);
+        if !found {
+            return Ok(None);
+        }
+        pg_sys::slot_getallattrs(slot);
+        Ok(Some(Tuple { slot }))
     }
 
     /// Inserts into the `target`th table a row of `values` (by column name; the
@@ -465,25 +498,20 @@ unsafe fn range_entry(rel: pg_sys::Relation) -> *mut pg_sys::RangeTblEntry {
 unsafe fn begin_index_scan(
     rel: pg_sys::Relation,
     idx: pg_sys::Relation,
+    snapshot: pg_sys::Snapshot,
     keys: i32,
 ) -> pg_sys::IndexScanDesc {
-    pg_sys::index_beginscan(rel, idx, pg_sys::GetActiveSnapshot(), keys, 0)
+    pg_sys::index_beginscan(rel, idx, snapshot, keys, 0)
 }
 
 #[cfg(feature = "pg18")]
 unsafe fn begin_index_scan(
     rel: pg_sys::Relation,
     idx: pg_sys::Relation,
+    snapshot: pg_sys::Snapshot,
     keys: i32,
 ) -> pg_sys::IndexScanDesc {
-    pg_sys::index_beginscan(
-        rel,
-        idx,
-        pg_sys::GetActiveSnapshot(),
-        std::ptr::null_mut(),
-        keys,
-        0,
-    )
+    pg_sys::index_beginscan(rel, idx, snapshot, std::ptr::null_mut(), keys, 0)
 }
 
 /// Whether no row holds the key of `slot` in the `arbiters` indexes (waiting for

@@ -177,7 +177,7 @@ fn session(
         let found = writes.lock(
             SESSIONS,
             c"sessions_client_session_id_key",
-            &[("user_key", key), ("client_session_id", session_id)],
+            &[key, session_id],
         )?;
         if let Some(found) = found {
             return Ok((found, false));

@@ -9,6 +9,7 @@ mod duplicate_keys;
 mod erasure;
 mod guards;
 mod ingest;
+mod one_event_in_place;
 mod reports;
 mod slices;
 mod statements;
