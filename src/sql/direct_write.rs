@@ -18,6 +18,7 @@
 use pgrx::{pg_sys, PgBox};
 use std::ffi::CStr;
 
+use super::prepared_expressions::{prepared, use_prepared_checks};
 use super::row_update::{init_epq, position};
 use crate::error::{Error, Result};
 
@@ -112,6 +113,7 @@ pub fn with_writes<T>(
             let rri = PgBox::<pg_sys::ResultRelInfo>::alloc_node(pg_sys::NodeTag::T_ResultRelInfo)
                 .into_pg();
             pg_sys::InitResultRelInfo(rri, rel, i as pg_sys::Index + 1, std::ptr::null_mut(), 0);
+            use_prepared_checks(rri);
             (*estate).es_opened_result_relations =
                 pg_sys::lappend((*estate).es_opened_result_relations, rri.cast());
             // With what a unique index's check for an existing key needs.
@@ -434,15 +436,24 @@ impl Writes {
     ) -> Result<()> {
         let desc = pgrx::PgTupleDesc::from_pg_unchecked((*rel).rd_att);
         let context = pg_sys::MakePerTupleExprContext(self.estate);
+        let prepared_defaults = prepared(rel).map(|(_, defaults)| defaults);
         for (i, attribute) in desc.iter().enumerate() {
             if attribute.is_dropped() || values.iter().any(|(c, _)| *c == attribute.name()) {
                 continue;
             }
-            let default = pg_sys::build_column_default(rel, i as i32 + 1);
-            if default.is_null() {
+            let state = match prepared_defaults {
+                Some(defaults) => *defaults.add(i),
+                None => {
+                    let default = pg_sys::build_column_default(rel, i as i32 + 1);
+                    if default.is_null() {
+                        continue;
+                    }
+                    pg_sys::ExecPrepareExpr(default.cast(), self.estate)
+                }
+            };
+            if state.is_null() {
                 continue;
             }
-            let state = pg_sys::ExecPrepareExpr(default.cast(), self.estate);
             let mut is_null = false;
             let value = pg_sys::ExecEvalExprSwitchContext(state, context, &mut is_null);
             *(*row.slot).tts_values.add(i) = value;

@@ -6,11 +6,13 @@
 //! - `rows`: typed rows in and out of the statements;
 //! - `convert`: contract values as PostgreSQL values;
 //! - `row_update`: one row changed in place, without a statement;
-//! - `direct_write`: rows found, inserted and changed without a statement.
+//! - `direct_write`: rows found, inserted and changed without a statement;
+//! - `prepared_expressions`: their tables' CHECKs and defaults, prepared once.
 
 mod convert;
 mod direct_write;
 mod plan;
+mod prepared_expressions;
 mod queries;
 mod row_update;
 mod rows;

@@ -22,6 +22,7 @@
 use pgrx::{pg_sys, PgTupleDesc};
 use std::ffi::CStr;
 
+use super::prepared_expressions::use_prepared_checks;
 use crate::error::{Error, Result};
 
 /// The columns of a row being changed, by name: read its values, set new ones.
@@ -146,6 +147,7 @@ pub fn update_row(
             pgrx::PgBox::<pg_sys::ResultRelInfo>::alloc_node(pg_sys::NodeTag::T_ResultRelInfo)
                 .into_pg();
         pg_sys::InitResultRelInfo(rri, rel, 1, std::ptr::null_mut(), 0);
+        use_prepared_checks(rri);
         (*estate).es_opened_result_relations =
             pg_sys::lappend((*estate).es_opened_result_relations, rri.cast());
         (*estate).es_output_cid = pg_sys::GetCurrentCommandId(true);

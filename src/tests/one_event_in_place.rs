@@ -139,4 +139,28 @@ mod tests {
             Some("2 3.0")
         );
     }
+
+    #[pg_test]
+    fn a_check_follows_the_function_it_calls() {
+        empty();
+        // An immutable SQL function is inlined, its value folded in, when the CHECK
+        // is prepared: changing the function must prepare the CHECK again.
+        Spi::run(
+            "CREATE FUNCTION public.talk_limit() RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT 100';
+             ALTER TABLE user_metrics.events ADD CONSTRAINT under_limit CHECK (talked_time < public.talk_limit())",
+        )
+        .unwrap();
+        ingest(&event("e1", "a@x", "s1", "2026-11-20T10:00:00Z", 50.0));
+        ingest(&event("e2", "a@x", "s1", "2026-11-20T10:00:00Z", 50.0));
+        Spi::run("CREATE OR REPLACE FUNCTION public.talk_limit() RETURNS numeric LANGUAGE sql IMMUTABLE AS 'SELECT 10'")
+            .unwrap();
+        let call = json!(event("e3", "a@x", "s1", "2026-11-20T10:00:00Z", 50.0)).to_string();
+        let refused = error_of(&format!("SELECT user_metrics.ingest_metrics('{call}')"));
+        assert!(
+            refused
+                .as_deref()
+                .is_some_and(|e| e.starts_with("23514:") && e.contains("under_limit")),
+            "{refused:?}"
+        );
+    }
 }
