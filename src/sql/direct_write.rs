@@ -505,29 +505,20 @@ unsafe fn range_entry(rel: pg_sys::Relation) -> *mut pg_sys::RangeTblEntry {
     rte
 }
 
-#[cfg(feature = "pg15")]
 unsafe fn begin_index_scan(
     rel: pg_sys::Relation,
     idx: pg_sys::Relation,
     snapshot: pg_sys::Snapshot,
     keys: i32,
 ) -> pg_sys::IndexScanDesc {
-    pg_sys::index_beginscan(rel, idx, snapshot, keys, 0)
-}
-
-#[cfg(feature = "pg18")]
-unsafe fn begin_index_scan(
-    rel: pg_sys::Relation,
-    idx: pg_sys::Relation,
-    snapshot: pg_sys::Snapshot,
-    keys: i32,
-) -> pg_sys::IndexScanDesc {
-    pg_sys::index_beginscan(rel, idx, snapshot, std::ptr::null_mut(), keys, 0)
+    #[cfg(feature = "pg15")]
+    return pg_sys::index_beginscan(rel, idx, snapshot, keys, 0);
+    #[cfg(feature = "pg18")]
+    return pg_sys::index_beginscan(rel, idx, snapshot, std::ptr::null_mut(), keys, 0);
 }
 
 /// Whether no row holds the key of `slot` in the `arbiters` indexes (waiting for
 /// a transaction inserting one to end).
-#[cfg(feature = "pg15")]
 unsafe fn check_unique(
     rri: *mut pg_sys::ResultRelInfo,
     slot: *mut pg_sys::TupleTableSlot,
@@ -535,23 +526,21 @@ unsafe fn check_unique(
     conflict: &mut pg_sys::ItemPointerData,
     arbiters: *mut pg_sys::List,
 ) -> bool {
-    pg_sys::ExecCheckIndexConstraints(rri, slot, estate, conflict, arbiters)
-}
-
-#[cfg(feature = "pg18")]
-unsafe fn check_unique(
-    rri: *mut pg_sys::ResultRelInfo,
-    slot: *mut pg_sys::TupleTableSlot,
-    estate: *mut pg_sys::EState,
-    conflict: &mut pg_sys::ItemPointerData,
-    arbiters: *mut pg_sys::List,
-) -> bool {
-    pg_sys::ExecCheckIndexConstraints(rri, slot, estate, conflict, std::ptr::null_mut(), arbiters)
+    #[cfg(feature = "pg15")]
+    return pg_sys::ExecCheckIndexConstraints(rri, slot, estate, conflict, arbiters);
+    #[cfg(feature = "pg18")]
+    return pg_sys::ExecCheckIndexConstraints(
+        rri,
+        slot,
+        estate,
+        conflict,
+        std::ptr::null_mut(),
+        arbiters,
+    );
 }
 
 /// Inserts the index entries of the row just inserted; `lost_race`: whether an
 /// arbiter index already held its key.
-#[cfg(feature = "pg15")]
 unsafe fn insert_index_entries(
     rri: *mut pg_sys::ResultRelInfo,
     slot: *mut pg_sys::TupleTableSlot,
@@ -559,16 +548,10 @@ unsafe fn insert_index_entries(
     lost_race: &mut bool,
     arbiters: *mut pg_sys::List,
 ) -> *mut pg_sys::List {
-    pg_sys::ExecInsertIndexTuples(rri, slot, estate, false, true, lost_race, arbiters)
-}
-
-#[cfg(feature = "pg18")]
-unsafe fn insert_index_entries(
-    rri: *mut pg_sys::ResultRelInfo,
-    slot: *mut pg_sys::TupleTableSlot,
-    estate: *mut pg_sys::EState,
-    lost_race: &mut bool,
-    arbiters: *mut pg_sys::List,
-) -> *mut pg_sys::List {
-    pg_sys::ExecInsertIndexTuples(rri, slot, estate, false, true, lost_race, arbiters, false)
+    #[cfg(feature = "pg15")]
+    return pg_sys::ExecInsertIndexTuples(rri, slot, estate, false, true, lost_race, arbiters);
+    #[cfg(feature = "pg18")]
+    return pg_sys::ExecInsertIndexTuples(
+        rri, slot, estate, false, true, lost_race, arbiters, false,
+    );
 }

@@ -1,8 +1,9 @@
 //! Every write to the extension's tables: users, sessions, events, the quarantine
 //! and the counters, for ingestion, replay, erasure and retention. Set-based: each
 //! step of a batch is one statement over arrays, whatever the number of events;
-//! a call of one event is one statement in all (`store_one`), or on Citus a few
-//! that each reach only its user's shard (`store_one_routed`).
+//! a call of one event runs none (`store_one_in_place`), else one in all
+//! (`store_one`), or on Citus a few that each reach only its user's shard
+//! (`store_one_routed`).
 
 pub mod counters;
 mod erasure;
