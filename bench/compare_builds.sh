@@ -8,11 +8,14 @@
 #         (built from BASE and installed as user_metrics-base.so);
 #   seed  bench/seed_per_event.sql into the seed's own tables.
 # Each round runs pgbench (-M prepared, CLIENTS clients, SECONDS_PER_RUN seconds,
-# bench/one_event_per_call.sql) on the three in turn, each from empty tables, and
-# prints calls/s. Not part of the test command.
+# SCRIPT: bench/one_event_per_call.sql by default) on the three in turn, each
+# from empty tables, and prints calls/s. With another SCRIPT (such as
+# bench/batch_per_call.sql, whose sessions hold PER_SESSION events each) the seed
+# is left out: its three statements store one event. Not part of the test command.
 #
 #   bench/compare_builds.sh BASE
 #   ROUNDS=5 SECONDS_PER_RUN=30 CLIENTS=16 bench/compare_builds.sh cf6f76a
+#   SCRIPT=bench/batch_per_call.sql PER_SESSION=20 CLIENTS=1 bench/compare_builds.sh cf6f76a
 source "$(dirname "$0")/../scripts/common.sh"
 
 base="${1:?usage: bench/compare_builds.sh BASE_COMMIT}"
@@ -20,6 +23,8 @@ BENCH_PORT="${BENCH_PORT:-55439}"
 ROUNDS="${ROUNDS:-3}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-15}"
 CLIENTS="${CLIENTS:-8}"
+SCRIPT="${SCRIPT:-bench/one_event_per_call.sql}"
+PER_SESSION="${PER_SESSION:-1}"
 cluster="$(cluster_name bench-builds)"
 source "$REPO_ROOT/bench/pgbench_cluster.sh"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$REPO_ROOT/Cargo.toml" | head -1)"
@@ -59,15 +64,18 @@ SQL
 [ -n "$moved" ] || { echo "no function of user_metrics $version to point at the base library" >&2; exit 1; }
 echo "base: $(echo "$moved" | wc -l) functions on user_metrics-base.so"
 
-sed 's/:function(/user_metrics.ingest_metrics(/' bench/one_event_per_call.sql >"$work/one_event.sql"
+sed -e 's/:function(/user_metrics.ingest_metrics(/' \
+    -e "s/^\\\\set per_session .*/\\\\set per_session $PER_SESSION/" "$SCRIPT" >"$work/calls.sql"
 cp bench/seed_per_event.sql "$work/seed.sql"
-chmod 644 "$work/one_event.sql" "$work/seed.sql"
+chmod 644 "$work/calls.sql" "$work/seed.sql"
+sides="base head seed"
+[ "$SCRIPT" = bench/one_event_per_call.sql ] || sides="base head"
 
-say "pgbench, one event per call, $CLIENTS clients, $SECONDS_PER_RUN s, $ROUNDS rounds (calls/s; seed: transactions/s)"
+say "pgbench, $SCRIPT, $CLIENTS clients, $SECONDS_PER_RUN s, $ROUNDS rounds (calls/s; seed: transactions/s)"
 for round in $(seq "$ROUNDS"); do
     line="round $round"
-    for db in base head seed; do
-        script="$work/one_event.sql"
+    for db in $sides; do
+        script="$work/calls.sql"
         [ "$db" = seed ] && script="$work/seed.sql"
         line="$line   $db $(pgbench_tps "$db" "$script")"
     done
