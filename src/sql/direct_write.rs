@@ -473,7 +473,7 @@ fn missing(table: &CStr, index: &CStr) -> Error {
 
 /// The executor state's range table: the tables written, in order.
 #[cfg(feature = "pg15")]
-unsafe fn init_range_table(estate: *mut pg_sys::EState, rels: &[pg_sys::Relation]) {
+pub(super) unsafe fn init_range_table(estate: *mut pg_sys::EState, rels: &[pg_sys::Relation]) {
     let mut range_table: *mut pg_sys::List = std::ptr::null_mut();
     for &rel in rels {
         range_table = pg_sys::lappend(range_table, range_entry(rel).cast());
@@ -482,7 +482,7 @@ unsafe fn init_range_table(estate: *mut pg_sys::EState, rels: &[pg_sys::Relation
 }
 
 #[cfg(feature = "pg18")]
-unsafe fn init_range_table(estate: *mut pg_sys::EState, rels: &[pg_sys::Relation]) {
+pub(super) unsafe fn init_range_table(estate: *mut pg_sys::EState, rels: &[pg_sys::Relation]) {
     let mut range_table: *mut pg_sys::List = std::ptr::null_mut();
     let mut permissions: *mut pg_sys::List = std::ptr::null_mut();
     let mut unpruned: *mut pg_sys::Bitmapset = std::ptr::null_mut();

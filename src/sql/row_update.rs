@@ -22,6 +22,7 @@
 use pgrx::{pg_sys, PgTupleDesc};
 use std::ffi::CStr;
 
+use super::direct_write::init_range_table;
 use super::prepared_expressions::use_prepared_checks;
 use crate::error::{Error, Result};
 
@@ -135,14 +136,7 @@ pub fn update_row(
         // Everything below lives in the executor state's memory, freed with it:
         // a long transaction of one-event calls does not grow by a call's nodes.
         let caller_context = pg_sys::MemoryContextSwitchTo((*estate).es_query_cxt);
-        let rte =
-            pgrx::PgBox::<pg_sys::RangeTblEntry>::alloc_node(pg_sys::NodeTag::T_RangeTblEntry)
-                .into_pg();
-        (*rte).rtekind = pg_sys::RTEKind::RTE_RELATION;
-        (*rte).relid = relid;
-        (*rte).relkind = (*class).relkind;
-        (*rte).rellockmode = pg_sys::RowExclusiveLock as i32;
-        init_range_table(estate, rte);
+        init_range_table(estate, &[rel]);
         let rri =
             pgrx::PgBox::<pg_sys::ResultRelInfo>::alloc_node(pg_sys::NodeTag::T_ResultRelInfo)
                 .into_pg();
@@ -224,24 +218,6 @@ unsafe fn primary_key(rel: pg_sys::Relation) -> pg_sys::Oid {
 #[cfg(feature = "pg18")]
 unsafe fn primary_key(rel: pg_sys::Relation) -> pg_sys::Oid {
     pg_sys::RelationGetPrimaryKeyIndex(rel, false)
-}
-
-/// The executor state's range table: the one table.
-#[cfg(feature = "pg15")]
-unsafe fn init_range_table(estate: *mut pg_sys::EState, rte: *mut pg_sys::RangeTblEntry) {
-    pg_sys::ExecInitRangeTable(estate, pg_sys::lappend(std::ptr::null_mut(), rte.cast()));
-}
-
-#[cfg(feature = "pg18")]
-unsafe fn init_range_table(estate: *mut pg_sys::EState, rte: *mut pg_sys::RangeTblEntry) {
-    let mut permissions: *mut pg_sys::List = std::ptr::null_mut();
-    pg_sys::addRTEPermissionInfo(&mut permissions, rte);
-    pg_sys::ExecInitRangeTable(
-        estate,
-        pg_sys::lappend(std::ptr::null_mut(), rte.cast()),
-        permissions,
-        pg_sys::bms_make_singleton(1),
-    );
 }
 
 /// The re-check state that the update's BEFORE triggers would use: none run here
