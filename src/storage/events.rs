@@ -1,7 +1,7 @@
 //! The event rows themselves, as the store statement takes them.
 
+use super::key_hash::HashMap;
 use pgrx::datum::TimestampWithTimeZone;
-use std::collections::HashMap;
 use user_metrics_contract::{Event, SessionKey};
 
 use super::keys::Keys;

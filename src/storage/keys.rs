@@ -3,7 +3,8 @@
 //! the users it concerns, so it reads and writes their rows only: on Citus, their
 //! shards only.
 
-use std::collections::{BTreeSet, HashMap};
+use super::key_hash::HashMap;
+use std::collections::BTreeSet;
 use user_metrics_contract::{user_key, Event};
 
 use crate::error::{Error, Result};
@@ -14,7 +15,7 @@ pub struct Keys<'e> {
 
 impl<'e> Keys<'e> {
     pub fn of(events: &'e [Event<'_>]) -> Keys<'e> {
-        let mut by_email = HashMap::new();
+        let mut by_email = HashMap::default();
         for event in events {
             by_email
                 .entry(event.email.as_ref())

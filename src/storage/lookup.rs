@@ -4,7 +4,7 @@
 //! before. Sessions and event_ids are given back as the batch spells them
 //! (borrowed), so looking an event's up allocates nothing.
 
-use std::collections::{HashMap, HashSet};
+use super::key_hash::{HashMap, HashSet};
 
 use super::slices::{slice, slices_for};
 use crate::error::{Error, Result};

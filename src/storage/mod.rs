@@ -9,6 +9,7 @@ pub mod counters;
 mod erasure;
 pub mod events;
 pub mod ingest_stats;
+mod key_hash;
 mod keys;
 mod lookup;
 pub mod quarantine;

@@ -3,8 +3,9 @@
 //! stored. A session is a user's: it is known by the user's key and the client's
 //! session id, and the same session id sent by two users names two sessions.
 
+use super::key_hash::HashMap;
 use pgrx::datum::TimestampWithTimeZone;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use user_metrics_contract::{session_totals, Event, SessionKey, SessionTotals};
 
 use super::keys::Keys;

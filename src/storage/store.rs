@@ -28,7 +28,8 @@
 //! so that it touches only their rows (on Citus, only their shards). A call is
 //! stored whole or not at all, in the caller's transaction.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use super::key_hash::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use user_metrics_contract::{session_totals, Event, Fate, SessionKey, SessionTotals};
 
 use super::counters::Counts;
@@ -69,7 +70,7 @@ pub fn store_events(
         }
     }
     let (outcomes, sessions_added, events_added) = store_sessions_and_events(&verdicts)?;
-    let mut used = HashSet::new();
+    let mut used = HashSet::default();
     for (event, outcome) in events.iter().zip(&outcomes) {
         if *outcome == Outcome::Stored {
             used.insert(verdicts.keys.of_email(&event.email)?);
@@ -113,7 +114,7 @@ fn store_sessions_and_events(verdicts: &Verdicts) -> Result<(Vec<Outcome>, i64, 
         .map(|(event, _)| event)
         .collect();
     if to_store.is_empty() {
-        return Ok((verdicts.outcomes(&HashSet::new())?, 0, 0));
+        return Ok((verdicts.outcomes(&HashSet::default())?, 0, 0));
     }
     // What the batch adds to each session if every event to store is stored.
     let assumed = session_totals(events, |p| verdicts.fates[p] == Fate::Store);
@@ -165,7 +166,7 @@ fn store_in_slices<'e>(
     assumed: &BTreeMap<SessionKey<'e>, SessionTotals<'e>>,
     ordered: &[(i64, &'e Event<'e>)],
 ) -> Result<(Vec<Outcome>, i64, usize)> {
-    let mut created = HashMap::new();
+    let mut created = HashMap::default();
     for index in 0..slices_for(&[sessions.sorted.len()]) {
         let part = slice(&sessions.sorted, index);
         let lock = part
@@ -177,7 +178,7 @@ fn store_in_slices<'e>(
             lock,
             expected_new,
             events: &[],
-            session_ids: &HashMap::new(),
+            session_ids: &HashMap::default(),
             add: Vec::new(),
             add_if_stored: 0,
         })?;
@@ -203,7 +204,7 @@ fn store_in_slices<'e>(
     }
     let outcomes = verdicts.outcomes(&stored.stored)?;
     let totals = session_totals(verdicts.events, |p| outcomes[p] == Outcome::Stored);
-    let sessions_added = settle(&sessions, assumed, &totals, &HashSet::new())?;
+    let sessions_added = settle(&sessions, assumed, &totals, &HashSet::default())?;
     Ok((outcomes, sessions_added, stored.rows))
 }
 
@@ -400,7 +401,7 @@ fn settle<'e>(
             lock: Vec::new(),
             expected_new: 0,
             events: &[],
-            session_ids: &HashMap::new(),
+            session_ids: &HashMap::default(),
             add: add.by_ref().take(SLICE).collect(),
             add_if_stored: 0,
         })?;

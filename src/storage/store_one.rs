@@ -10,7 +10,7 @@
 //! shard as it is, and keeps forgotten_users and the counters on the coordinator:
 //! there `store_one_routed` stores such a call.
 
-use std::collections::HashSet;
+use super::key_hash::HashSet;
 use std::time::Instant;
 use user_metrics_contract::{user_key, Event};
 
@@ -126,7 +126,7 @@ pub(super) fn remove_created(key: i64, session: Option<i64>, user: bool) -> Resu
         )?;
     }
     if user {
-        users::remove_unused(&[key], &HashSet::new())?;
+        users::remove_unused(&[key], &HashSet::default())?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! (`sql/queries/write_users.sql`), and removed again when a call created them for
 //! nothing.
 
-use std::collections::HashSet;
+use super::key_hash::HashSet;
 
 use crate::error::Result;
 use crate::sql::*;

@@ -5,7 +5,8 @@
 //! The contract's `classify` decides; the lookup (`lookup`) supplies what is
 //! already stored, and `write_users` what the call changes of its users.
 
-use std::collections::{BTreeMap, HashSet};
+use super::key_hash::HashSet;
+use std::collections::BTreeMap;
 use user_metrics_contract::{classify, Event, Fate, RejectCode, Rejection};
 
 use super::keys::Keys;
