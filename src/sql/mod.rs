@@ -22,5 +22,7 @@ pub use convert::{count, optional_timestamptz, timestamptz};
 pub use direct_write::{with_writes, Tuple, Writes};
 pub use queries::*;
 pub use row_update::{update_row, Row};
-pub(crate) use rows::{column, parameter_rows, result_row, ParameterRows, ResultRow};
+pub(crate) use rows::{
+    column, column_at, parameter_rows, result_row, ParameterRows, ResultRow, StatementRow,
+};
 pub use run::{citus_loaded, ignore, read, write, write_count, write_planned_once, Args};

@@ -14,7 +14,8 @@
 
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use pgrx::spi::{Spi, SpiHeapTupleData};
+use pgrx::spi::Spi;
+use pgrx::PgTupleDesc;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -22,6 +23,7 @@ use std::ptr::NonNull;
 use std::rc::Rc;
 
 use super::queries::Statement;
+use super::rows::StatementRow;
 use crate::error::{Error, Result};
 
 /// How a statement's kept plan is planned.
@@ -128,7 +130,7 @@ impl KeptPlan {
         &self,
         args: &[DatumWithOid<'_>],
         writes: bool,
-        mut read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
+        mut read: impl FnMut(StatementRow<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
         // SAFETY: plain calls about the current transaction; assigning its id (when
         // writing) raises an ERROR in a read-only transaction, which the guards
@@ -176,12 +178,10 @@ impl KeptPlan {
                 return Ok(Vec::new());
             };
             let count = usize::try_from(table.numvals).unwrap_or(0);
+            let columns = PgTupleDesc::from_pg_unchecked(table.tupdesc);
             let mut rows = Vec::with_capacity(count);
             for i in 0..count {
-                let tuple = *table.vals.add(i);
-                if let Some(row) = SpiHeapTupleData::new(table.tupdesc, tuple)? {
-                    rows.push(read(row)?);
-                }
+                rows.push(read(StatementRow::new(&columns, *table.vals.add(i)))?);
             }
             Ok(rows)
         }

@@ -3,7 +3,9 @@
 //! - A result row (`result_row!`) is read from a statement's result by column
 //!   name: the struct's field names are the names of the statement's columns, so
 //!   a column renamed or missing in the SQL fails every call that reads it, with
-//!   the column's name, instead of shifting the values of its neighbours.
+//!   the column's name, instead of shifting the values of its neighbours. Each
+//!   field is looked for first at its own position, where the statement puts it,
+//!   so finding it costs one comparison of names.
 //! - Parameter rows (`parameter_rows!`) are passed to a statement as one array
 //!   per field, in field order: the statement takes them with
 //!   `unnest($1::type[], ...) AS alias (field, ...)`, and a test
@@ -11,11 +13,71 @@
 //!   that order.
 
 use pgrx::datum::{Date, TimestampWithTimeZone};
-use pgrx::spi::SpiHeapTupleData;
-use pgrx::{AnyNumeric, FromDatum, IntoDatum, JsonB};
+use pgrx::memcxt::PgMemoryContexts;
+use pgrx::prelude::*;
+use pgrx::{AnyNumeric, FromDatum, IntoDatum, JsonB, PgTupleDesc};
 
 use super::run::Args;
 use crate::error::{Error, Result};
+
+/// One row of a statement's result, as SPI returned it. A column is taken out of
+/// the tuple only when it is read, and only that one.
+pub struct StatementRow<'r> {
+    columns: &'r PgTupleDesc<'r>,
+    tuple: pg_sys::HeapTuple,
+}
+
+impl<'r> StatementRow<'r> {
+    /// # Safety
+    /// `tuple` is a row of the result that `columns` describes, alive while the
+    /// row is read (the SPI connection that ran the statement is open).
+    pub unsafe fn new(columns: &'r PgTupleDesc<'r>, tuple: pg_sys::HeapTuple) -> Self {
+        StatementRow { columns, tuple }
+    }
+
+    /// The value of the column at `ordinal` (from 1), NULL as None. A value that
+    /// lives in memory is copied out of the SPI connection's memory, so that it
+    /// outlives it, as pgrx's own SPI rows do.
+    pub fn get<T: FromDatum + IntoDatum>(&self, ordinal: usize) -> Result<Option<T>> {
+        let attribute = ordinal
+            .checked_sub(1)
+            .and_then(|index| self.columns.get(index))
+            .ok_or_else(|| Error::Internal(format!("no column {ordinal} in the result")))?;
+        let number = i32::try_from(ordinal)
+            .map_err(|_| Error::Internal(format!("no column {ordinal} in the result")))?;
+        let mut is_null = false;
+        // SAFETY: `number` is a column of `tuple`'s descriptor (checked above), and
+        // the tuple is alive (`new`'s promise). The conversion checks that the
+        // column's type is one that T reads, and copies a by-reference value into
+        // the memory context outside the SPI connection.
+        unsafe {
+            let datum =
+                pg_sys::SPI_getbinval(self.tuple, self.columns.as_ptr(), number, &mut is_null);
+            let outer = PgMemoryContexts::CurrentMemoryContext
+                .parent()
+                .ok_or_else(|| Error::Internal("no memory context outside SPI".into()))?;
+            T::try_from_datum_in_memory_context(outer, datum, is_null, attribute.atttypid)
+                .map_err(|error| Error::Internal(format!("column {}: {error}", attribute.name())))
+        }
+    }
+
+    /// The position (from 1) of the column `name`: `hint` if that column has the
+    /// name, else wherever it is.
+    fn ordinal_of(&self, name: &str, hint: usize) -> Result<usize> {
+        let named = |index: usize| {
+            self.columns
+                .get(index)
+                .is_some_and(|attribute| !attribute.attisdropped && attribute.name() == name)
+        };
+        if hint >= 1 && named(hint - 1) {
+            return Ok(hint);
+        }
+        (0..self.columns.len())
+            .find(|&index| named(index))
+            .map(|index| index + 1)
+            .ok_or_else(|| Error::Internal(format!("the statement returns no column {name}")))
+    }
+}
 
 /// A row of a statement's result.
 pub trait ResultRow: Sized {
@@ -25,7 +87,7 @@ pub trait ResultRow: Sized {
     const COLUMNS: &'static [&'static str];
     /// The row as the tuple a `TableIterator` yields, in column order.
     type Tuple;
-    fn read(row: SpiHeapTupleData<'_>) -> Result<Self>;
+    fn read(row: StatementRow<'_>) -> Result<Self>;
     fn into_tuple(self) -> Self::Tuple;
 }
 
@@ -37,15 +99,16 @@ pub trait ParameterRows: Sized {
     fn into_args(rows: impl IntoIterator<Item = Self>) -> Args;
 }
 
-/// Reads the column `name` of a result row: a value, or for an `Option` field,
-/// a value or NULL.
+/// Reads the column `name` of a result row, looked for first at `hint` (its
+/// position from 1; 0 for none): a value, or for an `Option` field, a value or
+/// NULL.
 pub trait Column: Sized {
-    fn read(row: &SpiHeapTupleData<'_>, name: &str) -> Result<Self>;
+    fn read(row: &StatementRow<'_>, name: &str, hint: usize) -> Result<Self>;
 }
 
 impl<T: FromDatum + IntoDatum> Column for Option<T> {
-    fn read(row: &SpiHeapTupleData<'_>, name: &str) -> Result<Self> {
-        Ok(row.get_by_name::<T, _>(name)?)
+    fn read(row: &StatementRow<'_>, name: &str, hint: usize) -> Result<Self> {
+        row.get::<T>(row.ordinal_of(name, hint)?)
     }
 }
 
@@ -54,8 +117,8 @@ macro_rules! not_null_column {
     ($($type:ty),* $(,)?) => {
         $(
             impl Column for $type {
-                fn read(row: &SpiHeapTupleData<'_>, name: &str) -> Result<Self> {
-                    row.get_by_name::<$type, _>(name)?.ok_or_else(|| {
+                fn read(row: &StatementRow<'_>, name: &str, hint: usize) -> Result<Self> {
+                    row.get::<$type>(row.ordinal_of(name, hint)?)?.ok_or_else(|| {
                         Error::Internal(format!("unexpected NULL in column {name}"))
                     })
                 }
@@ -76,8 +139,14 @@ not_null_column!(
 );
 
 /// The value of the column `name` of a one-column (or any) result row.
-pub fn column<T: Column>(row: &SpiHeapTupleData<'_>, name: &str) -> Result<T> {
-    T::read(row, name)
+pub fn column<T: Column>(row: &StatementRow<'_>, name: &str) -> Result<T> {
+    T::read(row, name, 1)
+}
+
+/// The value of the column `name` of a result row, looked for first at `hint`
+/// (from 1): what `result_row!` reads each field with.
+pub fn column_at<T: Column>(row: &StatementRow<'_>, name: &str, hint: usize) -> Result<T> {
+    T::read(row, name, hint)
 }
 
 /// Declares a struct whose fields are the columns of a statement's result, and
@@ -98,9 +167,14 @@ macro_rules! result_row {
             const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),*];
             type Tuple = ($($type,)*);
 
-            fn read(row: ::pgrx::spi::SpiHeapTupleData<'_>) -> $crate::error::Result<Self> {
+            fn read(row: $crate::sql::StatementRow<'_>) -> $crate::error::Result<Self> {
+                // Each field where the statement puts it: after the fields before it.
+                let mut position = 0;
                 Ok($name {
-                    $($field: $crate::sql::column(&row, stringify!($field))?),*
+                    $($field: {
+                        position += 1;
+                        $crate::sql::column_at(&row, stringify!($field), position)?
+                    }),*
                 })
             }
 

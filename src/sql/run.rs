@@ -9,11 +9,11 @@
 
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use pgrx::spi::SpiHeapTupleData;
 use std::ptr::NonNull;
 
 use super::plan::{self, Planning};
 use super::queries::Statement;
+use super::rows::StatementRow;
 use crate::error::Result;
 
 /// The arguments of one statement, built when it runs (see `run`).
@@ -145,7 +145,7 @@ fn run<T>(
     writes: bool,
     generic: bool,
     args: impl FnOnce() -> Result<Args>,
-    read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
+    read: impl FnMut(StatementRow<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
     let _watch = crate::elog::watch();
     Spi::connect_mut(|_client| {
@@ -164,7 +164,7 @@ fn run<T>(
 pub fn write<T>(
     statement: &Statement,
     args: impl FnOnce() -> Result<Args>,
-    read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
+    read: impl FnMut(StatementRow<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
     run(statement, true, false, args, read)
 }
@@ -176,7 +176,7 @@ pub fn write<T>(
 pub fn write_planned_once<T>(
     statement: &Statement,
     args: impl FnOnce() -> Result<Args>,
-    read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
+    read: impl FnMut(StatementRow<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
     run(statement, true, true, args, read)
 }
@@ -187,13 +187,13 @@ pub fn write_planned_once<T>(
 pub fn read<T>(
     statement: &Statement,
     args: impl FnOnce() -> Result<Args>,
-    read: impl FnMut(SpiHeapTupleData<'_>) -> Result<T>,
+    read: impl FnMut(StatementRow<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
     run(statement, false, false, args, read)
 }
 
 /// For statements whose result rows are not needed.
-pub fn ignore(_row: SpiHeapTupleData<'_>) -> Result<()> {
+pub fn ignore(_row: StatementRow<'_>) -> Result<()> {
     Ok(())
 }
 
