@@ -54,7 +54,7 @@ pgbench_tps() {
     local tps
     tps=$(as_pg_user "$(pg_bindir)/pgbench" -n -M prepared -h "$socket_dir" -p "$BENCH_PORT" -U postgres \
         -c "$CLIENTS" -j 2 -T "$SECONDS_PER_RUN" -f "$2" -D users=10000 "$1" |
-        awk '/^tps =/ { printf "%d", $3 }')
+        awk '/^tps =/ { if ($3 < 100) printf "%.2f", $3; else printf "%d", $3 }')
     [ -n "$tps" ] || { echo "pgbench failed: $2 on $1" >&2; return 1; }
     echo "$tps"
 }
