@@ -49,6 +49,8 @@ def parse_args():
     p.add_argument("--sessions", type=int, default=40_000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--batch-sizes", default="1,100,1000,10000")
+    p.add_argument("--ingest-runs", type=int, default=3,
+                   help="runs of each implementation at each batch size, in turn (median)")
     p.add_argument("--single-event-calls", type=int, default=20_000,
                    help="events sent one per call for batch size 1 (a prefix of the workload)")
     p.add_argument("--pgbench-seconds", type=int, default=15)
@@ -156,33 +158,42 @@ class Bench:
         return f"{digest}/{events}/{rejected}"
 
     def ingest(self, events):
+        """Each batch size, the implementations in turn, --ingest-runs times (each
+        run from empty tables): the median run of each, and every run's rate."""
         sizes = [int(s) for s in self.args.batch_sizes.split(",")]
         out = {}
         for size in sizes:
             subset = events[: self.args.single_event_calls] if size == 1 else events
             batches = [json.dumps(subset[i:i + size]) for i in range(0, len(subset), size)]
-            for name, function in IMPLEMENTATIONS.items():
-                with self.connect() as conn:
-                    self.empty(conn)
-                    statement = f"SELECT {function}(%s::jsonb)"
-                    totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
-                    started = time.perf_counter()
-                    for batch in batches:
-                        summary = conn.execute(statement, (batch,)).fetchone()[0]
-                        for key in totals:
-                            totals[key] += summary[key]
-                    seconds = time.perf_counter() - started
-                    out.setdefault(str(size), {})[name] = {
-                        "events": len(subset),
-                        "seconds": round(seconds, 3),
-                        "events_per_second": round(len(subset) / seconds),
-                        **totals,
-                        "fingerprint": self.fingerprint(conn),
-                    }
-                print(f"  batch {size:>6}: {name:<13} {out[str(size)][name]['events_per_second']:>8} events/s",
-                      flush=True)
-            same = len({r["fingerprint"] for r in out[str(size)].values()}) == 1
-            out[str(size)]["same_result"] = same
+            runs = {name: [] for name in IMPLEMENTATIONS}
+            for _ in range(self.args.ingest_runs):
+                for name, function in IMPLEMENTATIONS.items():
+                    with self.connect() as conn:
+                        self.empty(conn)
+                        statement = f"SELECT {function}(%s::jsonb)"
+                        totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
+                        started = time.perf_counter()
+                        for batch in batches:
+                            summary = conn.execute(statement, (batch,)).fetchone()[0]
+                            for key in totals:
+                                totals[key] += summary[key]
+                        seconds = time.perf_counter() - started
+                        runs[name].append({"seconds": seconds, "totals": totals,
+                                           "fingerprint": self.fingerprint(conn)})
+            for name, done in runs.items():
+                seconds = statistics.median(r["seconds"] for r in done)
+                out.setdefault(str(size), {})[name] = {
+                    "events": len(subset),
+                    "seconds": round(seconds, 3),
+                    "events_per_second": round(len(subset) / seconds),
+                    "runs_events_per_second": [round(len(subset) / r["seconds"]) for r in done],
+                    **done[-1]["totals"],
+                    "fingerprint": done[-1]["fingerprint"],
+                }
+                print(f"  batch {size:>6}: {name:<13} {out[str(size)][name]['events_per_second']:>8} events/s"
+                      f" (median of {out[str(size)][name]['runs_events_per_second']})", flush=True)
+            fingerprints = {r["fingerprint"] for done in runs.values() for r in done}
+            out[str(size)]["same_result"] = len(fingerprints) == 1
         self.results["ingest"] = out
         return out
 
