@@ -20,16 +20,26 @@ cargo pgrx install --release $(pgrx_install_flags)
 
 say "Starting the benchmark cluster on port $BENCH_PORT"
 "$REPO_ROOT/scripts/cluster.sh" start "$bench_cluster" "$BENCH_PORT"
+# Both clusters are stopped when the script ends, however it ends (their data
+# stays, for a look at what the run stored).
+citus_started=false
+stop_clusters() {
+    "$REPO_ROOT/scripts/cluster.sh" stop "$bench_cluster" || true
+    if $citus_started; then
+        "$REPO_ROOT/scripts/citus_cluster.sh" stop || true
+    fi
+}
+trap stop_clusters EXIT
 
 # The Citus row (PostgreSQL 15 only): the same ingestion into a throwaway Citus
 # cluster of a coordinator and two workers (scripts/citus_cluster.sh, ports
-# CITUS_PORT to CITUS_PORT + 2), stopped at the end.
+# CITUS_PORT to CITUS_PORT + 2).
 citus_args=()
 if [ "$PG_MAJOR" = 15 ]; then
     export CITUS_PORT="${BENCH_CITUS_PORT:-55450}" CITUS_CLUSTER=citus-bench
     say "Starting the Citus cluster on ports $CITUS_PORT-$((CITUS_PORT + 2))"
+    citus_started=true
     "$REPO_ROOT/scripts/citus_cluster.sh" start user_metrics_bench
-    trap '"$REPO_ROOT/scripts/citus_cluster.sh" stop' EXIT
     citus_args=(--citus-port "$CITUS_PORT" --citus-cluster "$CITUS_CLUSTER")
 fi
 
