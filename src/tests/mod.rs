@@ -11,6 +11,7 @@ mod guards;
 mod ingest;
 mod one_event_in_place;
 mod reports;
+mod result_rows;
 mod slices;
 mod statements;
 
