@@ -19,6 +19,15 @@ mod tests {
         read(statement, || Ok(vec![]), Pair::read)
     }
 
+    /// Reading `statement`'s rows as pairs fails, with a message naming `column`.
+    fn assert_fails_naming(statement: &Statement, column: &str) {
+        match read_pairs(statement) {
+            Err(Error::Internal(message)) => assert!(message.contains(column), "{message}"),
+            Err(other) => panic!("another error: {other}"),
+            Ok(_) => panic!("{}: its rows were read", statement.name),
+        }
+    }
+
     #[pg_test]
     fn fields_are_read_by_name_in_either_order() {
         let in_order = Statement {
@@ -44,11 +53,7 @@ mod tests {
             name: "test_rows_missing",
             sql: "SELECT 9::bigint AS number",
         };
-        match read_pairs(&missing) {
-            Err(Error::Internal(message)) => assert!(message.contains("text"), "{message}"),
-            Err(other) => panic!("another error: {other}"),
-            Ok(_) => panic!("a row without its column was read"),
-        }
+        assert_fails_naming(&missing, "text");
     }
 
     #[pg_test]
@@ -57,10 +62,6 @@ mod tests {
             name: "test_rows_wrong_type",
             sql: "SELECT 'nine'::text AS number, NULL::text AS text",
         };
-        match read_pairs(&wrong_type) {
-            Err(Error::Internal(message)) => assert!(message.contains("number"), "{message}"),
-            Err(other) => panic!("another error: {other}"),
-            Ok(_) => panic!("a text column was read as a bigint"),
-        }
+        assert_fails_naming(&wrong_type, "number");
     }
 }
