@@ -1,8 +1,8 @@
--- The first statement of an ingest_metrics call: what is already stored of the
--- batch, in one statement instead of one per table. $1: the batch's user keys;
--- $2, $3: its (user key, session id) pairs, element by element; $4, $5: its
--- (user key, event_id) pairs; $6: whether the server runs Citus. One row per thing
--- found:
+-- The first statement of an ingest_metrics call (lookup_citus.sql on a server
+-- that runs Citus): what is already stored of the batch, in one statement instead
+-- of one per table. $1: the batch's user keys; $2, $3: its (user key, session id)
+-- pairs, element by element; $4, $5, $6: its events' (user key, event_id, session
+-- id). One row per thing found:
 --   kind 'user'     user_key; text: the stored e-mail (the caller compares it with
 --                   the batch's, to tell a key collision); name: the current name
 --   kind 'erased'   user_key; number: an erasure by forget_user, in microseconds
@@ -13,38 +13,40 @@
 -- With only user keys (the other arrays empty), it finds users and erasures; with
 -- only session pairs, sessions: ingestion runs it so again for rows that a
 -- concurrent call created after the first lookup.
+--
+-- An event_id is looked for only if its event's session exists: a batch's new
+-- sessions are usually its new events (a batch sent again finds its sessions, and
+-- so its repeats). An event_id stored before under another session, sent now
+-- in a new one, is not found here; the store statement's ON CONFLICT skips it,
+-- and the caller counts it a repeat and brings the new session to the totals of
+-- what it stored (store.rs, settle), as after a race with a concurrent call.
+-- The sessions found are read once (MATERIALIZED) and kept in memory for that
+-- test; the OFFSET 0 keeps the test before the index lookups of the events.
+--
 -- Pairs are looked up as pairs (a join with the arrays), never as "any of these
 -- users with any of these ids": before PostgreSQL 17 an index scan with `= ANY` on
 -- both columns of a two-column index walks every combination of the two arrays.
--- On Citus, every leg names its users (`user_key = ANY`), so that only their
--- shards are asked, and none when the array is empty (Citus asks every shard for
--- `= ANY ('{}')`, hence `cardinality(...) > 0`, which the planner folds to
--- false); the three legs over the distributed tables are one subquery, which
--- Citus sends to those shards as one query (each leg has user_key, the
--- distribution column, in the same place). forgotten_users stays on the
--- coordinator and is read there. Without Citus ($6 false, which the planner folds
--- away) the pair legs do not name the users: `user_key = ANY` would tempt the
--- planner into reading every session and event of the batch's users, where one
--- index probe per pair reads only those asked for.
-SELECT found.kind, found.user_key, found.text, found.name, found.number
-FROM (
-    SELECT 'user' AS kind, u.user_key, u.email AS text, u.name, NULL::bigint AS number
-    FROM user_metrics.users AS u
-    WHERE u.user_key = ANY ($1::bigint[]) AND cardinality($1::bigint[]) > 0
-    UNION ALL
-    SELECT 'session', s.user_key, s.client_session_id, NULL, s.id
+WITH found_sessions AS MATERIALIZED (
+    SELECT s.user_key, s.client_session_id, s.id
     FROM unnest($2::bigint[], $3::text[]) AS w (user_key, client_session_id)
     JOIN user_metrics.sessions AS s
       ON s.user_key = w.user_key AND s.client_session_id = w.client_session_id
-    WHERE cardinality($2::bigint[]) > 0 AND (NOT $6::boolean OR s.user_key = ANY ($2::bigint[]))
-    UNION ALL
-    SELECT 'event', e.user_key, e.event_id, NULL, NULL
-    FROM unnest($4::bigint[], $5::text[]) AS w (user_key, event_id)
-    JOIN user_metrics.events AS e
-      ON e.user_key = w.user_key AND e.event_id = w.event_id
-    WHERE cardinality($4::bigint[]) > 0 AND (NOT $6::boolean OR e.user_key = ANY ($4::bigint[]))
-) AS found
+)
+SELECT 'user' AS kind, u.user_key, u.email AS text, u.name, NULL::bigint AS number
+FROM user_metrics.users AS u
+WHERE u.user_key = ANY ($1::bigint[])
 UNION ALL
 SELECT 'erased', f.user_key, NULL, NULL, (EXTRACT(epoch FROM f.forgotten_at) * 1000000)::bigint
 FROM user_metrics.forgotten_users AS f
 WHERE f.user_key = ANY ($1::bigint[])
+UNION ALL
+SELECT 'session', s.user_key, s.client_session_id, NULL, s.id
+FROM found_sessions AS s
+UNION ALL
+SELECT 'event', e.user_key, e.event_id, NULL, NULL
+FROM (SELECT w.user_key, w.event_id
+      FROM unnest($4::bigint[], $5::text[], $6::text[]) AS w (user_key, event_id, client_session_id)
+      WHERE EXISTS (SELECT FROM found_sessions AS s
+                    WHERE s.user_key = w.user_key AND s.client_session_id = w.client_session_id)
+      OFFSET 0) AS w
+JOIN user_metrics.events AS e ON e.user_key = w.user_key AND e.event_id = w.event_id

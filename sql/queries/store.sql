@@ -33,7 +33,7 @@
 -- session is locked before the first event is inserted, and every event is
 -- inserted before totals are added. $34: whether the server runs Citus; on Citus
 -- each statement names the users it concerns (`user_key = ANY`), so that it
--- reaches only their shards, and none for an empty list (see lookup.sql).
+-- reaches only their shards, and none for an empty list (see lookup_citus.sql).
 -- The statements are bodies of WITHs, and their rows are read from there: see
 -- write_users.sql.
 WITH sessions AS (

@@ -4,9 +4,9 @@
 -- concurrent call created first is skipped here (the caller looks it up again).
 -- $4, $5: the users to rename (key, new name), sorted by key: only those whose
 -- stored name differs, and only rows whose name changes are written.
--- $6: whether the server runs Citus (see lookup.sql for why it matters).
+-- $6: whether the server runs Citus (see lookup_citus.sql for why it matters).
 -- Returns ('created', key) and ('renamed', key) for what it did. With no user to
--- rename, the UPDATE reaches no row (and on Citus no shard: see lookup.sql).
+-- rename, the UPDATE reaches no row (and on Citus no shard: see lookup_citus.sql).
 -- Locks, always in this order: the new users' unique-index entries, then the
 -- renamed users' rows, each by key, so two calls cannot deadlock here (the UNION
 -- ALL below reads `created` to its end before `renamed` starts). Changing no key,

@@ -27,6 +27,7 @@ statement!(ONE_USER_ADD_EVENT, "one_user_add_event");
 statement!(ONE_USER_ADD_TOTALS, "one_user_add_totals");
 // and any other call, in the order it runs them.
 statement!(LOOKUP, "lookup");
+statement!(LOOKUP_CITUS, "lookup_citus");
 statement!(WRITE_USERS, "write_users");
 statement!(STORE, "store");
 statement!(QUARANTINE, "quarantine");

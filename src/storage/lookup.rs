@@ -1,14 +1,17 @@
 //! What is already stored of a batch, found by one statement
-//! (`sql/queries/lookup.sql`; one per slice for a long batch): its users with their e-mail and name, their
-//! erasures by forget_user, its sessions, and the event_ids its users stored
-//! before. Sessions and event_ids are given back as the batch spells them
-//! (borrowed), so looking an event's up allocates nothing.
+//! (`sql/queries/lookup.sql`, `lookup_citus.sql` on Citus; more for a long batch,
+//! see `lookup`): its users with their e-mail and name, their erasures by
+//! forget_user, its sessions, and the event_ids its users stored before, looked
+//! for in the sessions found only (on Citus, everywhere). Sessions and event_ids
+//! are given back as the batch spells them (borrowed), so looking an event's up
+//! allocates nothing.
 
 use super::key_hash::{HashMap, HashSet};
 
-use super::slices::{slice, slices_for};
+use super::slices::{slice, slices_for, SLICE};
 use crate::error::{Error, Result};
 use crate::sql::*;
+use std::collections::BTreeSet;
 
 /// A stored user: its e-mail (in canonical form) and name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,13 +20,14 @@ pub struct StoredUser {
     pub name: Option<String>,
 }
 
-/// What to look up: user keys (sorted, each once), and (user key, session id) and
-/// (user key, event_id) pairs (each once).
+/// What to look up: user keys (sorted, each once), (user key, session id) pairs
+/// (each once), and (user key, event_id, session id) triples: an event_id is
+/// looked for if its session is found (each triple once).
 #[derive(Default)]
 pub struct Wanted<'e> {
     pub user_keys: Vec<i64>,
     pub sessions: Vec<(i64, &'e str)>,
-    pub event_ids: Vec<(i64, &'e str)>,
+    pub event_ids: Vec<(i64, &'e str, &'e str)>,
 }
 
 /// What was found of what was wanted.
@@ -49,11 +53,13 @@ result_row! {
     }
 }
 
-/// Looks up what is stored of `wanted`: in one statement, or one per slice of
-/// its lists when one is longer than a slice (see `slices`). The lookup takes no
-/// lock, so slices change nothing of what concurrent calls can do; like the
-/// statements that follow it, a slice may see rows committed after an earlier
-/// one, which ingestion handles as it does for rows created after the lookup.
+/// Looks up what is stored of `wanted`: in one statement, or, when a list is
+/// longer than a slice (see `slices`), users and sessions one slice per statement
+/// first, then the event_ids of the events in the sessions found, with those
+/// sessions, one slice per statement. The lookup takes no lock, so slices change
+/// nothing of what concurrent calls can do; like the statements that follow it, a
+/// slice may see rows committed after an earlier one, which ingestion handles as
+/// it does for rows created after the lookup.
 pub fn lookup<'e>(wanted: &Wanted<'e>) -> Result<Found<'e>> {
     let mut found = Found::default();
     let lists = [
@@ -61,13 +67,37 @@ pub fn lookup<'e>(wanted: &Wanted<'e>) -> Result<Found<'e>> {
         wanted.sessions.len(),
         wanted.event_ids.len(),
     ];
-    for index in 0..slices_for(&lists) {
+    if slices_for(&lists) == 1 {
+        lookup_slice(
+            &wanted.user_keys,
+            &wanted.sessions,
+            &wanted.event_ids,
+            &mut found,
+        )?;
+        return Ok(found);
+    }
+    for index in 0..slices_for(&lists[..2]) {
         lookup_slice(
             slice(&wanted.user_keys, index),
             slice(&wanted.sessions, index),
-            slice(&wanted.event_ids, index),
+            &[],
             &mut found,
         )?;
+    }
+    let in_found: Vec<(i64, &'e str, &'e str)> = wanted
+        .event_ids
+        .iter()
+        .filter(|&&(key, _, session)| found.sessions.contains_key(&(key, session)))
+        .copied()
+        .collect();
+    for index in 0..in_found.len().div_ceil(SLICE) {
+        let part = slice(&in_found, index);
+        let sessions: BTreeSet<(i64, &'e str)> = part
+            .iter()
+            .map(|&(key, _, session)| (key, session))
+            .collect();
+        let sessions: Vec<(i64, &'e str)> = sessions.into_iter().collect();
+        lookup_slice(&[], &sessions, part, &mut found)?;
     }
     Ok(found)
 }
@@ -76,23 +106,34 @@ pub fn lookup<'e>(wanted: &Wanted<'e>) -> Result<Found<'e>> {
 fn lookup_slice<'e>(
     user_keys: &[i64],
     wanted_sessions: &[(i64, &'e str)],
-    wanted_event_ids: &[(i64, &'e str)],
+    wanted_event_ids: &[(i64, &'e str, &'e str)],
     found: &mut Found<'e>,
 ) -> Result<()> {
+    let statement = if citus_loaded() {
+        &LOOKUP_CITUS
+    } else {
+        &LOOKUP
+    };
     let rows = read(
-        &LOOKUP,
+        statement,
         || {
             let (session_keys, session_ids): (Vec<i64>, Vec<&str>) =
                 wanted_sessions.iter().copied().unzip();
-            let (event_keys, event_ids): (Vec<i64>, Vec<&str>) =
-                wanted_event_ids.iter().copied().unzip();
+            let mut event_keys = Vec::with_capacity(wanted_event_ids.len());
+            let mut event_ids = Vec::with_capacity(wanted_event_ids.len());
+            let mut event_sessions = Vec::with_capacity(wanted_event_ids.len());
+            for &(key, id, session) in wanted_event_ids {
+                event_keys.push(key);
+                event_ids.push(id);
+                event_sessions.push(session);
+            }
             Ok(vec![
                 user_keys.to_vec().into(),
                 session_keys.into(),
                 session_ids.into(),
                 event_keys.into(),
                 event_ids.into(),
-                citus_loaded().into(),
+                event_sessions.into(),
             ])
         },
         FoundRow::read,
@@ -104,7 +145,7 @@ fn lookup_slice<'e>(
         .collect();
     let event_ids: HashMap<(i64, &str), &'e str> = wanted_event_ids
         .iter()
-        .map(|&(k, id)| ((k, id), id))
+        .map(|&(k, id, _)| ((k, id), id))
         .collect();
     for row in rows {
         let missing =

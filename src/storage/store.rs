@@ -85,7 +85,8 @@ pub fn store_events(
     Ok((outcomes, counts))
 }
 
-/// What the lookup asks for: every user, session and event_id of the batch.
+/// What the lookup asks for: every user, session and event_id of the batch (an
+/// event_id with its session: it is looked for in the sessions found).
 fn wanted<'e>(events: &'e [Event<'e>], keys: &Keys<'e>) -> Result<Wanted<'e>> {
     let mut sessions = BTreeSet::new();
     let mut event_ids = BTreeSet::new();
@@ -93,7 +94,7 @@ fn wanted<'e>(events: &'e [Event<'e>], keys: &Keys<'e>) -> Result<Wanted<'e>> {
         let key = keys.of_email(&event.email)?;
         sessions.insert((key, event.session_id.as_ref()));
         if let Some(id) = event.event_id.as_deref() {
-            event_ids.insert((key, id));
+            event_ids.insert((key, id, event.session_id.as_ref()));
         }
     }
     Ok(Wanted {

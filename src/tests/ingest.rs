@@ -116,6 +116,39 @@ mod tests {
     }
 
     #[pg_test]
+    fn a_new_session_holds_only_the_totals_of_its_stored_events() {
+        ingest(&event("e1", "a@x", "s1", "2026-11-23T09:00:00Z", 10.0));
+        // e1 again, now in a new session that it would start an hour earlier,
+        // beside a new event of that session and one of the existing session.
+        let summary = ingest(&json!([
+            event("e1", "a@x", "s-new", "2026-11-23T08:00:00Z", 7.0),
+            event("e3", "a@x", "s-new", "2026-11-23T09:30:00Z", 2.0),
+            event("e4", "a@x", "s1", "2026-11-23T09:00:00Z", 5.0),
+        ]));
+        assert_eq!(
+            (&summary["accepted"], &summary["duplicates"]),
+            (&json!(2), &json!(1))
+        );
+        assert_eq!(
+            text(
+                "SELECT string_agg(concat_ws(' ', client_session_id, event_count, talked_time,
+                                   to_char(started_at AT TIME ZONE 'UTC', 'HH24:MI')), ', '
+                                   ORDER BY client_session_id)
+                 FROM user_metrics.sessions"
+            )
+            .as_deref(),
+            Some("s-new 1 2.0 09:30, s1 2 15.0 09:00")
+        );
+        assert_eq!(
+            text(
+                "SELECT concat_ws(' ', h->'sessions', h->'events') FROM user_metrics.health() AS h"
+            )
+            .as_deref(),
+            Some("2 3")
+        );
+    }
+
+    #[pg_test]
     fn events_without_event_id_are_all_stored() {
         let mut e = event("x", "a@x", "s1", "2026-11-23T09:00:00Z", 1.5);
         e.as_object_mut().unwrap().remove("event_id");
