@@ -2,7 +2,8 @@
 statement: the rows as arrays (`INSERT ... SELECT ... FROM unnest($1, $2, ...)`,
 the form of the extension's batch statements), the same with
 `citus.multi_shard_modify_mode = sequential` (one connection per worker, in
-Citus's words), or a multi-row `INSERT ... VALUES ($1, $2), ($3, $4), ...` with
+Citus's words), the same with `citus.max_adaptive_executor_pool_size = 1` (at
+most one connection per worker for the executor), or a multi-row `INSERT ... VALUES ($1, $2), ($3, $4), ...` with
 the same rows as parameters.
 
 For each shard count given, in its database (made by citus_insert_forms.sh,
@@ -56,7 +57,7 @@ def rows_of(batch, keys):
     return sorted(users.values()), sorted(sessions.values()), sorted(events, key=lambda r: (r[0], r[1]))
 
 
-FORMS = ("unnest", "unnest, sequential", "VALUES")
+FORMS = ("unnest", "unnest, sequential", "unnest, pool 1", "VALUES")
 
 
 def rows_source(form, columns, rows):
@@ -71,6 +72,8 @@ def rows_source(form, columns, rows):
 def insert_batch(conn, form, users, sessions, events):
     if form.endswith("sequential"):
         conn.execute("SET LOCAL citus.multi_shard_modify_mode = sequential")
+    if form.endswith("pool 1"):
+        conn.execute("SET LOCAL citus.max_adaptive_executor_pool_size = 1")
     source, params = rows_source(form, USERS, users)
     conn.execute(f"INSERT INTO user_metrics.users ({', '.join(USERS)}) {source} ON CONFLICT DO NOTHING", params)
     source, params = rows_source(form, SESSIONS, sessions)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The two forms of a call's inserts on Citus, side by side
+# The forms of a call's inserts on Citus, side by side
 # (bench/citus_insert_forms.py): a throwaway Citus cluster of a coordinator and
 # two workers on this machine (scripts/citus_cluster.sh, ports CITUS_PORT to
 # CITUS_PORT + 2, 55460 by default), a database per shard count of SHARDS
