@@ -3,7 +3,11 @@ statement: the rows as arrays (`INSERT ... SELECT ... FROM unnest($1, $2, ...)`,
 the form of the extension's batch statements), the same with
 `citus.multi_shard_modify_mode = sequential` (one connection per worker, in
 Citus's words), the same with `citus.max_adaptive_executor_pool_size = 1` (at
-most one connection per worker for the executor), or a multi-row `INSERT ... VALUES ($1, $2), ($3, $4), ...` with
+most one connection per worker for the executor), the arrays with neither
+`ON CONFLICT` nor `RETURNING` and that pool (the sessions' ids drawn from their
+sequence first; a bound on what a Citus path without them could cost, not a
+form that could store a batch as the extension does: it would fail where the
+extension skips a row that exists), or a multi-row `INSERT ... VALUES ($1, $2), ($3, $4), ...` with
 the same rows as parameters.
 
 For each shard count given, in its database (made by citus_insert_forms.sh,
@@ -34,7 +38,7 @@ SESSIONS = ("user_key", "client_session_id", "started_at", "ended_at", "event_co
             "microphone_used", "speaker_used", "sentiment_sum", "sentiment_count")
 EVENTS = ("user_key", "event_id", "session_id", "recorded_at", "talked_time", "microphone_used",
           "speaker_used", "voice_sentiment")
-TYPES = {"user_key": "bigint", "email": "text", "name": "text", "client_session_id": "text",
+TYPES = {"id": "bigint", "user_key": "bigint", "email": "text", "name": "text", "client_session_id": "text",
          "started_at": "timestamptz", "ended_at": "timestamptz", "event_count": "bigint",
          "talked_time": "numeric", "microphone_used": "boolean", "speaker_used": "boolean",
          "sentiment_sum": "numeric", "sentiment_count": "bigint", "event_id": "text",
@@ -57,7 +61,7 @@ def rows_of(batch, keys):
     return sorted(users.values()), sorted(sessions.values()), sorted(events, key=lambda r: (r[0], r[1]))
 
 
-FORMS = ("unnest", "unnest, sequential", "unnest, pool 1", "VALUES")
+FORMS = ("unnest", "unnest, sequential", "unnest, pool 1", "plain, pool 1", "VALUES")
 
 
 def rows_source(form, columns, rows):
@@ -69,11 +73,33 @@ def rows_source(form, columns, rows):
     return "VALUES " + ", ".join([row] * len(rows)), [v for r in rows for v in r]
 
 
+def insert_plain(conn, users, sessions, events):
+    """The three inserts with neither ON CONFLICT nor RETURNING: Citus then copies
+    the rows straight into the shards, over the executor's pool of connections,
+    instead of into a file per shard first."""
+    ids = [row[0] for row in conn.execute(
+        "SELECT nextval(pg_get_serial_sequence('user_metrics.sessions', 'id')) "
+        "FROM generate_series(1, %s)", (len(sessions),))]
+    ids_of = {(s[0], s[1]): i for s, i in zip(sessions, ids)}
+    source, params = rows_source("unnest", USERS, users)
+    conn.execute(f"INSERT INTO user_metrics.users ({', '.join(USERS)}) {source}", params)
+    columns = ("id",) + SESSIONS
+    source, params = rows_source("unnest", columns, [(i,) + s for s, i in zip(sessions, ids)])
+    conn.execute(f"INSERT INTO user_metrics.sessions ({', '.join(columns)}) OVERRIDING SYSTEM VALUE {source}",
+                 params)
+    rows = [(r[0], r[1], ids_of[(r[0], r[2])]) + r[3:] for r in events]
+    source, params = rows_source("unnest", EVENTS, rows)
+    conn.execute(f"INSERT INTO user_metrics.events ({', '.join(EVENTS)}) {source}", params)
+
+
 def insert_batch(conn, form, users, sessions, events):
     if form.endswith("sequential"):
         conn.execute("SET LOCAL citus.multi_shard_modify_mode = sequential")
     if form.endswith("pool 1"):
         conn.execute("SET LOCAL citus.max_adaptive_executor_pool_size = 1")
+    if form.startswith("plain"):
+        insert_plain(conn, users, sessions, events)
+        return
     source, params = rows_source(form, USERS, users)
     conn.execute(f"INSERT INTO user_metrics.users ({', '.join(USERS)}) {source} ON CONFLICT DO NOTHING", params)
     source, params = rows_source(form, SESSIONS, sessions)
